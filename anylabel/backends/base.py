@@ -1,0 +1,54 @@
+"""The one interface every segmentation backend implements.
+
+Like segment-anything's ``SamPredictor``, the expensive step (``set_image``: the image encoder) is split
+from the cheap one (``predict``: prompt encoder and mask decoder), so that after one encoding every
+click answers in milliseconds.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import List, Optional
+
+import numpy as np
+
+from anylabel.backends.prompt import MaskCandidate, Prompt
+
+
+class Segmenter(ABC):
+    """A promptable segmenter.
+
+    Usage::
+
+        seg.set_image(image, key="path/or/content-hash")   # expensive, cached by key
+        candidates = seg.predict(Prompt.from_clicks([(120, 80)]))  # cheap, best first
+    """
+
+    #: registry name of the model this instance runs (for example ``"sam_vit_b"``)
+    name: str = "segmenter"
+
+    @abstractmethod
+    def set_image(self, image: np.ndarray, key: Optional[str] = None) -> None:
+        """Encode ``image`` (HxWx3 uint8 RGB) and make it the current image.
+
+        ``key`` identifies the image content for the embedding cache; when the cache already holds
+        ``key`` for this model, the encoder does not run and ``image`` may be ``None``.
+        """
+
+    @abstractmethod
+    def predict(self, prompt: Prompt) -> List[MaskCandidate]:
+        """Masks for ``prompt`` on the current image: up to 3 candidates, best score first.
+
+        Every mask is bool HxW at the current image's full size. Raises ``ValueError`` when no image is
+        set.
+        """
+
+    @abstractmethod
+    def everything(self, image: Optional[np.ndarray] = None) -> List[MaskCandidate]:
+        """Automatic masks of every object in ``image`` (or the current image), largest first."""
+
+    def has_embedding(self, key: str) -> bool:
+        """True when ``set_image(None, key)`` would not need to run the encoder."""
+        return False
+
+    def close(self) -> None:
+        """Release memory held by the model (optional)."""

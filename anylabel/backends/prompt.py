@@ -1,0 +1,97 @@
+"""What a user asks a segmenter for, and what it answers.
+
+Conventions: coordinates are float image pixels (x right, y down) of the full-size image; boxes are
+(x1, y1, x2, y2); masks are bool HxW at the full image size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+Box = Tuple[float, float, float, float]
+
+
+@dataclass
+class Prompt:
+    """A set of clicks and boxes for one object.
+
+    Attributes:
+        points: Nx2 float64 array of (x, y) pixels; may be empty (shape (0, 2)).
+        labels: N int array; 1 = positive (part of the object), 0 = negative (not the object).
+        box: optional positive box (x1, y1, x2, y2) around the object.
+        negative_boxes: boxes whose area must be excluded from the mask.
+        mask_logits: optional low-resolution logits (1x256x256 float32 for SAM-style models) of the
+            previous prediction, to refine it with the new clicks.
+        multimask: ask for up to three candidates (whole / part / subpart) instead of one.
+    """
+
+    points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.float64))
+    labels: np.ndarray = field(default_factory=lambda: np.zeros((0,), dtype=np.int64))
+    box: Optional[Box] = None
+    negative_boxes: List[Box] = field(default_factory=list)
+    mask_logits: Optional[np.ndarray] = None
+    multimask: bool = True
+
+    def __post_init__(self) -> None:
+        self.points = np.asarray(self.points, dtype=np.float64).reshape(-1, 2)
+        self.labels = np.asarray(self.labels, dtype=np.int64).reshape(-1)
+        if len(self.points) != len(self.labels):
+            raise ValueError(f"{len(self.points)} points but {len(self.labels)} labels")
+        if not np.isin(self.labels, (0, 1)).all():
+            raise ValueError("point labels must be 1 (positive) or 0 (negative)")
+        if self.box is not None:
+            self.box = _ordered_box(self.box)
+        self.negative_boxes = [_ordered_box(b) for b in self.negative_boxes]
+
+    @classmethod
+    def from_clicks(
+        cls,
+        positive: Sequence[Tuple[float, float]] = (),
+        negative: Sequence[Tuple[float, float]] = (),
+        box: Optional[Box] = None,
+        negative_boxes: Sequence[Box] = (),
+    ) -> "Prompt":
+        """Build a prompt from lists of positive and negative (x, y) clicks."""
+        pts = list(positive) + list(negative)
+        labels = [1] * len(positive) + [0] * len(negative)
+        return cls(points=np.asarray(pts, dtype=np.float64).reshape(-1, 2), labels=np.asarray(labels),
+                   box=box, negative_boxes=list(negative_boxes))
+
+    def is_empty(self) -> bool:
+        """True when there is nothing positive to segment (no positive point and no box)."""
+        return self.box is None and not (self.labels == 1).any()
+
+    @property
+    def positive_points(self) -> np.ndarray:
+        return self.points[self.labels == 1]
+
+    @property
+    def negative_points(self) -> np.ndarray:
+        return self.points[self.labels == 0]
+
+
+def _ordered_box(box: Sequence[float]) -> Box:
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+
+
+@dataclass
+class MaskCandidate:
+    """One answer of a segmenter.
+
+    Attributes:
+        mask: bool HxW at the full image size.
+        score: the model's quality estimate (SAM's predicted IoU), higher is better.
+        logits: low-resolution logits to feed back as ``Prompt.mask_logits`` (1x256x256 float32 for
+            SAM / SAM2), or ``None`` for backends without them.
+    """
+
+    mask: np.ndarray
+    score: float
+    logits: Optional[np.ndarray] = None
+
+    @property
+    def area(self) -> int:
+        return int(self.mask.sum())

@@ -1,0 +1,83 @@
+"""The ``anylabel`` command line.
+
+``anylabel [PATH]`` opens the GUI; ``anylabel SUBCOMMAND ...`` runs a headless task. Each subcommand is
+one module in this package that defines:
+
+* ``COMMAND``: its name on the command line;
+* ``HELP``: one line for ``anylabel --help``;
+* ``add_arguments(parser)``: its options;
+* ``run(args) -> int``: the exit code.
+
+Modules are discovered, so a new subcommand is a new file and nothing else. Heavy imports (torch, Qt)
+happen inside ``run`` so that ``anylabel --help`` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from types import ModuleType
+from typing import Dict, List, Optional
+
+from anylabel import __version__
+from anylabel.errors import AnylabelError
+
+
+def subcommands() -> Dict[str, ModuleType]:
+    """Every subcommand module of this package, by command name."""
+    found: Dict[str, ModuleType] = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        name = getattr(module, "COMMAND", None)
+        if name:
+            found[name] = module
+    return dict(sorted(found.items()))
+
+
+def build_parser(commands: Dict[str, ModuleType]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="anylabel",
+        description="Annotate images and videos with SAM, SAM2 and FastSAM. "
+        "Without a subcommand, opens the GUI (on PATH if given).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"anylabel {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", title="subcommands")
+    for name, module in commands.items():
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the ``anylabel`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = subcommands()
+    parser = build_parser(commands)
+    if not argv or (argv[0] not in commands and not argv[0].startswith("-")) or argv[0] in ("--gui",):
+        return _run_gui(argv)
+    args = parser.parse_args(argv)
+    if args.command is None:  # only options such as --version, handled by argparse
+        return _run_gui([])
+    try:
+        return int(commands[args.command].run(args) or 0)
+    except AnylabelError as e:
+        print(f"anylabel {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"anylabel {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run_gui(argv: List[str]) -> int:
+    gui = argparse.ArgumentParser(prog="anylabel", description="Open the anylabel GUI.")
+    gui.add_argument("--gui", action="store_true", help=argparse.SUPPRESS)
+    gui.add_argument("path", nargs="?", help="an image, a folder of images, a LabelMe JSON or a video")
+    gui.add_argument("--output", "-o", help="folder for saved LabelMe JSON (default: next to the images)")
+    args = gui.parse_args(argv)
+    from anylabel.gui.app import run_gui  # Qt is imported only here
+
+    return run_gui(args.path, output_dir=args.output)

@@ -1,0 +1,221 @@
+"""LabelMe JSON, read and written compatibly with labelme's own ``LabelFile`` in both directions.
+
+* Keys anylabel does not use, at the top level and in each shape, are kept and written back.
+* anylabel's own additions live in keys labelme keeps as "other data": ``track_id`` and ``score`` in a
+  shape, ``frame_index`` at the top level.
+* Mask shapes are written the way labelme writes them (``mask``: a base64 PNG of the mask cropped to
+  ``points`` = its inclusive box), so labelme opens them; in memory they are full-size COCO RLE. A
+  ``mask`` given as a COCO RLE dict is read too.
+* Writes are atomic (see :mod:`anylabel.fileio`).
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+import numpy as np
+from PIL import Image
+
+from anylabel.document import SHAPE_TYPES, ImageAnnotation, Shape
+from anylabel.errors import FormatError, GeometryError
+from anylabel.fileio import atomic_write_json
+from anylabel.geometry.rle import rle_decode, rle_encode
+
+PathLike = Union[str, Path]
+
+_TOP_KEYS = {"version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth", "frame_index"}
+_SHAPE_KEYS = {"label", "points", "group_id", "shape_type", "flags", "description", "mask", "track_id", "score"}
+
+
+def load_labelme(path: PathLike) -> ImageAnnotation:
+    """Read a LabelMe JSON file.
+
+    Raises:
+        FormatError: naming the file, when it is missing, not JSON, or not a LabelMe annotation.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise FormatError(f"cannot read: {e.strerror or e}", path) from e
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as e:
+        raise FormatError(f"not UTF-8 text ({e.reason} at byte {e.start})", path) from e
+    except json.JSONDecodeError as e:
+        raise FormatError(f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}", path) from e
+    return labelme_from_dict(data, path)
+
+
+def labelme_from_dict(data: Any, path: PathLike) -> ImageAnnotation:
+    """Build an :class:`ImageAnnotation` from a parsed LabelMe dict; ``path`` is used in errors and to
+    find the image when the size is missing."""
+    path = Path(path)
+    if not isinstance(data, dict):
+        raise FormatError(f"not a LabelMe annotation: the top level is a {type(data).__name__}, not an object", path)
+    missing = [k for k in ("shapes", "imagePath") if k not in data]
+    if missing:
+        raise FormatError(f"not a LabelMe annotation: missing key(s) {', '.join(map(repr, missing))}", path)
+    if not isinstance(data["shapes"], list):
+        raise FormatError("'shapes' must be a list", path)
+    if not isinstance(data["imagePath"], str):
+        raise FormatError("'imagePath' must be a string", path)
+    height, width = _image_size(data, path)
+    shapes = [_shape_from_dict(s, i, (height, width), path) for i, s in enumerate(data["shapes"])]
+    flags = data.get("flags") or {}
+    if not isinstance(flags, dict):
+        raise FormatError("'flags' must be an object", path)
+    frame = data.get("frame_index")
+    return ImageAnnotation(
+        image_path=data["imagePath"].replace("\\", "/"),
+        image_height=height,
+        image_width=width,
+        shapes=shapes,
+        flags=dict(flags),
+        image_data=data.get("imageData"),
+        version=str(data.get("version", "5.5.0")),
+        extra={k: v for k, v in data.items() if k not in _TOP_KEYS},
+        frame_index=int(frame) if isinstance(frame, (int, float)) else None,
+    )
+
+
+def labelme_to_dict(annotation: ImageAnnotation) -> Dict[str, Any]:
+    """The LabelMe dict for ``annotation``, in labelme's key order, unknown keys kept."""
+    data: Dict[str, Any] = {
+        "version": annotation.version,
+        "flags": dict(annotation.flags),
+        "shapes": [_shape_to_dict(s) for s in annotation.shapes],
+        "imagePath": annotation.image_path,
+        "imageData": annotation.image_data,
+        "imageHeight": int(annotation.image_height),
+        "imageWidth": int(annotation.image_width),
+    }
+    if annotation.frame_index is not None:
+        data["frame_index"] = int(annotation.frame_index)
+    for k, v in annotation.extra.items():
+        data.setdefault(k, v)
+    return data
+
+
+def save_labelme(annotation: ImageAnnotation, path: PathLike) -> None:
+    """Write ``annotation`` to ``path`` atomically. An existing file is replaced only once the new one is
+    complete on disk."""
+    atomic_write_json(path, labelme_to_dict(annotation))
+
+
+def _image_size(data: Dict[str, Any], path: Path) -> tuple:
+    h, w = data.get("imageHeight"), data.get("imageWidth")
+    if isinstance(h, (int, float)) and isinstance(w, (int, float)) and h > 0 and w > 0:
+        return int(h), int(w)
+    if h is not None or w is not None:
+        raise FormatError(f"invalid image size imageHeight={h!r}, imageWidth={w!r}", path)
+    # Old labelme files omit the size: take it from the embedded data or the image file's header.
+    try:
+        if data.get("imageData"):
+            img = Image.open(io.BytesIO(base64.b64decode(data["imageData"])))
+        else:
+            img = Image.open(path.parent / data["imagePath"])
+        with img:
+            return img.height, img.width
+    except Exception as e:  # PIL raises many types for unreadable headers
+        raise FormatError(f"no imageHeight/imageWidth and the image size cannot be read: {e}", path) from e
+
+
+def _shape_from_dict(s: Any, index: int, size: tuple, path: Path) -> Shape:
+    where = f"shape {index}"
+    if not isinstance(s, dict):
+        raise FormatError(f"{where}: not an object", path)
+    shape_type = s.get("shape_type") or "polygon"
+    if shape_type not in SHAPE_TYPES:
+        raise FormatError(f"{where}: unknown shape_type {shape_type!r}", path)
+    points = s.get("points", [])
+    try:
+        pts = [(float(p[0]), float(p[1])) for p in points]
+        if any(len(p) != 2 for p in points):
+            raise ValueError("a point has more than 2 coordinates")
+    except (TypeError, ValueError, IndexError, KeyError) as e:
+        raise FormatError(f"{where}: points must be a list of [x, y] numbers ({e})", path) from e
+    label = s.get("label", "")
+    if not isinstance(label, str):
+        raise FormatError(f"{where}: label must be a string, got {type(label).__name__}", path)
+    group_id = s.get("group_id")
+    if group_id is not None and not isinstance(group_id, int):
+        raise FormatError(f"{where}: group_id must be an integer or null", path)
+    mask = None
+    if shape_type == "mask":
+        mask = _mask_from_labelme(s.get("mask"), pts, size, f"{where}", path)
+    score = s.get("score")
+    return Shape(
+        label=label,
+        points=pts,
+        shape_type=shape_type,
+        group_id=group_id,
+        track_id=s.get("track_id"),
+        flags=dict(s.get("flags") or {}),
+        description=s.get("description") or "",
+        score=float(score) if isinstance(score, (int, float)) else None,
+        mask=mask,
+        extra={k: v for k, v in s.items() if k not in _SHAPE_KEYS},
+    )
+
+
+def _shape_to_dict(shape: Shape) -> Dict[str, Any]:
+    d: Dict[str, Any] = {
+        "label": shape.label,
+        "points": [[x, y] for x, y in shape.points],
+        "group_id": shape.group_id,
+        "description": shape.description,
+        "shape_type": shape.shape_type,
+        "flags": dict(shape.flags),
+        "mask": None,
+    }
+    if shape.shape_type == "mask" and shape.mask is not None:
+        d["points"], d["mask"] = _mask_to_labelme(shape.mask)
+    if shape.track_id is not None:
+        d["track_id"] = shape.track_id
+    if shape.score is not None:
+        d["score"] = round(float(shape.score), 6)
+    for k, v in shape.extra.items():
+        d.setdefault(k, v)
+    return d
+
+
+def _mask_from_labelme(value: Any, pts: List[tuple], size: tuple, where: str, path: Path) -> Optional[Dict]:
+    if value is None:
+        return None
+    if isinstance(value, dict):  # already a COCO RLE
+        try:
+            mask = rle_decode(value)
+        except GeometryError as e:
+            raise FormatError(f"{where}: {e.reason}", path) from e
+        if mask.shape != tuple(size):
+            raise FormatError(f"{where}: RLE size {mask.shape} differs from the image size {size}", path)
+        return rle_encode(mask)
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(value))) as img:
+            crop = np.asarray(img.convert("L")) > 0
+    except Exception as e:  # PIL raises many types for a broken PNG
+        raise FormatError(f"{where}: mask is not a base64 PNG ({e})", path) from e
+    if len(pts) < 1:
+        raise FormatError(f"{where}: a mask needs its top-left point", path)
+    x1, y1 = int(min(p[0] for p in pts)), int(min(p[1] for p in pts))
+    full = np.zeros(size, dtype=bool)
+    h = max(0, min(crop.shape[0], size[0] - y1))
+    w = max(0, min(crop.shape[1], size[1] - x1))
+    full[y1 : y1 + h, x1 : x1 + w] = crop[:h, :w]
+    return rle_encode(full)
+
+
+def _mask_to_labelme(rle: Dict[str, Any]) -> tuple:
+    mask = rle_decode(rle)
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return [[0.0, 0.0], [0.0, 0.0]], None
+    y1, y2, x1, x2 = int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+    buf = io.BytesIO()
+    Image.fromarray(mask[y1 : y2 + 1, x1 : x2 + 1].astype(np.uint8) * 255).convert("1").save(buf, format="PNG")
+    return [[float(x1), float(y1)], [float(x2), float(y2)]], base64.b64encode(buf.getvalue()).decode("ascii")

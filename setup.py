@@ -1,0 +1,63 @@
+"""Packaging for anylabel. `pip install -e ".[dev]"` sets up a developer checkout."""
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "anylabel" / "__init__.py").read_text()).group(1)
+
+INSTALL_REQUIRES = [
+    "PyQt5>=5.15",
+    "numpy>=1.24",
+    "opencv-python>=4.8",
+    "shapely>=2.0",
+    "pyyaml>=6.0",
+    "pillow>=10.0",
+    "platformdirs>=3.0",
+    "tqdm>=4.60",
+    "natsort>=8.0",
+    "pycocotools>=2.0.7",
+    "torch>=2.5.1",
+    "torchvision>=0.20.1",
+    "segment-anything>=1.0",
+    "sam2>=1.0",
+    "ultralytics>=8.3",
+    "onnx>=1.15",
+    "onnxruntime-gpu>=1.17; platform_system != 'Darwin'",
+    "onnxruntime>=1.17; platform_system == 'Darwin'",
+    "open-clip-torch>=2.24",
+]
+
+EXTRAS = {
+    "ray": ["ray[data]>=2.9"],
+    "hf": ["transformers>=4.40"],
+    "dev": [
+        "pytest>=7.4",
+        "pytest-qt>=4.2",
+        "pytest-timeout>=2.2",
+        "hypothesis>=6.90",
+        "ray[data]>=2.9",
+        "transformers>=4.40",
+        "psutil>=5.9",
+        # labelme's own loader reads what we write in the interop tests. It pulls the CPU onnxruntime
+        # beside onnxruntime-gpu (same module); harmless on CPU, see README for GPU developer boxes.
+        "labelme>=6.0",
+    ],
+}
+
+setup(
+    name="anylabel",
+    version=VERSION,
+    description="Desktop annotation with SAM, SAM2 and FastSAM: clicks to polygons, video tracking, dataset export",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8") if (HERE / "README.md").exists() else "",
+    long_description_content_type="text/markdown",
+    python_requires=">=3.9",
+    packages=find_packages(include=["anylabel", "anylabel.*"]),
+    package_data={"anylabel": ["resources/*", "resources/**/*", "models.yaml"]},
+    include_package_data=True,
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["anylabel=anylabel.__main__:main"]},
+    license="GPL-3.0-or-later",
+)
