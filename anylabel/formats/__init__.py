@@ -1,0 +1,1 @@
+"""Dataset formats: one reader/writer pair per format (LabelMe, COCO, YOLO, MOT, SA-1B)."""
