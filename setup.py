@@ -53,8 +53,10 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8") if (HERE / "README.md").exists() else "",
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
-    packages=find_packages(include=["anylabel", "anylabel.*"]),
-    package_data={"anylabel": ["resources/*", "resources/**/*", "models.yaml"]},
+    # the top-level resources/ folder installs as the package anylabel.resources
+    packages=find_packages(include=["anylabel", "anylabel.*"]) + ["anylabel.resources"],
+    package_dir={"anylabel.resources": "resources"},
+    package_data={"anylabel": ["models.yaml"], "anylabel.resources": ["icons/*", "samples/*"]},
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,
