@@ -48,7 +48,7 @@ def load_image(path: PathLike) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with _pillow_open(path) as img:
                 img.load()
                 img = ImageOps.exif_transpose(img) or img
                 return _to_rgb8(img)
@@ -69,12 +69,25 @@ def image_size(path: PathLike) -> Tuple[int, int]:
     """(height, width) after EXIF orientation, read from the header without decoding pixels."""
     path = Path(path)
     try:
-        with Image.open(path) as img:
+        with _pillow_open(path) as img:
             w, h = img.size
             orientation = img.getexif().get(0x0112, 1)
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as e:
         raise ImageLoadError(f"cannot read the image header: {e}", path) from e
     return (w, h) if orientation in (5, 6, 7, 8) else (h, w)
+
+
+def _pillow_open(path: Path) -> Image.Image:
+    """Pillow's own ``Image.open``.
+
+    Importing ultralytics replaces ``PIL.Image.open`` with a wrapper that, on a file Pillow cannot identify,
+    pip-installs pi-heif (a network call at run time) and retries. A corrupt file must fail fast with our
+    error instead, so the original function is used when the wrapper is in place.
+    """
+    opener = Image.open
+    if getattr(opener, "__module__", "").startswith("ultralytics"):
+        opener = opener.__globals__.get("_image_open", opener)
+    return opener(path)
 
 
 def file_key(path: PathLike) -> str:

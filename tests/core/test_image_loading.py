@@ -107,3 +107,16 @@ def test_file_key_follows_content_not_name(tmp_path: Path) -> None:
     b.write_bytes(a.read_bytes())
     Image.fromarray(255 - _gradient()).save(c)
     assert file_key(a) == file_key(b) != file_key(c)
+
+
+def test_corrupt_file_fails_fast_even_after_ultralytics_patched_pillow(tmp_path: Path) -> None:
+    """ultralytics wraps PIL.Image.open to pip-install a HEIF plugin on unknown files; we must not go there."""
+    import PIL.Image
+
+    import ultralytics.utils.patches  # noqa: F401  (applies the patch)
+
+    assert PIL.Image.open.__module__.startswith("ultralytics")
+    garbage = tmp_path / "garbage.png"
+    garbage.write_bytes(b"\x00" * 64)
+    with pytest.raises(ImageLoadError, match="not a supported image"):
+        load_image(garbage)
