@@ -23,6 +23,7 @@ from anylabel.document import SHAPE_TYPES, ImageAnnotation, Shape
 from anylabel.errors import FormatError, GeometryError
 from anylabel.fileio import atomic_write_json
 from anylabel.geometry.rle import rle_decode, rle_encode
+from anylabel.imaging.loader import MAX_PIXELS
 
 PathLike = Union[str, Path]
 
@@ -68,17 +69,24 @@ def labelme_from_dict(data: Any, path: PathLike) -> ImageAnnotation:
     flags = data.get("flags") or {}
     if not isinstance(flags, dict):
         raise FormatError("'flags' must be an object", path)
+    if not all(isinstance(k, str) and isinstance(v, bool) for k, v in flags.items()):
+        raise FormatError("'flags' must map names to true/false", path)
+    image_data = data.get("imageData")
+    if image_data is not None and not isinstance(image_data, str):
+        raise FormatError("'imageData' must be a base64 string or null", path)
     frame = data.get("frame_index")
+    if frame is not None and not (isinstance(frame, int) and not isinstance(frame, bool) and frame >= 0):
+        raise FormatError(f"'frame_index' must be a non-negative integer, got {frame!r}", path)
     return ImageAnnotation(
         image_path=data["imagePath"].replace("\\", "/"),
         image_height=height,
         image_width=width,
         shapes=shapes,
         flags=dict(flags),
-        image_data=data.get("imageData"),
+        image_data=image_data,
         version=str(data.get("version", "5.5.0")),
         extra={k: v for k, v in data.items() if k not in _TOP_KEYS},
-        frame_index=int(frame) if isinstance(frame, (int, float)) else None,
+        frame_index=frame,
     )
 
 
@@ -108,8 +116,10 @@ def save_labelme(annotation: ImageAnnotation, path: PathLike) -> None:
 
 def _image_size(data: Dict[str, Any], path: Path) -> tuple:
     h, w = data.get("imageHeight"), data.get("imageWidth")
-    if isinstance(h, (int, float)) and isinstance(w, (int, float)) and h > 0 and w > 0:
-        return int(h), int(w)
+    if isinstance(h, int) and isinstance(w, int) and not isinstance(h, bool) and h > 0 and w > 0:
+        if h * w > MAX_PIXELS:
+            raise FormatError(f"image size {h} x {w} is larger than anylabel supports ({MAX_PIXELS:,} pixels)", path)
+        return h, w
     if h is not None or w is not None:
         raise FormatError(f"invalid image size imageHeight={h!r}, imageWidth={w!r}", path)
     # Old labelme files omit the size: take it from the embedded data or the image file's header.
@@ -141,9 +151,19 @@ def _shape_from_dict(s: Any, index: int, size: tuple, path: Path) -> Shape:
     label = s.get("label", "")
     if not isinstance(label, str):
         raise FormatError(f"{where}: label must be a string, got {type(label).__name__}", path)
-    group_id = s.get("group_id")
-    if group_id is not None and not isinstance(group_id, int):
+    group_id, track_id = s.get("group_id"), s.get("track_id")
+    if group_id is not None and (not isinstance(group_id, int) or isinstance(group_id, bool)):
         raise FormatError(f"{where}: group_id must be an integer or null", path)
+    if track_id is not None and (not isinstance(track_id, int) or isinstance(track_id, bool)):
+        raise FormatError(f"{where}: track_id must be an integer or null", path)
+    flags = s.get("flags") or {}
+    if not isinstance(flags, dict) or not all(isinstance(k, str) and isinstance(v, bool) for k, v in flags.items()):
+        raise FormatError(f"{where}: flags must map names to true/false", path)
+    description = s.get("description") or ""
+    if not isinstance(description, str):
+        raise FormatError(f"{where}: description must be a string", path)
+    if not all(np.isfinite(p).all() for p in pts):
+        raise FormatError(f"{where}: points must be finite numbers", path)
     mask = None
     if shape_type == "mask":
         mask = _mask_from_labelme(s.get("mask"), pts, size, f"{where}", path)
@@ -153,9 +173,9 @@ def _shape_from_dict(s: Any, index: int, size: tuple, path: Path) -> Shape:
         points=pts,
         shape_type=shape_type,
         group_id=group_id,
-        track_id=s.get("track_id"),
-        flags=dict(s.get("flags") or {}),
-        description=s.get("description") or "",
+        track_id=track_id,
+        flags=dict(flags),
+        description=description,
         score=float(score) if isinstance(score, (int, float)) else None,
         mask=mask,
         extra={k: v for k, v in s.items() if k not in _SHAPE_KEYS},

@@ -31,7 +31,14 @@ def _to_pycoco(rle: RLE) -> Dict[str, Any]:
         counts = rle["counts"]
     except (KeyError, TypeError, ValueError) as e:
         raise GeometryError(f"not a COCO RLE (needs 'size' [h, w] and 'counts'): {str(rle)[:80]}") from e
+    if h < 0 or w < 0:
+        raise GeometryError(f"RLE size must be non-negative, got {[h, w]}")
     if isinstance(counts, list):  # uncompressed RLE, as COCO uses for iscrowd
+        if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+            raise GeometryError("uncompressed RLE counts must be non-negative integers")
+        if sum(counts) != h * w:
+            # pycocotools would fill the uncovered pixels from uninitialised memory
+            raise GeometryError(f"RLE counts cover {sum(counts)} pixels, the mask has {h * w}")
         return mask_utils.frPyObjects({"size": [h, w], "counts": counts}, h, w)
     if isinstance(counts, str):
         counts = counts.encode("ascii")
@@ -40,12 +47,17 @@ def _to_pycoco(rle: RLE) -> Dict[str, Any]:
 
 def rle_decode(rle: RLE) -> np.ndarray:
     """Decode a COCO RLE (compressed string or uncompressed list counts) to a bool HxW mask."""
+    coco = _to_pycoco(rle)
     try:
-        return mask_utils.decode(_to_pycoco(rle)).astype(bool)
-    except GeometryError:
-        raise
+        mask = mask_utils.decode(coco).astype(bool)
+        expected = int(mask_utils.area(coco))
     except Exception as e:  # pycocotools raises bare exceptions on bad counts
         raise GeometryError(f"corrupt RLE counts: {e}") from e
+    # Compressed counts that stop short of h*w decode without complaint, the rest of the mask filled from
+    # uninitialised memory. The area pycocotools computes from the counts alone exposes such garbage.
+    if int(mask.sum()) != expected:
+        raise GeometryError("corrupt RLE counts: they do not cover the whole mask")
+    return mask
 
 
 def rle_area(rle: RLE) -> int:

@@ -119,6 +119,15 @@ def test_mask_shape_is_written_as_labelme_png_and_read_back(tmp_path: Path) -> N
          b'"imageHeight": 5, "imageWidth": 5}', "shape 0: unknown shape_type 'blob'"),
         (b'{"shapes": [], "imagePath": "a.jpg", "imageHeight": -3, "imageWidth": 5}', "invalid image size"),
         (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b'{"shapes": [], "imagePath": "a.jpg", "imageHeight": 100000, "imageWidth": 100000}', "larger than"),
+        (b'{"shapes": [], "imagePath": "a.jpg", "imageHeight": 5, "imageWidth": 5, "frame_index": 1e999}',
+         "'frame_index' must be a non-negative integer"),
+        (b'{"shapes": [{"label": "a", "points": [[1, 2]], "track_id": "x"}], "imagePath": "a.jpg", '
+         b'"imageHeight": 5, "imageWidth": 5}', "shape 0: track_id must be an integer"),
+        (b'{"shapes": [{"label": "a", "points": [[NaN, 2]]}], "imagePath": "a.jpg", '
+         b'"imageHeight": 5, "imageWidth": 5}', "shape 0: points must be finite"),
+        (b'{"shapes": [], "imagePath": "a.jpg", "imageHeight": 5, "imageWidth": 5, "imageData": 3}',
+         "'imageData' must be a base64 string"),
     ],
 )
 def test_bad_files_raise_format_error_naming_file_and_problem(tmp_path: Path, content: bytes, reason: str) -> None:

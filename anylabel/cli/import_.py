@@ -1,0 +1,43 @@
+"""``anylabel import PATH --format coco|yolo-seg|yolo-det -o DIR [--images DIR]``: a dataset to LabelMe JSON."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+COMMAND = "import"
+HELP = "import a COCO or YOLO (seg/det) dataset as LabelMe JSON files"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="COCO: annotations.json (or its folder); YOLO: data.yaml (or its folder), "
+                        "or a folder of label files with --images")
+    parser.add_argument("--format", "-f", required=True, choices=("coco", "yolo-seg", "yolo-det"),
+                        help="input format")
+    parser.add_argument("-o", "--output", required=True, help="folder for the LabelMe JSON files")
+    parser.add_argument("--images", metavar="DIR", help="folder of the dataset's images (default: found beside "
+                        "the annotations)")
+    parser.add_argument("--labels", metavar="FILE", help="YOLO without data.yaml: class names, one per line; "
+                        "also filters the imported labels")
+    parser.add_argument("--copy-images", action="store_true",
+                        help="copy the images next to the JSON files (default: imagePath points at them)")
+    parser.add_argument("--overwrite", action="store_true", help="write into a non-empty folder, replacing files")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from anylabel.cli.export import print_report, progress_bar
+    from anylabel.formats.base import Options
+    from anylabel.formats.labels import read_labels_file
+    from anylabel.formats.registry import import_dataset
+
+    labels = read_labels_file(args.labels) if args.labels else None
+    progress, close = progress_bar(args.quiet)
+    options = Options(labels=labels, images_dir=Path(args.images) if args.images else None,
+                      image_mode="copy" if args.copy_images else "reference", overwrite=args.overwrite,
+                      progress=progress)
+    try:
+        report = import_dataset(args.path, args.format, args.output, options)
+    finally:
+        close()
+    print_report(report, Path(args.output))
+    return 0 if report.images or not report.skipped_images else 1

@@ -1,0 +1,275 @@
+"""File → Export dataset / Import annotations: self-contained dialogs over :mod:`anylabel.formats.registry`.
+
+The main window calls :func:`open_export_dialog` / :func:`open_import_dialog`. The work runs on a
+:class:`TaskThread` (never on the GUI thread) through the same core functions as ``anylabel export`` /
+``anylabel import``: progress arrives by signal, Cancel sets the core's cancel flag, and the summary
+(counts and warnings naming files and shapes) is shown in the dialog when it ends.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable, Optional
+
+from PyQt5 import QtCore, QtWidgets
+
+from anylabel.errors import AnylabelError, CancelledError
+from anylabel.formats.base import Options, Report
+
+
+class TaskThread(QtCore.QThread):
+    """Runs ``task(progress_callback)`` off the GUI thread; reports by signals (queued to the GUI thread)."""
+
+    progressed = QtCore.pyqtSignal(int, int, str)
+    succeeded = QtCore.pyqtSignal(object)
+    failed = QtCore.pyqtSignal(str)
+
+    def __init__(self, task: Callable, parent: Optional[QtCore.QObject] = None) -> None:
+        super().__init__(parent)
+        self._task = task
+
+    def run(self) -> None:  # noqa: D401 - Qt's entry point
+        try:
+            result = self._task(lambda done, total, stage: self.progressed.emit(done, total, stage))
+        except CancelledError:
+            self.failed.emit("cancelled")
+        except AnylabelError as e:  # user-facing errors: shown in the dialog
+            self.failed.emit(str(e))
+        else:
+            self.succeeded.emit(result)
+
+
+def _path_row(edit: QtWidgets.QLineEdit, pick: Callable[[], str]) -> QtWidgets.QWidget:
+    row = QtWidgets.QWidget()
+    lay = QtWidgets.QHBoxLayout(row)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(edit)
+    button = QtWidgets.QPushButton("Browse…")
+
+    def browse() -> None:
+        chosen = pick()
+        if chosen:
+            edit.setText(chosen)
+
+    button.clicked.connect(browse)
+    lay.addWidget(button)
+    return row
+
+
+class _TaskDialog(QtWidgets.QDialog):
+    """Form + progress bar + Run/Cancel + summary; subclasses build the form and the task."""
+
+    finished_report = QtCore.pyqtSignal(object)  # the Report, once a run succeeded
+
+    def __init__(self, parent: Optional[QtWidgets.QWidget], title: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.form = QtWidgets.QFormLayout()
+        self.progress = QtWidgets.QProgressBar()
+        self.stage = QtWidgets.QLabel("")
+        self.summary = QtWidgets.QPlainTextEdit(readOnly=True)
+        self.summary.setMinimumHeight(120)
+        self.run_button = QtWidgets.QPushButton("Run")
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.close_button = QtWidgets.QPushButton("Close")
+        self.cancel_button.setEnabled(False)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addStretch(1)
+        for b in (self.run_button, self.cancel_button, self.close_button):
+            buttons.addWidget(b)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.addLayout(self.form)
+        lay.addWidget(self.stage)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.summary)
+        lay.addLayout(buttons)
+        self.run_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.close_button.clicked.connect(self.close)
+        self.thread: Optional[TaskThread] = None
+        self.report: Optional[Report] = None
+        self._cancel = threading.Event()
+
+    def make_task(self) -> Callable:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Validate the form and start the task on a worker thread."""
+        self._cancel = threading.Event()  # a fresh flag per run; make_task hands it to the core
+        try:
+            task = self.make_task()
+        except AnylabelError as e:
+            self.summary.setPlainText(f"error: {e}")
+            return
+        self.report = None
+        self.summary.setPlainText("")
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.thread = TaskThread(task, self)
+        self.thread.progressed.connect(self._on_progress)
+        self.thread.succeeded.connect(self._on_success)
+        self.thread.failed.connect(self._on_failure)
+        self.thread.finished.connect(self._on_finished)
+        self.thread.start()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def is_running(self) -> bool:
+        return self.thread is not None and self.thread.isRunning()
+
+    def _on_progress(self, done: int, total: int, stage: str) -> None:
+        self.stage.setText(f"{stage} {done}/{total}")
+        self.progress.setMaximum(max(1, total))
+        self.progress.setValue(done)
+
+    def _on_success(self, report: Report) -> None:
+        self.report = report
+        self.summary.setPlainText(report.summary(max_warnings=200))
+        self.finished_report.emit(report)
+
+    def _on_failure(self, message: str) -> None:
+        if message == "cancelled":
+            self.summary.setPlainText("cancelled: the dataset index (annotations.json / data.yaml) was not written")
+        else:
+            self.summary.setPlainText(f"error: {message}")
+
+    def _on_finished(self) -> None:
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if self.is_running():  # stop the work before the dialog (its parent) goes away
+            self._cancel.set()
+            self.thread.wait()
+        super().closeEvent(event)
+
+
+class ExportDialog(_TaskDialog):
+    """Export a LabelMe folder to COCO / YOLO-seg / YOLO-det / MOT / LabelMe (the ``anylabel export`` options)."""
+
+    FORMATS = ("coco", "yolo-seg", "yolo-det", "mot", "labelme")
+
+    def __init__(self, parent: Optional[QtWidgets.QWidget] = None, folder: Optional[str] = None) -> None:
+        super().__init__(parent, "Export dataset")
+        self.source = QtWidgets.QLineEdit(str(folder or ""))
+        self.format = QtWidgets.QComboBox()
+        self.format.addItems(self.FORMATS)
+        self.output = QtWidgets.QLineEdit()
+        self.labels = QtWidgets.QLineEdit()
+        self.labels.setPlaceholderText("optional: labels.txt (default: all labels, sorted)")
+        self.use_split = QtWidgets.QCheckBox("train/val split")
+        self.split = QtWidgets.QDoubleSpinBox(minimum=0.05, maximum=1.0, singleStep=0.05, value=0.8)
+        self.seed = QtWidgets.QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        self.image_mode = QtWidgets.QComboBox()
+        self.image_mode.addItems(["copy", "hardlink", "symlink"])
+        self.overwrite = QtWidgets.QCheckBox("replace a previous export in the output folder")
+        split_row = QtWidgets.QHBoxLayout()
+        for w in (self.use_split, self.split, QtWidgets.QLabel("seed"), self.seed):
+            split_row.addWidget(w)
+        pick_dir = lambda: QtWidgets.QFileDialog.getExistingDirectory(self, "Choose a folder")  # noqa: E731
+        self.form.addRow("LabelMe folder", _path_row(self.source, pick_dir))
+        self.form.addRow("Format", self.format)
+        self.form.addRow("Output folder", _path_row(self.output, pick_dir))
+        self.form.addRow("Labels file", _path_row(
+            self.labels, lambda: QtWidgets.QFileDialog.getOpenFileName(self, "Labels file")[0]))
+        self.form.addRow("Split (YOLO)", split_row)
+        self.form.addRow("Images", self.image_mode)
+        self.form.addRow("", self.overwrite)
+        self.run_button.setText("Export")
+
+    def options(self) -> Options:
+        """The form as core :class:`Options` (raises AnylabelError for a bad labels file)."""
+        from anylabel.formats.labels import read_labels_file
+
+        labels_path = self.labels.text().strip()
+        return Options(labels=read_labels_file(labels_path) if labels_path else None,
+                       split=self.split.value() if self.use_split.isChecked() else None, seed=self.seed.value(),
+                       image_mode=self.image_mode.currentText(), overwrite=self.overwrite.isChecked(),
+                       cancel=self._cancel)
+
+    def make_task(self) -> Callable:
+        from anylabel.formats.registry import export_folder
+
+        src, out = self.source.text().strip(), self.output.text().strip()
+        if not src or not out:
+            raise AnylabelError("choose the LabelMe folder and the output folder")
+        fmt = self.format.currentText()
+        options = self.options()
+
+        def task(progress: Callable) -> Report:
+            options.progress = progress
+            return export_folder(Path(src), fmt, Path(out), options)
+
+        return task
+
+
+class ImportDialog(_TaskDialog):
+    """Import COCO / YOLO-seg / YOLO-det as LabelMe JSON (the ``anylabel import`` options)."""
+
+    FORMATS = ("coco", "yolo-seg", "yolo-det")
+
+    def __init__(self, parent: Optional[QtWidgets.QWidget] = None) -> None:
+        super().__init__(parent, "Import annotations")
+        self.source = QtWidgets.QLineEdit()
+        self.source.setPlaceholderText("annotations.json, data.yaml, or their folder")
+        self.format = QtWidgets.QComboBox()
+        self.format.addItems(self.FORMATS)
+        self.output = QtWidgets.QLineEdit()
+        self.images = QtWidgets.QLineEdit()
+        self.images.setPlaceholderText("optional: the images' folder")
+        self.labels = QtWidgets.QLineEdit()
+        self.labels.setPlaceholderText("optional: class names (YOLO without data.yaml); filters labels")
+        self.copy_images = QtWidgets.QCheckBox("copy the images next to the JSON files")
+        self.overwrite = QtWidgets.QCheckBox("write into a non-empty folder")
+        pick_dir = lambda: QtWidgets.QFileDialog.getExistingDirectory(self, "Choose a folder")  # noqa: E731
+        self.form.addRow("Dataset", _path_row(
+            self.source, lambda: QtWidgets.QFileDialog.getOpenFileName(self, "annotations.json or data.yaml")[0]))
+        self.form.addRow("Format", self.format)
+        self.form.addRow("Images folder", _path_row(self.images, pick_dir))
+        self.form.addRow("Labels file", _path_row(
+            self.labels, lambda: QtWidgets.QFileDialog.getOpenFileName(self, "Labels file")[0]))
+        self.form.addRow("Output folder", _path_row(self.output, pick_dir))
+        self.form.addRow("", self.copy_images)
+        self.form.addRow("", self.overwrite)
+        self.run_button.setText("Import")
+
+    def make_task(self) -> Callable:
+        from anylabel.formats.registry import import_dataset
+
+        src, out = self.source.text().strip(), self.output.text().strip()
+        if not src or not out:
+            raise AnylabelError("choose the dataset and the output folder")
+        from anylabel.formats.labels import read_labels_file
+
+        fmt = self.format.currentText()
+        labels_path = self.labels.text().strip()
+        images = self.images.text().strip()
+        options = Options(labels=read_labels_file(labels_path) if labels_path else None,
+                          images_dir=Path(images) if images else None,
+                          image_mode="copy" if self.copy_images.isChecked() else "reference",
+                          overwrite=self.overwrite.isChecked(), cancel=self._cancel)
+
+        def task(progress: Callable) -> Report:
+            options.progress = progress
+            return import_dataset(Path(src), fmt, Path(out), options)
+
+        return task
+
+
+def open_export_dialog(parent: Optional[QtWidgets.QWidget] = None, folder: Optional[str] = None) -> ExportDialog:
+    """Show the export dialog (window-modal, non-blocking) prefilled with ``folder``; returns it."""
+    dialog = ExportDialog(parent, folder)
+    dialog.setWindowModality(QtCore.Qt.WindowModal)
+    dialog.setAttribute(QtCore.Qt.WA_DeleteOnClose, parent is not None)
+    dialog.show()
+    return dialog
+
+
+def open_import_dialog(parent: Optional[QtWidgets.QWidget] = None) -> ImportDialog:
+    """Show the import dialog (window-modal, non-blocking); returns it."""
+    dialog = ImportDialog(parent)
+    dialog.setWindowModality(QtCore.Qt.WindowModal)
+    dialog.setAttribute(QtCore.Qt.WA_DeleteOnClose, parent is not None)
+    dialog.show()
+    return dialog

@@ -1,0 +1,102 @@
+"""File → Export / Import and the statistics view: the dialogs open and run the core off the GUI thread."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from anylabel.formats.stats import folder_stats  # noqa: E402
+from anylabel.gui.export_dialog import open_export_dialog, open_import_dialog  # noqa: E402
+from anylabel.gui.stats_dialog import open_stats_dialog  # noqa: E402
+
+from formats_util import poly, write_doc  # noqa: E402
+
+pytestmark = pytest.mark.gui
+
+
+def test_export_dialog_runs_an_export(qtbot, voc_dir, tmp_path):
+    dialog = open_export_dialog(None, str(voc_dir / "data_annotated"))
+    qtbot.addWidget(dialog)
+    assert dialog.isVisible() and dialog.source.text().endswith("data_annotated")
+    dialog.format.setCurrentText("coco")
+    dialog.output.setText(str(tmp_path / "coco"))
+    dialog.labels.setText(str(voc_dir / "labels.txt"))
+    with qtbot.waitSignal(dialog.finished_report, timeout=30000) as blocker:
+        dialog.run_button.click()
+    report = blocker.args[0]
+    assert (report.images, report.instances) == (3, 12)
+    data = json.loads((tmp_path / "coco" / "annotations.json").read_text())
+    assert len(data["annotations"]) == 12
+    assert "3 images, 12 instances" in dialog.summary.toPlainText()
+    assert "2011_000006.json shape 3" in dialog.summary.toPlainText()  # warnings are shown
+    qtbot.waitUntil(lambda: dialog.run_button.isEnabled())
+    assert dialog.progress.value() == dialog.progress.maximum()
+
+
+def test_export_dialog_yolo_split_and_error_shown(qtbot, voc_dir, tmp_path):
+    dialog = open_export_dialog(None, str(voc_dir / "data_annotated"))
+    qtbot.addWidget(dialog)
+    dialog.output.setText("")
+    dialog.run_button.click()  # no output folder: an error in the dialog, nothing started
+    assert "choose" in dialog.summary.toPlainText() and dialog.thread is None
+    dialog.format.setCurrentText("yolo-seg")
+    dialog.output.setText(str(tmp_path / "yolo"))
+    dialog.use_split.setChecked(True)
+    dialog.split.setValue(0.67)
+    dialog.seed.setValue(2)
+    with qtbot.waitSignal(dialog.finished_report, timeout=30000):
+        dialog.run_button.click()
+    assert len(list((tmp_path / "yolo" / "labels" / "val").glob("*.txt"))) == 1
+    qtbot.waitUntil(lambda: dialog.run_button.isEnabled())
+    dialog.run_button.click()  # again into the same folder: the core's error appears in the dialog
+    qtbot.waitUntil(lambda: "not empty" in dialog.summary.toPlainText(), timeout=10000)
+
+
+def test_export_dialog_cancel(qtbot, tmp_path):
+    for i in range(150):
+        write_doc(tmp_path / "src", f"i{i:03d}", [poly("cat", [(1, 1), (20, 1), (10, 15)])])
+    dialog = open_export_dialog(None, str(tmp_path / "src"))
+    qtbot.addWidget(dialog)
+    dialog.output.setText(str(tmp_path / "out"))
+    dialog.run_button.click()
+    assert dialog.is_running() and dialog.cancel_button.isEnabled()
+    dialog.cancel_button.click()  # the worker checks the flag at every file: it stops long before the end
+    qtbot.waitUntil(lambda: not dialog.is_running() and dialog.run_button.isEnabled(), timeout=30000)
+    assert dialog.summary.toPlainText().startswith("cancelled") and dialog.report is None
+    assert not (tmp_path / "out" / "annotations.json").exists()
+
+
+def test_import_dialog_runs_an_import(qtbot, voc_dir, tmp_path):
+    from anylabel.formats.registry import export_folder
+
+    export_folder(voc_dir / "data_annotated", "coco", tmp_path / "coco")
+    dialog = open_import_dialog(None)
+    qtbot.addWidget(dialog)
+    dialog.source.setText(str(tmp_path / "coco" / "annotations.json"))
+    dialog.output.setText(str(tmp_path / "labelme"))
+    with qtbot.waitSignal(dialog.finished_report, timeout=30000) as blocker:
+        dialog.run_button.click()
+    assert blocker.args[0].images == 3
+    assert len(list((tmp_path / "labelme").glob("*.json"))) == 3
+
+
+def test_stats_dialog_shows_the_cli_numbers(qtbot, voc_dir):
+    dialog = open_stats_dialog(None, str(voc_dir / "data_annotated"))
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.stats is not None, timeout=30000)
+    stats, _ = folder_stats(voc_dir / "data_annotated")
+    assert dialog.chart.bars == list(stats.per_class.items())
+    assert dialog.image_chart.bars == [("3 instances", 2), ("6 instances", 1)]
+    rows = {dialog.class_table.item(r, 0).text(): int(dialog.class_table.item(r, 1).text())
+            for r in range(dialog.class_table.rowCount())}
+    assert rows == stats.per_class
+    per_image = {dialog.image_table.item(r, 0).text(): int(dialog.image_table.item(r, 1).text())
+                 for r in range(dialog.image_table.rowCount())}
+    assert per_image == stats.per_image
+    assert dialog.summary.text().startswith("3 images, 12 instances, 6 classes")
+    dialog.chart.resize(400, 200)
+    image = dialog.chart.grab().toImage()  # the chart paints bars (not only background)
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 5) for y in range(0, image.height(), 5)}
+    assert len(colours) > 2
