@@ -7,7 +7,8 @@ click answers in milliseconds.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import List, Optional
+from pathlib import Path
+from typing import List, Optional, Union
 
 import numpy as np
 
@@ -49,6 +50,28 @@ class Segmenter(ABC):
     def has_embedding(self, key: str) -> bool:
         """True when ``set_image(None, key)`` would not need to run the encoder."""
         return False
+
+    def encode(self, image: np.ndarray, key: str) -> None:
+        """Compute and cache the embedding of ``image`` (HxWx3 uint8 RGB) under ``key`` without making it the
+        current image (the prefetcher calls this from a background thread). Default: nothing to precompute.
+        """
+
+    def set_image_path(self, path: "Union[str, Path]") -> str:
+        """Make the image file ``path`` current; the file is decoded only when its embedding is not cached.
+
+        Returns the content key (:func:`anylabel.imaging.file_key`) used for the cache.
+        """
+        from anylabel.imaging import loader  # module attribute lookup: tests count load_image calls
+
+        key = loader.file_key(path)
+        if self.has_embedding(key):
+            try:
+                self.set_image(None, key)
+                return key
+            except LookupError:  # evicted by another thread between the check and the use: decode below
+                pass
+        self.set_image(loader.load_image(path), key)
+        return key
 
     def close(self) -> None:
         """Release memory held by the model (optional)."""

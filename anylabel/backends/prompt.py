@@ -86,12 +86,67 @@ class MaskCandidate:
         score: the model's quality estimate (SAM's predicted IoU), higher is better.
         logits: low-resolution logits to feed back as ``Prompt.mask_logits`` (1x256x256 float32 for
             SAM / SAM2), or ``None`` for backends without them.
+        box: tight box of the mask's pixels (x1, y1, x2, y2, ints, x2/y2 exclusive), or ``None`` when the
+            mask is empty or the backend did not compute it. Lets callers trace contours on the box crop
+            instead of the whole image (:func:`anylabel.backends.masks.candidate_polygons`).
     """
 
     mask: np.ndarray
     score: float
     logits: Optional[np.ndarray] = None
+    box: Optional[Tuple[int, int, int, int]] = None
+
+    def polygons(self, tolerance: float = 1.0, min_area: float = 1.0, max_parts: int = 0) -> List[np.ndarray]:
+        """The mask's outer boundaries as Kx2 (x, y) float64 arrays, largest part first (traced on ``box``)."""
+        from anylabel.backends.masks import candidate_polygons
+
+        return candidate_polygons(self.mask, self.box, tolerance, min_area, max_parts)
 
     @property
     def area(self) -> int:
         return int(self.mask.sum())
+
+
+class LazyMaskCandidate(MaskCandidate):
+    """A :class:`MaskCandidate` whose full-size ``mask`` and ``box`` are computed on first access.
+
+    Backends return the best candidate computed and the others lazy: at 4000x3000 each full-size mask costs
+    milliseconds that a click whose user never cycles to candidates 2 and 3 should not pay. ``make()``
+    returns ``(mask, box)``; it runs once, in whichever thread first reads ``mask`` or ``box``.
+    """
+
+    def __init__(self, make, score: float, logits: Optional[np.ndarray] = None) -> None:
+        self._make = make
+        self._mask: Optional[np.ndarray] = None
+        self._box: Optional[Tuple[int, int, int, int]] = None
+        self.score = score
+        self.logits = logits
+
+    def _ensure(self) -> None:
+        if self._make is not None:
+            self._mask, self._box = self._make()
+            self._make = None
+
+    @property  # type: ignore[override]
+    def mask(self) -> np.ndarray:
+        self._ensure()
+        return self._mask
+
+    @mask.setter
+    def mask(self, value: np.ndarray) -> None:
+        self._make, self._mask = None, value
+
+    @property  # type: ignore[override]
+    def box(self) -> Optional[Tuple[int, int, int, int]]:
+        self._ensure()
+        return self._box
+
+    @box.setter
+    def box(self, value: Optional[Tuple[int, int, int, int]]) -> None:
+        self._ensure()
+        self._box = value
+
+    @property
+    def computed(self) -> bool:
+        """True once the full-size mask exists."""
+        return self._make is None

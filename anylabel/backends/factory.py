@@ -1,0 +1,86 @@
+"""From a registry name to a ready :class:`Segmenter`: verified file, right adapter, shared embedding cache.
+
+Adapters are looked up in one table, keyed by the entry's family (and ``settings.runtime`` when it is not
+the family's default, e.g. ``sam:onnx``). Modules are imported only when their adapter is used, so the
+classical backend never imports torch.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Callable, Dict, List, Optional
+
+from anylabel.backends.base import Segmenter
+from anylabel.backends.cache import EmbeddingCache
+from anylabel.errors import ModelError
+from anylabel.models import ModelRegistry, ModelSpec
+
+#: adapter key -> "module:Class"; the key is the family, or "family:runtime" for a non-default runtime.
+ADAPTERS: Dict[str, str] = {
+    "sam": "anylabel.backends.sam:SamSegmenter",
+    "sam:onnx": "anylabel.backends.sam_onnx:SamOnnxSegmenter",
+    "sam2": "anylabel.backends.sam2:Sam2Segmenter",
+    "fastsam": "anylabel.backends.fastsam:FastSamSegmenter",
+    "classical": "anylabel.backends.classical:ClassicalSegmenter",
+}
+#: families preferred for "the best available model", best first; classical is the fallback.
+PREFERENCE = ("sam2", "sam", "fastsam")
+CLASSICAL = ModelSpec(name="classical", family="classical", display_name="Classical (GrabCut, no download)")
+
+
+def adapter_key(spec: ModelSpec) -> str:
+    runtime = spec.settings.get("runtime")
+    return f"{spec.family}:{runtime}" if runtime and runtime != "torch" else spec.family
+
+
+def adapter_class(spec: ModelSpec) -> type:
+    """The adapter class for ``spec`` (ModelError when no adapter handles its family/runtime)."""
+    key = adapter_key(spec)
+    target = ADAPTERS.get(key)
+    if target is None:
+        raise ModelError(f"model {spec.name!r}: no segmentation backend for {key!r} "
+                         f"(known: {', '.join(sorted(ADAPTERS))})")
+    module, cls = target.split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def segmenter_specs(registry: ModelRegistry) -> List[ModelSpec]:
+    """Every registry entry a segmenter can be built from (CLIP and other non-segmenters left out),
+    with the classical backend first when the registry does not declare it."""
+    specs = [s for s in registry.specs() if adapter_key(s) in ADAPTERS]
+    if not any(s.family == "classical" for s in specs):
+        specs.insert(0, CLASSICAL)
+    return specs
+
+
+def best_available(registry: ModelRegistry) -> ModelSpec:
+    """The model to use when none is named: the first available one of the preferred families (in
+    registry order), else the classical backend, which needs no file."""
+    specs = segmenter_specs(registry)
+    for family in PREFERENCE:
+        for spec in specs:
+            if spec.family == family and adapter_key(spec) in ADAPTERS and registry.is_available(spec):
+                return spec
+    return next(s for s in specs if s.family == "classical")
+
+
+def load_segmenter(name: Optional[str] = None, registry: Optional[ModelRegistry] = None,
+                   progress: Optional[Callable[[int, int], None]] = None, cancel: object = None,
+                   cache: Optional[EmbeddingCache] = None) -> Segmenter:
+    """Build the segmenter of registry model ``name`` (or the best available one when ``name`` is None).
+
+    The model file is verified (and downloaded if needed) by ``registry.ensure`` first, reporting
+    ``progress(done_bytes, total_bytes)``; ``cancel`` is a flag object the download checks.
+
+    Raises:
+        ModelError: unknown name, missing/corrupt file, wrong architecture; DownloadError when offline.
+    """
+    registry = registry if registry is not None else ModelRegistry.load()
+    if name is None:
+        spec = best_available(registry)
+    elif name == "classical" and "classical" not in registry:
+        spec = CLASSICAL
+    else:
+        spec = registry.get(name)
+    cls = adapter_class(spec)
+    path = registry.ensure(spec, progress=progress, cancel=cancel) if spec.needs_file else None
+    return cls(spec, path, cache=cache)

@@ -1,0 +1,162 @@
+"""SAM on ONNX Runtime: the encoder exported with ``torch.onnx``, the decoder with segment-anything's own
+``SamOnnxModel``; both cached as .onnx files and run with the CPUExecutionProvider.
+
+Export happens once per checkpoint: the files go to ``<cache root>/onnx/<model name>-<checksum[:16]>/`` (the
+checksum of the verified checkpoint, so another file never reuses a stale export) and are written to a
+temporary folder first, then renamed, so an interrupted export leaves nothing half-written.
+
+The decoder is exported without ``SamOnnxModel``'s full-resolution upsampling (its ``mask_postprocessing``
+is the identity here): the graph returns SAM's low-resolution logits, and the shared base upsamples them on
+the mask's box only, exactly as for the torch adapter. Its outputs agree with torch's mask decoder to 1e-3
+(tests/backends/test_sam_onnx.py).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, List, Optional, Tuple
+
+import numpy as np
+
+from anylabel.backends.cache import EmbeddingCache
+from anylabel.backends.prompt import Box, MaskCandidate
+from anylabel.backends.promptable import Embedding, PromptableSegmenter
+from anylabel.backends.sam import EVERYTHING_DEFAULTS, build_sam_model, logit_frame, sam_everything
+from anylabel.errors import ModelError
+from anylabel.models import ModelSpec, cache_root, file_checksum
+
+OPSET = 17
+ENCODER_FILE, DECODER_FILE = "encoder.onnx", "decoder.onnx"
+
+
+def onnx_dir_for(spec: ModelSpec, checkpoint: Path) -> Path:
+    """Where the exports of this checkpoint live (keyed by the checkpoint's checksum)."""
+    digest = spec.sha256 or spec.md5 or file_checksum(checkpoint, "sha256")
+    return cache_root() / "onnx" / f"{spec.name}-{digest[:16]}"
+
+
+def export_sam_onnx(model: Any, out_dir: Path) -> Tuple[Path, Path]:
+    """Export ``model``'s image encoder and prompt decoder to ``out_dir`` (atomic: temp folder + rename)."""
+    import torch
+    from segment_anything.utils.onnx import SamOnnxModel
+
+    class LowResSamOnnxModel(SamOnnxModel):
+        """SamOnnxModel returning the low-res logits: the full-size upsampling happens outside the graph."""
+
+        def mask_postprocessing(self, masks: "torch.Tensor", orig_im_size: "torch.Tensor") -> "torch.Tensor":
+            return masks
+
+        def forward(self, image_embeddings, point_coords, point_labels, mask_input, has_mask_input):  # type: ignore[override]
+            _, scores, low_res = super().forward(image_embeddings, point_coords, point_labels, mask_input,
+                                                 has_mask_input, torch.zeros(2))
+            return scores, low_res
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir.parent))
+    try:
+        img = model.image_encoder.img_size
+        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tracer's warnings concern shapes that are constant here
+            torch.onnx.export(model.image_encoder, (torch.randn(1, 3, img, img),), str(tmp / ENCODER_FILE),
+                              dynamo=False, opset_version=OPSET, do_constant_folding=True,
+                              input_names=["image"], output_names=["image_embeddings"])
+            decoder = LowResSamOnnxModel(model, return_single_mask=False, use_stability_score=False,
+                                         return_extra_metrics=False)
+            embed = model.prompt_encoder.embed_dim
+            hw = model.prompt_encoder.image_embedding_size
+            dummy = (torch.randn(1, embed, *hw), torch.randint(0, img, (1, 5, 2)).float(),
+                     torch.randint(0, 4, (1, 5)).float(), torch.randn(1, 1, 4 * hw[0], 4 * hw[1]),
+                     torch.tensor([1.0]))
+            names = ["image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input"]
+            torch.onnx.export(decoder, dummy, str(tmp / DECODER_FILE), dynamo=False, opset_version=OPSET,
+                              do_constant_folding=True, input_names=names,
+                              output_names=["iou_predictions", "low_res_masks"],
+                              dynamic_axes={"point_coords": {1: "num_points"}, "point_labels": {1: "num_points"}})
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except Exception as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, ModelError):
+            raise
+        raise ModelError(f"ONNX export failed: {type(e).__name__}: {e}", out_dir) from e
+    return out_dir / ENCODER_FILE, out_dir / DECODER_FILE
+
+
+class SamOnnxSegmenter(PromptableSegmenter):
+    """SAM run by ONNX Runtime (CPU). Prompts, cache and candidates as the torch adapter."""
+
+    def __init__(self, spec: ModelSpec, checkpoint: Path, cache: Optional[EmbeddingCache] = None,
+                 providers: Tuple[str, ...] = ("CPUExecutionProvider",)) -> None:
+        super().__init__(spec.name, cache)
+        import onnxruntime as ort
+        from segment_anything.utils.transforms import ResizeLongestSide
+
+        self.spec = spec
+        self.checkpoint = Path(checkpoint)
+        self.onnx_dir = onnx_dir_for(spec, self.checkpoint)
+        enc, dec = self.onnx_dir / ENCODER_FILE, self.onnx_dir / DECODER_FILE
+        self._torch_model: Any = None
+        if not (enc.is_file() and dec.is_file()):
+            self._torch_model = build_sam_model(spec.settings, self.checkpoint)
+            enc, dec = export_sam_onnx(self._torch_model, self.onnx_dir)
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        try:
+            self.encoder = ort.InferenceSession(str(enc), opts, providers=list(providers))
+            self.decoder = ort.InferenceSession(str(dec), opts, providers=list(providers))
+        except Exception as e:  # onnxruntime raises its own exception types for corrupt graphs
+            raise ModelError(f"cannot load the ONNX export ({type(e).__name__}: {e}); delete the folder to "
+                             "export again", self.onnx_dir) from e
+        img = self.encoder.get_inputs()[0].shape[-1]
+        self.img_size = int(img) if isinstance(img, int) else 1024
+        self.transform = ResizeLongestSide(self.img_size)
+        # SAM's normalisation constants (segment_anything.modeling.Sam defaults)
+        self.pixel_mean = np.array([123.675, 116.28, 103.53], dtype=np.float32)
+        self.pixel_std = np.array([58.395, 57.12, 57.375], dtype=np.float32)
+        self.everything_options = {**EVERYTHING_DEFAULTS, **spec.settings.get("everything", {})}
+
+    def _encode(self, image: np.ndarray) -> Embedding:
+        resized = self.transform.apply_image(image)  # segment-anything's own resize (longest side = 1024)
+        h, w = resized.shape[:2]
+        x = np.zeros((1, 3, self.img_size, self.img_size), dtype=np.float32)  # zero-pad bottom/right, like Sam
+        x[0, :, :h, :w] = ((resized.astype(np.float32) - self.pixel_mean) / self.pixel_std).transpose(2, 0, 1)
+        (features,) = self.encoder.run(None, {"image": x})
+        return Embedding(orig_hw=tuple(image.shape[:2]), logit_hw=logit_frame((h, w), self.img_size),
+                         features=features, pre_scale=4)
+
+    def _decode(self, emb: Embedding, coords: np.ndarray, labels: np.ndarray, box: Optional[Box],
+                mask_logits: Optional[np.ndarray], multimask: bool) -> Tuple[np.ndarray, np.ndarray]:
+        pts = [np.asarray(coords, np.float64).reshape(-1, 2)]
+        lab = [np.asarray(labels, np.float32).reshape(-1)]
+        if box is not None:  # a box is two points labelled 2 (top-left) and 3 (bottom-right)
+            pts.append(np.asarray(box, np.float64).reshape(2, 2))
+            lab.append(np.array([2, 3], np.float32))
+        else:  # SAM's prompt encoder pads with a "not a point" (-1) when there is no box
+            pts.append(np.zeros((1, 2)))
+            lab.append(np.array([-1], np.float32))
+        c = self.transform.apply_coords(np.concatenate(pts), emb.orig_hw).astype(np.float32)
+        has_mask = mask_logits is not None
+        mask_in = (np.asarray(mask_logits, np.float32).reshape(1, 1, 256, 256) if has_mask
+                   else np.zeros((1, 1, 256, 256), np.float32))
+        scores, low_res = self.decoder.run(None, {
+            "image_embeddings": emb.features,
+            "point_coords": c[None],
+            "point_labels": np.concatenate(lab)[None],
+            "mask_input": mask_in,
+            "has_mask_input": np.array([1.0 if has_mask else 0.0], np.float32),
+        })
+        # the graph returns all 4 mask tokens; SAM's decoder uses 1..3 for multimask, 0 for a single mask
+        sl = slice(1, None) if multimask else slice(0, 1)
+        return low_res[0, sl], scores[0, sl]
+
+    def everything(self, image: Optional[np.ndarray] = None) -> List[MaskCandidate]:
+        """Automatic masks through the torch SAM: segment-anything's generator needs its torch predictor."""
+        image = self.everything_image(image)
+        if self._torch_model is None:
+            self._torch_model = build_sam_model(self.spec.settings, self.checkpoint)
+        return sam_everything(self._torch_model, image, self.everything_options)

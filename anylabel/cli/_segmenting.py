@@ -1,0 +1,83 @@
+"""What ``anylabel segment`` and ``anylabel everything`` share: model options, loading, the output file."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Callable, List, Tuple
+
+from anylabel.errors import AnylabelError
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", "-m", help="registry model name (`anylabel models list`); default: the best "
+                        "available model, the classical backend on a fresh machine")
+    parser.add_argument("--models", action="append", default=[], metavar="FILE",
+                        help="extra models file(s), after the shipped one and $ANYLABEL_MODELS")
+
+
+def download_progress() -> Tuple[Callable[[int, int], None], Callable[[], None]]:
+    """A ``progress(done, total)`` callback drawing a tqdm bar on stderr, and a function closing it."""
+    state: dict = {}
+
+    def progress(done: int, total: int) -> None:
+        if "bar" not in state:
+            from tqdm import tqdm
+
+            state["bar"] = tqdm(total=total or None, unit="B", unit_scale=True, desc="model", file=sys.stderr)
+        bar = state["bar"]
+        bar.update(done - bar.n)
+
+    def close() -> None:
+        if "bar" in state:
+            state["bar"].close()
+
+    return progress, close
+
+
+def load_cli_segmenter(args: argparse.Namespace):
+    """The segmenter named by ``--model`` (and ``--models``), with a download progress bar."""
+    from anylabel.backends.factory import load_segmenter
+    from anylabel.models import ModelRegistry
+
+    registry = ModelRegistry.load(extra_files=args.models)
+    progress, close = download_progress()
+    try:
+        return load_segmenter(args.model, registry=registry, progress=progress)
+    finally:
+        close()
+
+
+def open_annotation(out: Path, image: Path, hw: Tuple[int, int]):
+    """The LabelMe annotation at ``out`` (loaded, or a new one for ``image``); checks the image size."""
+    from anylabel.document.shape import ImageAnnotation
+    from anylabel.formats.labelme import load_labelme
+
+    if out.exists():
+        ann = load_labelme(out)
+        if (ann.image_height, ann.image_width) != tuple(hw):
+            raise AnylabelError(f"the file is for an image of {ann.image_width}x{ann.image_height}, "
+                                f"but {image} is {hw[1]}x{hw[0]}", out)
+        return ann
+    rel = os.path.relpath(image.resolve(), out.resolve().parent)
+    return ImageAnnotation(image_path=Path(rel).as_posix(), image_height=int(hw[0]), image_width=int(hw[1]))
+
+
+def parse_numbers(text: str, counts: List[int], what: str) -> List[float]:
+    """``"1,2,3"`` as floats, requiring one of ``counts`` values (AnylabelError naming ``what``)."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError as e:
+        raise AnylabelError(f"{what} {text!r}: expected comma-separated numbers") from e
+    if len(values) not in counts:
+        raise AnylabelError(f"{what} {text!r}: expected {' or '.join(map(str, counts))} numbers")
+    return values
+
+
+def check_image_arg(image: str) -> Path:
+    path = Path(image)
+    if not path.is_file():
+        raise AnylabelError("no such image file", path)
+    return path
+

@@ -1,0 +1,49 @@
+"""``anylabel everything``: automatic masks of every object in an image, written as LabelMe shapes."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from anylabel.cli._segmenting import add_model_arguments, check_image_arg, load_cli_segmenter, open_annotation
+from anylabel.errors import AnylabelError
+
+COMMAND = "everything"
+HELP = "write automatic masks of every object in an image to a LabelMe JSON"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("image", help="the image file")
+    add_model_arguments(parser)
+    parser.add_argument("--output", "-o", required=True, help="LabelMe JSON to append to (created if missing)")
+    parser.add_argument("--label", "-l", default="object", help="label of every shape (default: object)")
+    parser.add_argument("--mask", action="store_true", help="write mask shapes (RLE) instead of polygons")
+    parser.add_argument("--min-area", type=int, default=64, help="drop masks with fewer pixels (default 64)")
+    parser.add_argument("--max-masks", type=int, default=0, help="keep at most this many, largest first")
+    parser.add_argument("--tolerance", type=float, default=1.0, help="polygon simplification in pixels")
+
+
+def run(args: argparse.Namespace) -> int:
+    from anylabel.backends.shapes import candidate_to_shapes, next_group_id
+    from anylabel.formats.labelme import save_labelme
+    from anylabel.imaging import load_image
+
+    image_path = check_image_arg(args.image)
+    image = load_image(image_path)
+    out = Path(args.output)
+    ann = open_annotation(out, image_path, image.shape[:2])
+    segmenter = load_cli_segmenter(args)
+    candidates = [c for c in segmenter.everything(image) if c.area >= args.min_area]
+    if args.max_masks > 0:
+        candidates = candidates[: args.max_masks]
+    added = 0
+    for cand in candidates:
+        shapes = candidate_to_shapes(cand, args.label, as_mask=args.mask, group_id=next_group_id(ann.shapes),
+                                     tolerance=args.tolerance, min_area=min(16, args.min_area))
+        ann.shapes.extend(shapes)
+        added += bool(shapes)
+    if added == 0:
+        raise AnylabelError(f"model {segmenter.name!r} found no object of at least {args.min_area} px",
+                            image_path)
+    save_labelme(ann, out)
+    print(f"{out}: added {added} objects ({'masks' if args.mask else 'polygons'}) from model {segmenter.name}")
+    return 0

@@ -1,0 +1,204 @@
+#!/usr/bin/env python
+"""Click latency on a 4000x3000 image with the embedding cached: click -> candidates -> finished polygon.
+
+Models: full-size random-weight SAM vit_b (torch and ONNX Runtime) and SAM2.1 hiera tiny, written by
+``tools/random_checkpoints.py --full`` (the real architectures; latency does not depend on the weights'
+values, mask *quality* is not measured here). Per model:
+
+* encoder: seconds per image (set_image of an uncached image), next to the encoder's FLOPs (counted with
+  torch's FlopCounterMode) and this CPU's measured float32 matmul throughput, i.e. the time the FLOPs would
+  take at matmul speed;
+* click: ``predict`` (prompt encoder + mask decoder + the 3 candidates upsampled to 4000x3000 on their box)
+  plus ``polygons()`` of the best candidate, p50 / p90 over N random clicks, split into decoder and
+  post-processing;
+* the same post-processing for an object-like mask (a smooth blob covering ~4% of the image), since a
+  random-weight decoder answers with noise masks whose contours are not what a trained model gives.
+
+    python benchmarks/click_latency.py [--models DIR/models.yaml] [--clicks 30] [--threads 2]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MODELS = ["sam_vit_b", "sam_vit_b_onnx", "sam2.1_hiera_tiny"]
+
+
+def matmul_gflops(n: int = 2048, reps: int = 5) -> float:
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    t = time.perf_counter()
+    for _ in range(reps):
+        torch.mm(a, b)
+    return 2 * n ** 3 * reps / (time.perf_counter() - t) / 1e9
+
+
+def encoder_flops(seg) -> float:
+    """FLOPs of one encoder forward at 1024x1024 (torch models; the ONNX graph is the same network)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x = torch.randn(1, 3, 1024, 1024)
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        if hasattr(seg.model, "forward_image"):  # SAM2: trunk + FPN neck
+            seg.model.forward_image(x)
+        else:
+            seg.model.image_encoder(x)
+    return float(counter.get_total_flops())
+
+
+def test_image(hw) -> np.ndarray:
+    from PIL import Image
+
+    truck = ROOT.parent / "shared" / "data" / "sam2-demo" / "truck.jpg"
+    if truck.exists():
+        with Image.open(truck) as im:
+            return np.asarray(im.convert("RGB").resize((hw[1], hw[0]), Image.BILINEAR))
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 255, (hw[0], hw[1], 3), dtype=np.uint8)
+
+
+def blob_logits(hw_logit) -> np.ndarray:
+    """Smooth logits of an ellipse covering ~4% of the image (an object-like mask)."""
+    h, w = hw_logit
+    yy, xx = np.mgrid[0:256, 0:256].astype(np.float32)
+    cy, cx, ry, rx = h * 0.45, w * 0.55, h * 0.14, w * 0.09
+    return (8.0 * (1.0 - ((yy - cy) / ry) ** 2 - ((xx - cx) / rx) ** 2)).astype(np.float32)
+
+
+def pct(values, q) -> float:
+    return float(np.percentile(np.asarray(values) * 1000, q))
+
+
+def bench_model(name, registry, image, clicks, rng):
+    from anylabel.backends import EmbeddingCache, Prompt, load_segmenter
+
+    t = time.perf_counter()
+    seg = load_segmenter(name, registry=registry, cache=EmbeddingCache(4096))
+    load_s = time.perf_counter() - t
+    t = time.perf_counter()
+    seg.set_image(image, key="bench")
+    enc_s = time.perf_counter() - t
+    emb, _ = seg._state()
+    H, W = image.shape[:2]
+    totals, decs, posts, nverts = [], [], [], []
+    for _ in range(clicks):
+        prompt = Prompt.from_clicks([(float(rng.uniform(0, W)), float(rng.uniform(0, H)))])
+        t0 = time.perf_counter()
+        logits, scores = seg._decode(emb, prompt.points, prompt.labels, None, None, True)
+        t1 = time.perf_counter()
+        cands = seg._candidates(emb, logits, scores, prompt)
+        polys = cands[0].polygons()
+        t2 = time.perf_counter()
+        decs.append(t1 - t0)
+        posts.append(t2 - t1)
+        totals.append(t2 - t0)
+        nverts.append(sum(len(p) for p in polys))
+    # the public path once, to make sure the split above is the real thing
+    t = time.perf_counter()
+    seg.predict(Prompt.from_clicks([(W / 2, H / 2)]))[0].polygons()
+    public_ms = (time.perf_counter() - t) * 1000
+    blob_posts = []
+    blob = blob_logits(emb.logit_hw)[None].repeat(3, axis=0)
+    for _ in range(clicks):
+        t = time.perf_counter()
+        cands = seg._candidates(emb, blob, np.array([0.9, 0.8, 0.7]), Prompt.from_clicks([(W / 2, H / 2)]))
+        cands[0].polygons()
+        blob_posts.append(time.perf_counter() - t)
+    upstream_posts = []
+    for _ in range(max(3, clicks // 5)):
+        t = time.perf_counter()
+        upstream_post(emb, blob)
+        upstream_posts.append(time.perf_counter() - t)
+    flops = encoder_flops(seg if hasattr(seg, "model") else _torch_twin(seg, registry))
+    return dict(upstream_posts=upstream_posts, name=name, load_s=load_s, enc_s=enc_s, flops=flops, totals=totals, decs=decs, posts=posts,
+                blob_posts=blob_posts, verts=int(np.median(nverts)), public_ms=public_ms,
+                blob_total=[d + p for d, p in zip(decs, blob_posts)])
+
+
+def upstream_post(emb, blob) -> None:
+    """What the upstream predictors do after the decoder: every candidate's logits interpolated to the full
+    image (SAM: 256 -> 1024, crop, -> HxW; SAM2: 256 -> HxW), thresholded; then contours of the full mask."""
+    import torch
+    import torch.nn.functional as F
+
+    from anylabel.geometry import mask_to_polygons
+
+    x = torch.from_numpy(blob)[None]
+    with torch.inference_mode():
+        if emb.pre_scale != 1:
+            x = F.interpolate(x, (1024, 1024), mode="bilinear", align_corners=False)
+            x = x[..., : int(emb.logit_hw[0] * 4), : int(emb.logit_hw[1] * 4)]
+        masks = F.interpolate(x, emb.orig_hw, mode="bilinear", align_corners=False) > 0
+    mask_to_polygons(masks[0, 0].numpy())
+
+
+def _torch_twin(seg, registry):
+    from anylabel.backends import load_segmenter
+
+    return load_segmenter(seg.name.replace("_onnx", ""), registry=registry)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", type=Path, help="models.yaml of --full random checkpoints (written to "
+                        "<cache>/random_full if omitted)")
+    parser.add_argument("--clicks", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
+    parser.add_argument("--size", default="4000x3000", help="WxH of the test image")
+    parser.add_argument("--only", help="comma-separated model names")
+    args = parser.parse_args()
+    import torch
+
+    from anylabel.models import ModelRegistry, cache_root
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    models_file = args.models
+    if models_file is None:
+        out = cache_root() / "random_full"
+        models_file = out / "models.yaml"
+        if not models_file.exists():
+            sys.path.insert(0, str(ROOT / "tools"))
+            import random_checkpoints
+
+            print(f"writing full-size random checkpoints to {out} ...", flush=True)
+            random_checkpoints.write_all(out, full=True, only=["sam", "sam2"])
+    registry = ModelRegistry.load(extra_files=[models_file])
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    image = test_image((h, w))
+    gflops = matmul_gflops()
+    rng = np.random.default_rng(0)
+    names = args.only.split(",") if args.only else MODELS
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"image {w}x{h}, torch threads {torch.get_num_threads()}, cpu cores {os.cpu_count()}, "
+          f"load avg {load:.1f}, matmul {gflops:.1f} GFLOP/s (float32, 2048^3)\n")
+    results = [bench_model(n, registry, image, args.clicks, rng) for n in names]
+    print(f"{'model':18s} {'encoder s':>9s} {'GFLOP':>7s} {'@matmul s':>9s} | {'click p50':>9s} {'p90':>6s} "
+          f"{'decoder p50':>11s} {'post p50':>8s} {'verts':>6s} | {'object-like click p50':>21s} {'p90':>6s} "
+          f"{'post p50':>8s} {'upstream post':>13s}")
+    for r in results:
+        print(f"{r['name']:18s} {r['enc_s']:9.2f} {r['flops'] / 1e9:7.0f} {r['flops'] / 1e9 / gflops:9.2f} | "
+              f"{pct(r['totals'], 50):7.1f}ms {pct(r['totals'], 90):6.1f} {pct(r['decs'], 50):9.1f}ms "
+              f"{pct(r['posts'], 50):6.1f}ms {r['verts']:6d} | {pct(r['blob_total'], 50):19.1f}ms "
+              f"{pct(r['blob_total'], 90):6.1f} {pct(r['blob_posts'], 50):6.1f}ms {pct(r['upstream_posts'], 50):11.1f}ms")
+    print("\nclick = decoder (3 candidates) + upsampling of the 3 candidates to full size on their boxes + "
+          "polygon of the best; object-like = the same decoder time + post-processing of a ~4% blob mask;\n"
+          "upstream post = the predictors' own full-resolution upsampling of the 3 candidates + contours of the "
+          "full mask, for the same blob.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,310 @@
+#!/usr/bin/env python
+"""Write random-weight checkpoints in the official file formats, plus a models file pointing at them.
+
+Pretrained weights cannot be downloaded on CI, yet every loader must be exercised exactly as a user's
+download exercises it. This tool builds the *real upstream classes* with random weights and saves them the
+way the upstream projects publish their checkpoints:
+
+* SAM (segment-anything): a plain ``state_dict`` of ``Sam`` in a ``.pth`` file.
+* SAM2.1 (sam2): ``{"model": state_dict}`` in a ``.pt`` file, with a hydra config.
+* FastSAM (ultralytics): ultralytics' own checkpoint dict (``{"model": SegmentationModel (fp16), ...}``)
+  of a YOLOv8-seg model with one class, in a ``.pt`` file.
+* CLIP (open_clip): an open_clip ``state_dict`` in a ``.bin`` file (the format of open_clip's hub weights).
+
+By default the models are *small* (shallow, narrow encoders; same classes, same file formats) so tests run
+in seconds; ``--full`` writes the real sizes of SAM vit_b, SAM2.1 hiera tiny, FastSAM-s and CLIP ViT-B/32.
+Architectures that differ from the official ones are described in each entry's ``settings`` (SAM:
+``encoder``; SAM2: ``config``, a hydra yaml written next to the checkpoint; FastSAM: none, the checkpoint
+carries its own yaml, but ``conf`` / ``iou`` / ``max_det`` keep every detection because random weights score all
+of them near 0;
+CLIP: ``model_config``), so the adapters build them through the registry exactly as
+they build a downloaded model.
+
+Usage::
+
+    python tools/random_checkpoints.py --out /tmp/rand [--full] [--only sam,sam2]
+    ANYLABEL_MODELS=/tmp/rand/models.yaml anylabel segment IMG --model sam_vit_b --point 10,10 ...
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional
+
+import yaml
+
+#: SAM encoder of the small models: same ImageEncoderViT class, 2 blocks of width 64.
+SMALL_SAM_ENCODER = {"embed_dim": 64, "depth": 2, "num_heads": 2, "global_attn_indexes": [1]}
+FULL_SAM = {"vit_b": {"embed_dim": 768, "depth": 12, "num_heads": 12, "global_attn_indexes": [2, 5, 8, 11]}}
+SAM2_CONFIGS = {
+    "tiny": "configs/sam2.1/sam2.1_hiera_t.yaml",
+    "small": "configs/sam2.1/sam2.1_hiera_s.yaml",
+    "base_plus": "configs/sam2.1/sam2.1_hiera_b+.yaml",
+    "large": "configs/sam2.1/sam2.1_hiera_l.yaml",
+}
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _entry(name: str, family: str, display: str, path: Path, settings: dict) -> dict:
+    return {
+        "name": name,
+        "family": family,
+        "display_name": display,
+        "path": str(path.resolve()),
+        "filename": path.name,
+        "sha256": sha256_of(path),
+        "size": path.stat().st_size,
+        "settings": settings,
+    }
+
+
+def _seed(seed: int) -> None:
+    import torch
+
+    torch.manual_seed(seed)
+
+
+# ---------------------------------------------------------------- SAM
+def write_sam(out_dir: Path, full: bool = False) -> List[dict]:
+    """SAM ``state_dict`` checkpoints for sam_vit_b/l/h (+ the ``_onnx`` runtime twins).
+
+    Small: one shared small encoder per name. Full: only vit_b (vit_l / vit_h would be 1.2 / 2.5 GB).
+    """
+    import torch
+    from segment_anything.build_sam import _build_sam
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    entries = []
+    variants = ["vit_b"] if full else ["vit_b", "vit_l", "vit_h"]
+    for i, variant in enumerate(variants):
+        enc = FULL_SAM[variant] if full else SMALL_SAM_ENCODER
+        _seed(100 + i)
+        model = _build_sam(
+            encoder_embed_dim=enc["embed_dim"],
+            encoder_depth=enc["depth"],
+            encoder_num_heads=enc["num_heads"],
+            encoder_global_attn_indexes=enc["global_attn_indexes"],
+        )
+        path = out_dir / f"sam_{variant}_random{'' if full else '_small'}.pth"
+        torch.save(model.state_dict(), path)
+        settings = {"model_type": variant}
+        if not full:
+            settings["encoder"] = dict(enc)
+        entries.append(_entry(f"sam_{variant}", "sam", f"SAM {variant} (random)", path, settings))
+        onnx_settings = dict(settings, runtime="onnx")
+        entries.append(_entry(f"sam_{variant}_onnx", "sam", f"SAM {variant} ONNX (random)", path, onnx_settings))
+    return entries
+
+
+# ---------------------------------------------------------------- SAM2
+def small_sam2_config() -> dict:
+    """The sam2.1 hiera-tiny hydra config shrunk: a 4-block, 32-wide Hiera and a 1-layer memory attention.
+
+    Everything else (heads, memory encoder, image size 1024, feature sizes) stays as upstream so both the
+    image predictor and the video predictor build and run from it.
+    """
+    from omegaconf import OmegaConf
+
+    import sam2
+
+    base = Path(sam2.__file__).parent / SAM2_CONFIGS["tiny"]
+    cfg = OmegaConf.to_container(OmegaConf.load(base), resolve=False)
+    model = cfg["model"]
+    trunk = model["image_encoder"]["trunk"]
+    e = 32
+    trunk.update({"embed_dim": e, "num_heads": 1, "stages": [1, 1, 2, 1], "global_att_blocks": [3]})
+    model["image_encoder"]["neck"]["backbone_channel_list"] = [8 * e, 4 * e, 2 * e, e]
+    mem = model["memory_attention"]
+    mem["num_layers"] = 1
+    mem["layer"]["dim_feedforward"] = 256
+    model["memory_encoder"]["fuser"]["num_layers"] = 1
+    return cfg
+
+
+def write_sam2(out_dir: Path, full: bool = False) -> List[dict]:
+    """SAM2.1 ``{"model": state_dict}`` checkpoints: hiera tiny (full) or all four names (small).
+
+    Small checkpoints come with ``sam2.1_hiera_random_small.yaml`` (a complete hydra config, absolute path in
+    ``settings.config``); full ones use sam2's packaged config name, as the official download does.
+    """
+    import torch
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    import sam2
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    entries = []
+    variants = ["tiny"] if full else list(SAM2_CONFIGS)
+    if full:
+        cfg = OmegaConf.load(Path(sam2.__file__).parent / SAM2_CONFIGS["tiny"])
+        config_ref = SAM2_CONFIGS["tiny"]
+    else:
+        small = small_sam2_config()
+        cfg_path = out_dir / "sam2.1_hiera_random_small.yaml"
+        cfg_path.write_text("# @package _global_\n" + yaml.safe_dump(small, sort_keys=False), encoding="utf-8")
+        cfg = OmegaConf.create(small)
+        config_ref = str(cfg_path.resolve())
+    for i, variant in enumerate(variants):
+        _seed(200 + i)
+        model = instantiate(copy.deepcopy(cfg).model, _recursive_=True)
+        path = out_dir / f"sam2.1_hiera_{variant}_random{'' if full else '_small'}.pt"
+        torch.save({"model": model.state_dict()}, path)
+        entries.append(_entry(f"sam2.1_hiera_{variant}", "sam2", f"SAM2.1 hiera {variant} (random)", path,
+                              {"config": config_ref}))
+    return entries
+
+
+# ---------------------------------------------------------------- FastSAM
+def write_fastsam(out_dir: Path, full: bool = False) -> List[dict]:
+    """ultralytics checkpoints of FastSAM-s / FastSAM-x: YOLOv8-seg with one class, saved like a trained model.
+
+    Full: FastSAM-s's architecture (yolov8s-seg, nc=1). Small: yolov8n-seg scaled to width 0.125.
+    """
+    import torch
+    from ultralytics import __version__ as ul_version
+    from ultralytics.nn.tasks import SegmentationModel, yaml_model_load
+    from ultralytics.utils import DEFAULT_CFG_DICT
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    base = yaml_model_load("yolov8-seg.yaml")
+    entries = []
+    variants = {"s": "s"} if full else {"s": "tiny", "x": "tiny"}
+    for i, (variant, scale) in enumerate(variants.items()):
+        _seed(300 + i)
+        cfg = copy.deepcopy(base)
+        cfg["nc"] = 1
+        if scale == "tiny":
+            cfg["scales"] = {"tiny": [0.33, 0.125, 1024]}
+        cfg["scale"] = scale
+        cfg.pop("yaml_file", None)
+        model = SegmentationModel(cfg, ch=3, nc=1, verbose=False)
+        model.names = {0: "object"}
+        model.args = {"task": "segment", "imgsz": 1024, "model": f"FastSAM-{variant}.pt"}
+        model.half().eval()
+        for p in model.parameters():
+            p.requires_grad = False
+        ckpt = {
+            "date": None,
+            "version": ul_version,
+            "license": "AGPL-3.0 License (https://ultralytics.com/license)",
+            "docs": "https://docs.ultralytics.com",
+            "epoch": -1,
+            "best_fitness": None,
+            "model": model,
+            "ema": None,
+            "updates": None,
+            "optimizer": None,
+            # ultralytics reads the task from train_args when it rebuilds the model's args
+            "train_args": {**{k: v for k, v in DEFAULT_CFG_DICT.items() if k in ("single_cls", "overlap_mask")},
+                           "task": "segment", "imgsz": 1024, "model": f"FastSAM-{variant}.pt"},
+        }
+        path = out_dir / f"FastSAM-{variant}_random{'' if full else '_small'}.pt"
+        torch.save(ckpt, path)
+        # random weights give near-constant, near-zero confidences and boxes partly outside the image (their
+        # masks come out empty and ultralytics drops them): keep every detection so that some masks exist
+        entries.append(_entry(f"fastsam_{variant}", "fastsam", f"FastSAM-{variant} (random)", path,
+                              {"conf": 0.0, "iou": 0.7, "max_det": 300}))
+    return entries
+
+
+# ---------------------------------------------------------------- CLIP
+SMALL_CLIP_CONFIG = {
+    "embed_dim": 64,
+    "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "patch_size": 16, "head_width": 32},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+
+
+def write_clip(out_dir: Path, full: bool = False) -> List[dict]:
+    """open_clip ``state_dict`` checkpoints for clip_vit_b32 / clip_vit_l14.
+
+    Full: ViT-B-32 (open_clip's architecture name in ``settings.model_name``). Small: a 2-layer, 64-wide
+    ViT described by ``settings.model_config`` (an open_clip model config dict) under the same names.
+    """
+    import open_clip
+    import torch
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    entries = []
+    variants = {"clip_vit_b32": "ViT-B-32"} if full else {"clip_vit_b32": "ViT-B-32", "clip_vit_l14": "ViT-L-14"}
+    for i, (name, arch) in enumerate(variants.items()):
+        _seed(400 + i)
+        settings: Dict[str, object] = {"model_name": arch}
+        if full:
+            model = open_clip.create_model(arch, pretrained=None)
+        else:
+            from open_clip.model import CLIP
+
+            model = CLIP(**copy.deepcopy(SMALL_CLIP_CONFIG))
+            settings["model_config"] = copy.deepcopy(SMALL_CLIP_CONFIG)
+        path = out_dir / f"{name}_random{'' if full else '_small'}.bin"
+        torch.save(model.state_dict(), path)
+        entries.append(_entry(name, "clip", f"CLIP {arch} (random)", path, settings))
+    return entries
+
+
+WRITERS: Dict[str, Callable[..., List[dict]]] = {
+    "sam": write_sam,
+    "sam2": write_sam2,
+    "fastsam": write_fastsam,
+    "clip": write_clip,
+}
+
+
+def write_all(out_dir: Path, full: bool = False, only: Optional[Iterable[str]] = None) -> Path:
+    """Write the checkpoints of every family (or those in ``only``) and ``out_dir/models.yaml``.
+
+    Returns the path of the models file. Its entries use the registry names (``sam_vit_b``,
+    ``sam2.1_hiera_tiny``, ``fastsam_s``, ``clip_vit_b32``, ...) with ``path`` and ``sha256``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    families = list(only) if only else list(WRITERS)
+    unknown = [f for f in families if f not in WRITERS]
+    if unknown:
+        raise ValueError(f"unknown families {unknown}; known: {sorted(WRITERS)}")
+    entries: List[dict] = []
+    for family in families:
+        entries.extend(WRITERS[family](out_dir, full=full))
+    models_file = out_dir / "models.yaml"
+    tmp = models_file.with_suffix(".yaml.tmp")
+    tmp.write_text(yaml.safe_dump({"models": entries}, sort_keys=False), encoding="utf-8")
+    tmp.replace(models_file)
+    return models_file
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--full", action="store_true", help="real sizes (vit_b, hiera tiny, FastSAM-s, ViT-B/32)")
+    parser.add_argument("--only", help=f"comma-separated families among {','.join(WRITERS)}")
+    args = parser.parse_args(argv)
+    only = [s.strip() for s in args.only.split(",")] if args.only else None
+    path = write_all(args.out, full=args.full, only=only)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for e in data["models"]:
+        print(f"{e['name']:22s} {e['size'] / 1e6:9.1f} MB  {e['path']}")
+    print(f"models file: {path}")
+    print(json.dumps({"ANYLABEL_MODELS": str(path)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
