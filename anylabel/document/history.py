@@ -1,0 +1,237 @@
+"""Undo / redo for one :class:`ImageAnnotation`: a stack of reversible commands. Qt-free.
+
+Every change of the shapes goes through a :class:`History`, which applies a command, records it and can
+revert it. Listeners are plain callables (napari-style): ``history.changed.connect(fn)``; ``fn`` receives a
+:class:`HistoryEvent` after every do / undo / redo / save mark, so the GUI repaints and updates its lists
+without the document knowing about Qt.
+
+Commands store only the shapes they touch (with their indices), not snapshots of the whole document, so
+an edit of one polygon in an image with 1,000 polygons costs one shape copy.
+
+Dirty tracking: :meth:`History.mark_saved` remembers the current position; :attr:`History.dirty` is
+true whenever the document differs from that position (also after undoing past a save).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from anylabel.document.shape import ImageAnnotation, Shape
+
+
+class Callbacks:
+    """A list of plain callbacks: ``connect(fn)``, ``disconnect(fn)``, ``emit(*args)``."""
+
+    def __init__(self) -> None:
+        self._fns: List[Callable] = []
+
+    def connect(self, fn: Callable) -> Callable:
+        if fn not in self._fns:
+            self._fns.append(fn)
+        return fn
+
+    def disconnect(self, fn: Callable) -> None:
+        if fn in self._fns:
+            self._fns.remove(fn)
+
+    def emit(self, *args) -> None:
+        for fn in list(self._fns):
+            fn(*args)
+
+
+@dataclass
+class HistoryEvent:
+    """What just happened: ``kind`` is ``"do"``, ``"undo"``, ``"redo"``, ``"saved"`` or ``"reset"``;
+    ``text`` names the command; ``indices`` are the shape indices it touched, after the change."""
+
+    kind: str
+    text: str = ""
+    indices: Tuple[int, ...] = ()
+
+
+class Command:
+    """A reversible change of ``annotation.shapes``."""
+
+    text = "edit"
+
+    def apply(self, ann: ImageAnnotation) -> Tuple[int, ...]:
+        """Make the change; return the touched indices after it."""
+        raise NotImplementedError
+
+    def revert(self, ann: ImageAnnotation) -> Tuple[int, ...]:
+        """Undo the change; return the touched indices after it."""
+        raise NotImplementedError
+
+
+@dataclass
+class AddShapes(Command):
+    """Insert ``shapes`` at ``indices`` (ascending positions in the final list); ``None`` = append."""
+
+    shapes: List[Shape]
+    indices: Optional[List[int]] = None
+    text: str = "add shapes"
+
+    def apply(self, ann: ImageAnnotation) -> Tuple[int, ...]:
+        if self.indices is None:
+            start = len(ann.shapes)
+            self.indices = list(range(start, start + len(self.shapes)))
+        for i, s in sorted(zip(self.indices, self.shapes), key=lambda p: p[0]):
+            ann.shapes.insert(i, s)
+        return tuple(self.indices)
+
+    def revert(self, ann: ImageAnnotation) -> Tuple[int, ...]:
+        for i in sorted(self.indices or [], reverse=True):
+            del ann.shapes[i]
+        return ()
+
+
+@dataclass
+class RemoveShapes(Command):
+    """Remove the shapes at ``indices``; undo puts them back at the same places."""
+
+    indices: List[int]
+    text: str = "delete shapes"
+    _removed: List[Shape] = field(default_factory=list, repr=False)
+
+    def apply(self, ann: ImageAnnotation) -> Tuple[int, ...]:
+        self.indices = sorted(set(self.indices))
+        self._removed = [ann.shapes[i] for i in self.indices]
+        for i in reversed(self.indices):
+            del ann.shapes[i]
+        return ()
+
+    def revert(self, ann: ImageAnnotation) -> Tuple[int, ...]:
+        for i, s in zip(self.indices, self._removed):
+            ann.shapes.insert(i, s)
+        return tuple(self.indices)
+
+
+@dataclass
+class ReplaceShapes(Command):
+    """Replace shapes in place (a move, a vertex edit, a new label): ``{index: new shape}``."""
+
+    new: Dict[int, Shape]
+    text: str = "edit shapes"
+    _old: Dict[int, Shape] = field(default_factory=dict, repr=False)
+
+    def apply(self, ann: ImageAnnotation) -> Tuple[int, ...]:
+        self._old = {i: ann.shapes[i] for i in self.new}
+        for i, s in self.new.items():
+            ann.shapes[i] = s
+        return tuple(sorted(self.new))
+
+    def revert(self, ann: ImageAnnotation) -> Tuple[int, ...]:
+        for i, s in self._old.items():
+            ann.shapes[i] = s
+        return tuple(sorted(self._old))
+
+
+class History:
+    """The undo stack of one annotation.
+
+    Args:
+        annotation: the document; its ``shapes`` list is changed in place by the commands.
+        limit: how many commands are kept (the oldest are forgotten).
+    """
+
+    def __init__(self, annotation: ImageAnnotation, limit: int = 1000) -> None:
+        self.annotation = annotation
+        self.limit = limit
+        self.changed = Callbacks()
+        self._undo: List[Command] = []
+        self._redo: List[Command] = []
+        # position of the last save as (commands applied since creation); None = unreachable
+        self._applied = 0
+        self._saved_at: Optional[int] = 0
+
+    # ------------------------------------------------------------------------------------ changes
+    def push(self, command: Command) -> Tuple[int, ...]:
+        """Apply ``command``, record it and drop the redo stack."""
+        indices = command.apply(self.annotation)
+        self._undo.append(command)
+        if self._saved_at is not None and self._saved_at > self._applied:
+            self._saved_at = None  # the saved state was on the redo branch we are dropping
+        self._redo.clear()
+        self._applied += 1
+        if len(self._undo) > self.limit:
+            del self._undo[0]
+        self.changed.emit(HistoryEvent("do", command.text, indices))
+        return indices
+
+    def add(self, shapes: Sequence[Shape], text: str = "add shapes") -> Tuple[int, ...]:
+        """Append ``shapes``; returns their indices."""
+        return self.push(AddShapes(list(shapes), None, text))
+
+    def remove(self, indices: Sequence[int], text: str = "delete shapes") -> None:
+        if indices:
+            self.push(RemoveShapes(list(indices), text))
+
+    def replace(self, new: Dict[int, Shape], text: str = "edit shapes") -> Tuple[int, ...]:
+        if not new:
+            return ()
+        return self.push(ReplaceShapes(dict(new), text))
+
+    # ---------------------------------------------------------------------------------- undo/redo
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    @property
+    def undo_text(self) -> str:
+        return self._undo[-1].text if self._undo else ""
+
+    @property
+    def redo_text(self) -> str:
+        return self._redo[-1].text if self._redo else ""
+
+    def undo(self) -> bool:
+        """Revert the last command; False when there is none."""
+        if not self._undo:
+            return False
+        command = self._undo.pop()
+        indices = command.revert(self.annotation)
+        self._redo.append(command)
+        self._applied -= 1
+        self.changed.emit(HistoryEvent("undo", command.text, indices))
+        return True
+
+    def redo(self) -> bool:
+        """Re-apply the last undone command; False when there is none."""
+        if not self._redo:
+            return False
+        command = self._redo.pop()
+        indices = command.apply(self.annotation)
+        self._undo.append(command)
+        self._applied += 1
+        self.changed.emit(HistoryEvent("redo", command.text, indices))
+        return True
+
+    # -------------------------------------------------------------------------------------- saving
+    @property
+    def dirty(self) -> bool:
+        """True when the shapes differ from the last :meth:`mark_saved` (or from the loaded state)."""
+        return self._saved_at != self._applied
+
+    def mark_saved(self) -> None:
+        """Record that the current state is what is on disk."""
+        self._saved_at = self._applied
+        self.changed.emit(HistoryEvent("saved"))
+
+    def mark_unsaved(self) -> None:
+        """Force :attr:`dirty` (for example when the file on disk was deleted)."""
+        self._saved_at = None
+        self.changed.emit(HistoryEvent("saved"))
+
+    def reset(self, annotation: Optional[ImageAnnotation] = None) -> None:
+        """Forget every command (and optionally switch to another annotation); the state counts as saved."""
+        if annotation is not None:
+            self.annotation = annotation
+        self._undo.clear()
+        self._redo.clear()
+        self._applied = 0
+        self._saved_at = 0
+        self.changed.emit(HistoryEvent("reset"))

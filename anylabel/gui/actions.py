@@ -1,0 +1,156 @@
+"""The main window's actions, menus and toolbar, with shortcuts from the settings file."""
+from __future__ import annotations
+
+import importlib.util
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional
+
+from PyQt5 import QtGui, QtWidgets
+from PyQt5.QtCore import Qt
+
+if TYPE_CHECKING:  # pragma: no cover
+    from anylabel.gui.main_window import MainWindow
+
+SP = QtWidgets.QStyle
+
+
+def key_sequences(keys: List[str]) -> List[QtGui.QKeySequence]:
+    """Qt key sequences for the strings of the settings file; raises ValueError for one Qt cannot read."""
+    out = []
+    for k in keys:
+        seq = QtGui.QKeySequence.fromString(k, QtGui.QKeySequence.PortableText)
+        if seq.isEmpty() or any((int(seq[i]) & ~int(Qt.KeyboardModifierMask)) == int(Qt.Key_unknown) for i in range(seq.count())):
+            raise ValueError(f"not a key sequence Qt understands: {k!r}")
+        out.append(seq)
+    return out
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def build_actions(w: "MainWindow") -> Dict[str, QtWidgets.QAction]:
+    """Create every action of the window (shortcut names are the keys of ``config.SHORTCUTS``)."""
+    style = w.style()
+    acts: Dict[str, QtWidgets.QAction] = {}
+    bad: List[str] = []
+
+    def add(name: str, text: str, slot: Callable, icon: Optional[int] = None, checkable: bool = False,
+            tip: str = "") -> QtWidgets.QAction:
+        act = QtWidgets.QAction(text, w)
+        if icon is not None:
+            act.setIcon(style.standardIcon(icon))
+        act.setCheckable(checkable)
+        try:
+            act.setShortcuts(key_sequences(w.config.shortcut(name)))
+        except ValueError as e:
+            bad.append(f"{name}: {e}")
+        keys = ", ".join(w.config.shortcut(name))
+        act.setToolTip(f"{tip or text.replace('&', '')}" + (f"  ({keys})" if keys else ""))
+        act.setStatusTip(tip or text.replace("&", ""))
+        act.triggered.connect(slot if checkable else (lambda _=False, s=slot: s()))
+        w.addAction(act)  # shortcuts work whatever has focus, also with the menu bar hidden
+        acts[name] = act
+        return act
+
+    add("open_file", "&Open…", w.open_file_dialog, SP.SP_DialogOpenButton)
+    add("open_dir", "Open &folder…", w.open_dir_dialog, SP.SP_DirOpenIcon)
+    add("save", "&Save", w.save, SP.SP_DialogSaveButton)
+    add("quit", "&Quit", w.close)
+    add("next_image", "&Next image", w.next_image, SP.SP_ArrowForward)
+    add("prev_image", "&Previous image", w.prev_image, SP.SP_ArrowBack)
+    add("undo", "&Undo", w.undo)
+    add("redo", "&Redo", w.redo)
+    add("delete", "&Delete", w.delete_selected)
+    add("copy", "&Copy", w.copy_selected)
+    add("paste", "&Paste", w.paste)
+    add("change_label", "Change &label…", w.change_label)
+    add("select_all", "Select &all", w.select_all)
+    for mode, text in (("ai", "AI"), ("polygon", "Polygon"), ("rectangle", "Rectangle"), ("edit", "Edit")):
+        add(f"{mode}_mode", text, lambda m=mode: w.set_mode(m), checkable=False,
+            tip={"ai": "AI mode: click = positive point, right click = negative, drag = box",
+                 "polygon": "Draw a polygon", "rectangle": "Draw a rectangle",
+                 "edit": "Select, move and reshape shapes"}[mode]).setCheckable(True)
+    group = QtWidgets.QActionGroup(w)
+    for mode in ("ai", "polygon", "rectangle", "edit"):
+        group.addAction(acts[f"{mode}_mode"])
+    add("finish_object", "&Finish object", w.ai.finish, tip="Finish the object: label dialog, then a shape")
+    add("clear_prompts", "Clear &prompts", w.ai.clear)
+    add("cycle_candidate", "Next mask &candidate", w.ai.cycle_candidate)
+    add("toggle_output", "Output &masks instead of polygons", w.set_mask_output, checkable=True)
+    add("toggle_shapes", "&Hide shapes", w.toggle_shapes, checkable=True)
+    add("fit_window", "&Fit to window", w.canvas.fit_to_window)
+    add("zoom_in", "Zoom &in", lambda: w.canvas.zoom_at(1.25))
+    add("zoom_out", "Zoom &out", lambda: w.canvas.zoom_at(0.8))
+    add("zoom_original", "Zoom &100 %", lambda: w.canvas.set_zoom(1.0))
+    add("shortcuts", "&Shortcuts…", w.show_shortcuts)
+    add("propagate", "&Propagate tracks", w.video_action("propagate"))
+    add("reset_tracker", "&Reset tracker", w.video_action("reset_tracker"))
+    add("export", "&Export dataset…", w.open_export)
+    acts["autosave"] = QtWidgets.QAction("&Autosave", w, checkable=True)
+    acts["autosave"].setChecked(w.config.autosave)
+    acts["autosave"].toggled.connect(w.set_autosave)
+    acts["output_dir"] = QtWidgets.QAction("Output &folder…", w)
+    acts["output_dir"].triggered.connect(w.choose_output_dir)
+    acts["stats"] = QtWidgets.QAction("Dataset &statistics…", w)
+    acts["stats"].triggered.connect(w.open_stats)
+    acts["import"] = QtWidgets.QAction("&Import annotations…", w)
+    acts["import"].triggered.connect(w.open_import)
+    acts["about"] = QtWidgets.QAction("&About anylabel", w)
+    acts["about"].triggered.connect(w.show_about)
+    acts["export"].setEnabled(_module_exists("anylabel.gui.export_dialog"))
+    acts["import"].setEnabled(_module_exists("anylabel.gui.export_dialog"))
+    acts["stats"].setEnabled(_module_exists("anylabel.gui.stats_dialog"))
+    w.bad_shortcuts = bad
+    return acts
+
+
+def build_menus(w: "MainWindow", acts: Dict[str, QtWidgets.QAction]) -> Dict[str, QtWidgets.QMenu]:
+    bar = w.menuBar()
+    menus: Dict[str, QtWidgets.QMenu] = {}
+
+    def menu(key: str, title: str, names: List[Optional[str]]) -> QtWidgets.QMenu:
+        m = bar.addMenu(title)
+        for n in names:
+            m.addSeparator() if n is None else m.addAction(acts[n])
+        menus[key] = m
+        return m
+
+    menu("file", "&File", ["open_file", "open_dir", None, "save", "autosave", "output_dir", None,
+                           "export", "import", "stats", None, "quit"])
+    menu("edit", "&Edit", ["undo", "redo", None, "copy", "paste", "delete", "select_all", None, "change_label"])
+    menu("mode", "&Mode", ["ai_mode", "polygon_mode", "rectangle_mode", "edit_mode"])
+    menu("ai", "&AI", ["finish_object", "clear_prompts", "cycle_candidate", None, "toggle_output"])
+    menu("view", "&View", ["fit_window", "zoom_in", "zoom_out", "zoom_original", None, "toggle_shapes"])
+    menu("go", "&Go", ["next_image", "prev_image"])
+    menu("video", "&Video", ["propagate", "reset_tracker"])
+    menu("help", "&Help", ["shortcuts", "about"])
+    menus["view"].addSeparator()
+    for dock in w.docks.values():
+        menus["view"].addAction(dock.toggleViewAction())
+    return menus
+
+
+def build_toolbar(w: "MainWindow", acts: Dict[str, QtWidgets.QAction]) -> QtWidgets.QToolBar:
+    tb = QtWidgets.QToolBar("Tools", w)
+    tb.setObjectName("tools")
+    tb.setMovable(False)
+    tb.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+    for n in ("open_dir", "save", "prev_image", "next_image"):
+        tb.addAction(acts[n])
+    tb.addSeparator()
+    for n in ("ai_mode", "polygon_mode", "rectangle_mode", "edit_mode"):
+        tb.addAction(acts[n])
+    tb.addSeparator()
+    tb.addWidget(QtWidgets.QLabel(" Model "))
+    tb.addWidget(w.model_picker)
+    for n in ("finish_object", "clear_prompts", "cycle_candidate", "toggle_output"):
+        tb.addAction(acts[n])
+    for name, text in (("toggle_output", "Masks"), ("cycle_candidate", "Next mask"), ("finish_object", "Finish"),
+                       ("clear_prompts", "Clear"), ("open_dir", "Open"), ("prev_image", "Prev"),
+                       ("next_image", "Next")):
+        acts[name].setIconText(text)  # short toolbar labels; menus and tooltips keep the full text
+    w.addToolBar(Qt.TopToolBarArea, tb)
+    return tb

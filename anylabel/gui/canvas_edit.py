@@ -1,0 +1,222 @@
+"""Edit mode on the canvas: select (click, Ctrl/Shift+click to add, drag on empty space for a rubber
+band), move shapes, drag vertices, click an edge's "+" to add a vertex, right-click a vertex to delete it,
+arrow keys nudge (Shift: 10 px), double-click edits the label. Edits are emitted as whole replaced shapes
+when the mouse is released, so one drag is one undo step.
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+from PyQt5 import QtCore, QtGui
+from PyQt5.QtCore import Qt
+
+from anylabel.document import Shape
+from anylabel.gui.canvas_paint import _pen, segment_distances
+from anylabel.gui.canvas_tools import DRAG_PX, GRAB_PX, Tool
+
+
+class EditTool(Tool):
+    cursor = Qt.ArrowCursor
+    hint = "drag shapes and vertices  ·  + on an edge adds a vertex  ·  right-click deletes it  ·  Del deletes shapes"
+
+    def __init__(self, canvas):
+        super().__init__(canvas)
+        self.hover_vertex: Optional[Tuple[int, int]] = None  # (shape index, vertex index)
+        self.hover_edge: Optional[Tuple[int, int, Tuple[float, float]]] = None  # (shape, edge, point)
+        self.drag: Optional[str] = None  # "vertex", "move", "band"
+        self.drag_from: Tuple[float, float] = (0.0, 0.0)
+        self.originals: Dict[int, Shape] = {}
+        self.band: Optional[Tuple[QtCore.QPointF, QtCore.QPointF]] = None
+        self.moved = False
+
+    # ------------------------------------------------------------------ hover
+    def _find_vertex(self, x: float, y: float) -> Optional[Tuple[int, int]]:
+        tol = GRAB_PX / self.canvas.scale
+        order = sorted(self.canvas.visible_indices(), key=lambda i: (i in self.canvas.selected, i), reverse=True)
+        for i in order:
+            shape = self.canvas.shape_at(i)
+            if shape.shape_type == "mask":
+                continue
+            geo = self.canvas.geometry_cache.get(shape)
+            x1, y1, x2, y2 = geo.box
+            if not len(geo.points) or x < x1 - tol or x > x2 + tol or y < y1 - tol or y > y2 + tol:
+                continue
+            d = np.hypot(geo.points[:, 0] - x, geo.points[:, 1] - y)
+            k = int(d.argmin())
+            if d[k] <= tol:
+                return (i, k)
+        return None
+
+    def _find_edge(self, x: float, y: float) -> Optional[Tuple[int, int, Tuple[float, float]]]:
+        tol = GRAB_PX / self.canvas.scale
+        for i in sorted(self.canvas.selected, reverse=True) or []:
+            shape = self.canvas.shape_at(i)
+            if shape.shape_type not in ("polygon", "line", "linestrip") or i in self.canvas.hidden:
+                continue
+            pts = self.canvas.geometry_cache.get(shape).points
+            if len(pts) < 2:
+                continue
+            dist, t = segment_distances(pts, x, y, closed=shape.shape_type == "polygon")
+            e = int(dist.argmin())
+            if dist[e] <= tol:
+                a, b = pts[e], pts[(e + 1) % len(pts)]
+                return (i, e, (float(a[0] + t[e] * (b[0] - a[0])), float(a[1] + t[e] * (b[1] - a[1]))))
+        return None
+
+    def _update_hover(self, x: float, y: float) -> None:
+        self.hover_vertex = self._find_vertex(x, y)
+        self.hover_edge = None if self.hover_vertex else self._find_edge(x, y)
+        hovered = self.hover_vertex[0] if self.hover_vertex else self.canvas.shape_index_at(x, y)
+        self.canvas.hovered = hovered
+        cursor = Qt.PointingHandCursor if self.hover_vertex or self.hover_edge else (
+            Qt.OpenHandCursor if hovered is not None else Qt.ArrowCursor)
+        self.canvas.setCursor(cursor)
+        self.canvas.update()
+
+    # ------------------------------------------------------------------ mouse
+    def press(self, ev, x, y):
+        c = self.canvas
+        self._update_hover(x, y)
+        additive = bool(ev.modifiers() & (Qt.ControlModifier | Qt.ShiftModifier))
+        if ev.button() == Qt.RightButton:
+            if self.hover_vertex is not None:
+                self.delete_vertex(*self.hover_vertex)
+            return
+        if ev.button() != Qt.LeftButton:
+            return
+        self.drag_from, self.moved = (x, y), False
+        if self.hover_vertex is not None:
+            i, k = self.hover_vertex
+            c.set_selection({i} | (c.selected if additive else set()))
+            self.originals, self.drag = {i: c.shapes[i]}, "vertex"
+        elif self.hover_edge is not None:
+            i, e, (px, py) = self.hover_edge
+            shape = c.shapes[i].copy()
+            shape.points.insert(e + 1, (px, py))
+            c.live[i] = shape
+            self.originals, self.drag = {i: c.shapes[i]}, "vertex"
+            self.hover_vertex, self.hover_edge, self.moved = (i, e + 1), None, True
+        elif c.hovered is not None:
+            i = c.hovered
+            if additive:
+                c.set_selection(c.selected ^ {i})
+            elif i not in c.selected:
+                c.set_selection({i})
+            self.originals = {j: c.shapes[j] for j in c.selected}
+            self.drag = "move" if self.originals else None
+        else:
+            if not additive:
+                c.set_selection(set())
+            self.drag, self.band = "band", (ev.localPos(), ev.localPos())
+
+    def move(self, ev, x, y):
+        c = self.canvas
+        if self.drag is None:
+            self._update_hover(x, y)
+            return
+        if self.drag == "band":
+            self.band = (self.band[0], ev.localPos())
+            c.update()
+            return
+        x, y = c.clamp_to_image(x, y)
+        dx, dy = x - self.drag_from[0], y - self.drag_from[1]
+        if self.drag == "vertex":
+            i, k = self.hover_vertex
+            shape = (c.live.get(i) or self.originals[i]).copy()
+            shape.points[k] = (x, y)
+            if shape.shape_type == "rectangle":
+                shape.points = [tuple(p) for p in shape.points]
+            c.live[i] = shape
+        else:
+            for i, orig in self.originals.items():
+                c.live[i] = _translated(orig, dx, dy)
+        self.moved = True
+        c.update()
+
+    def release(self, ev, x, y):
+        c = self.canvas
+        if self.drag == "band" and self.band is not None:
+            rect = QtCore.QRectF(*self.band).normalized()
+            if rect.width() + rect.height() > DRAG_PX:
+                a, b = c.to_image(rect.topLeft()), c.to_image(rect.bottomRight())
+                inside = {i for i in c.visible_indices()
+                          if _box_inside(c.geometry_cache.get(c.shape_at(i)).box, a, b)}
+                c.set_selection(c.selected | inside)
+        elif self.drag in ("vertex", "move") and self.moved and c.live:
+            edits = {i: s for i, s in c.live.items()}
+            c.shapesEdited.emit(edits, "move vertex" if self.drag == "vertex" else "move shapes")
+        c.live.clear()
+        self.drag, self.band, self.originals = None, None, {}
+        self._update_hover(x, y)
+
+    def double_click(self, ev, x, y):
+        i = self.canvas.shape_index_at(x, y)
+        if i is not None:
+            self.canvas.editLabelRequested.emit(i)
+
+    def key_press(self, ev):
+        c = self.canvas
+        step = {Qt.Key_Left: (-1, 0), Qt.Key_Right: (1, 0), Qt.Key_Up: (0, -1), Qt.Key_Down: (0, 1)}.get(ev.key())
+        if step and c.selected:
+            k = 10.0 if ev.modifiers() & Qt.ShiftModifier else 1.0
+            c.shapesEdited.emit({i: _translated(c.shapes[i], step[0] * k, step[1] * k) for i in c.selected}, "nudge")
+            return True
+        return False
+
+    def delete_vertex(self, i: int, k: int) -> bool:
+        """Remove vertex ``k`` of shape ``i`` when the shape keeps enough vertices."""
+        shape = self.canvas.shapes[i]
+        minimum = {"polygon": 3, "linestrip": 2, "points": 1}.get(shape.shape_type)
+        if minimum is None or len(shape.points) <= minimum:
+            return False
+        new = shape.copy()
+        del new.points[k]
+        self.hover_vertex = None
+        self.canvas.shapesEdited.emit({i: new}, "delete vertex")
+        return True
+
+    def leave(self):
+        self.hover_vertex = self.hover_edge = None
+        self.canvas.hovered = None
+        self.canvas.update()
+
+    def cancel(self):
+        self.canvas.live.clear()
+        self.drag, self.band, self.originals = None, None, {}
+        self.hover_vertex = self.hover_edge = None
+
+    def paint(self, p):
+        if self.band is not None:
+            p.setPen(_pen(QtGui.QColor(255, 255, 255), 1.0, Qt.DashLine))
+            p.setBrush(QtGui.QColor(255, 255, 255, 25))
+            p.drawRect(QtCore.QRectF(*self.band).normalized())
+        if self.hover_edge is not None:
+            c = self.canvas.to_widget(*self.hover_edge[2])
+            p.setPen(_pen(QtGui.QColor(0, 0, 0), 1.0))
+            p.setBrush(QtGui.QColor(255, 220, 0))
+            p.drawEllipse(c, 5.5, 5.5)
+            p.setPen(_pen(QtGui.QColor(0, 0, 0), 1.5))
+            p.drawLine(c + QtCore.QPointF(-3, 0), c + QtCore.QPointF(3, 0))
+            p.drawLine(c + QtCore.QPointF(0, -3), c + QtCore.QPointF(0, 3))
+
+
+def _translated(shape: Shape, dx: float, dy: float) -> Shape:
+    new = shape.copy()
+    new.points = [(px + dx, py + dy) for px, py in shape.points]
+    if new.shape_type == "mask" and new.mask is not None:
+        from anylabel.geometry import rle_decode, rle_encode
+
+        m = rle_decode(new.mask)
+        shifted = np.zeros_like(m)
+        h, w = m.shape
+        ix, iy = int(round(dx)), int(round(dy))
+        src = m[max(0, -iy) : h - max(0, iy), max(0, -ix) : w - max(0, ix)]
+        shifted[max(0, iy) : max(0, iy) + src.shape[0], max(0, ix) : max(0, ix) + src.shape[1]] = src
+        new.mask = rle_encode(shifted)
+        new.points = [(px + ix - dx, py + iy - dy) for px, py in new.points]  # keep box and mask in step
+    return new
+
+
+def _box_inside(box, a, b) -> bool:
+    return box[0] >= min(a[0], b[0]) and box[2] <= max(a[0], b[0]) and box[1] >= min(a[1], b[1]) and box[3] <= max(a[1], b[1])

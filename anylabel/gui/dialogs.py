@@ -1,0 +1,172 @@
+"""Small dialogs: the label dialog (with suggestions), the shortcuts list, the unsaved-changes question."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from PyQt5 import QtGui, QtWidgets
+from PyQt5.QtCore import Qt
+
+from anylabel.config import SHORTCUTS, Config, config_path
+from anylabel.gui.colors import LabelColors
+
+Suggestion = Tuple[str, float]
+
+
+@dataclass
+class LabelChoice:
+    label: str
+    group_id: Optional[int] = None
+    description: str = ""
+
+
+class LabelDialog(QtWidgets.QDialog):
+    """Ask for a label. Enter accepts, Esc cancels, the list and the suggestion buttons fill the text.
+
+    Args:
+        labels: known labels (the settings' labels first, then the ones seen in this session).
+        text: the pre-filled label (the top suggestion, or the last label used).
+        suggestions: source name (e.g. "SSA vote", "CLIP") -> [(label, confidence 0..1)], best first.
+        group_id, description: pre-filled values (editing an existing shape).
+    """
+
+    def __init__(self, parent: Optional[QtWidgets.QWidget], labels: Sequence[str], text: str = "",
+                 suggestions: Optional[Dict[str, List[Suggestion]]] = None, colors: Optional[LabelColors] = None,
+                 group_id: Optional[int] = None, description: str = "", title: str = "Label") -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setModal(True)
+        colors = colors or LabelColors()
+        self.edit = QtWidgets.QLineEdit(text)
+        self.edit.setPlaceholderText("label")
+        self.edit.selectAll()
+        completer = QtWidgets.QCompleter(list(labels), self)
+        completer.setCaseSensitivity(Qt.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchContains)
+        self.edit.setCompleter(completer)
+        self.group = QtWidgets.QLineEdit("" if group_id is None else str(group_id))
+        self.group.setPlaceholderText("group id (parts of one object)")
+        self.group.setValidator(QtGui.QIntValidator(0, 1 << 30, self))
+        self.group.setMaximumWidth(120)
+        self.description = QtWidgets.QLineEdit(description)
+        self.description.setPlaceholderText("description (optional)")
+        self.list = QtWidgets.QListWidget()
+        for label in labels:
+            self.list.addItem(QtWidgets.QListWidgetItem(colors.icon(label), label))
+        self.list.itemClicked.connect(lambda it: self.edit.setText(it.text()))
+        self.list.itemDoubleClicked.connect(lambda it: (self.edit.setText(it.text()), self.accept()))
+        self.edit.textChanged.connect(self._filter)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.edit)
+        self.suggestion_buttons: List[QtWidgets.QPushButton] = []
+        for source, items in (suggestions or {}).items():
+            if not items:
+                continue
+            row = QtWidgets.QHBoxLayout()
+            row.addWidget(QtWidgets.QLabel(f"<b>{source}</b>"))
+            for name, conf in items[:5]:
+                button = QtWidgets.QPushButton(colors.icon(name), f"{name}  {conf:.0%}")
+                button.setToolTip(f"{source}: {name} ({conf:.1%})")
+                button.setFlat(True)
+                button.setAutoDefault(False)
+                button.clicked.connect(lambda _=False, n=name: self.edit.setText(n))
+                row.addWidget(button)
+                self.suggestion_buttons.append(button)
+            row.addStretch(1)
+            layout.addLayout(row)
+        extra = QtWidgets.QHBoxLayout()
+        extra.addWidget(self.group)
+        extra.addWidget(self.description)
+        layout.addLayout(extra)
+        layout.addWidget(self.list)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(360, 320)
+
+    def _filter(self, text: str) -> None:
+        t = text.strip().lower()
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            item.setHidden(bool(t) and t not in item.text().lower())
+
+    def accept(self) -> None:
+        if not self.edit.text().strip():
+            self.edit.setFocus()
+            return  # an empty label is not a label: stay open
+        super().accept()
+
+    def choice(self) -> LabelChoice:
+        group = self.group.text().strip()
+        return LabelChoice(self.edit.text().strip(), int(group) if group else None, self.description.text().strip())
+
+    def ask(self) -> Optional[LabelChoice]:
+        """Run modally; the choice, or None when cancelled."""
+        self.edit.setFocus()
+        return self.choice() if self.exec_() == QtWidgets.QDialog.Accepted else None
+
+
+class ShortcutsDialog(QtWidgets.QDialog):
+    """Help → Shortcuts: every action, its keys and what it does, plus the mouse gestures."""
+
+    MOUSE = [
+        ("AI mode", "Left click", "positive point"),
+        ("AI mode", "Right click / Shift+click", "negative point"),
+        ("AI mode", "Drag / Ctrl+drag", "box / negative box"),
+        ("Edit mode", "Drag a shape / a vertex", "move it"),
+        ("Edit mode", "Click the + on an edge", "add a vertex"),
+        ("Edit mode", "Right-click a vertex", "delete the vertex"),
+        ("Canvas", "Wheel", "zoom at the cursor"),
+        ("Canvas", "Middle drag / Space+drag", "pan"),
+        ("Polygon", "Click first vertex / double-click / Enter", "close the polygon"),
+    ]
+
+    def __init__(self, parent: Optional[QtWidgets.QWidget], config: Config) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        table = QtWidgets.QTableWidget(0, 3)
+        table.setHorizontalHeaderLabels(["Action", "Keys", "What it does"])
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
+        table.setSelectionMode(QtWidgets.QAbstractItemView.NoSelection)
+        rows = [(a, ", ".join(config.shortcut(a)) or "—", d) for a, (_, d) in SHORTCUTS.items()]
+        rows += [(f"{where}", keys, what) for where, keys, what in self.MOUSE]
+        for action, keys, what in rows:
+            r = table.rowCount()
+            table.insertRow(r)
+            for c, text in enumerate((action.replace("_", " "), keys, what)):
+                item = QtWidgets.QTableWidgetItem(text)
+                item.setToolTip(text)
+                table.setItem(r, c, item)
+        table.setColumnWidth(0, 160)
+        table.setColumnWidth(1, 250)
+        table.horizontalHeader().setStretchLastSection(True)
+        self.table = table
+        where = config.path or config_path()
+        note = QtWidgets.QLabel(f"Change shortcuts in <code>{where}</code>, e.g.<br>"
+                                "<code>shortcuts: {finish_object: Return, next_image: Right}</code>")
+        note.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(table)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+        self.resize(860, 680)
+
+
+def ask_unsaved(parent: Optional[QtWidgets.QWidget], name: str) -> str:
+    """"save", "discard" or "cancel" for an image with unsaved changes."""
+    box = QtWidgets.QMessageBox(parent)
+    box.setIcon(QtWidgets.QMessageBox.Warning)
+    box.setWindowTitle("Unsaved changes")
+    box.setText(f"<b>{name}</b> has unsaved changes.")
+    box.setInformativeText("Save them before leaving this image?")
+    save = box.addButton("Save", QtWidgets.QMessageBox.AcceptRole)
+    discard = box.addButton("Discard changes", QtWidgets.QMessageBox.DestructiveRole)
+    box.addButton(QtWidgets.QMessageBox.Cancel)
+    box.setDefaultButton(save)
+    box.exec_()
+    clicked = box.clickedButton()
+    return "save" if clicked is save else "discard" if clicked is discard else "cancel"

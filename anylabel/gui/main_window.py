@@ -1,0 +1,265 @@
+"""The main window: image list, canvas, label and shape lists, model picker, status bar.
+
+Data flow: the user picks an image (file list, D / A) → :meth:`MainWindow.load_row` decodes it, reads its
+LabelMe file into an :class:`ImageAnnotation` and wraps it in a :class:`History`; prompts on the canvas go
+to the :class:`AiController` → the :class:`SegmentWorker` thread → a preview; F → label dialog → shapes
+added through the history (see :mod:`anylabel.gui.editing`); Ctrl+S (or autosave) writes LabelMe JSON.
+
+Extension points for the other GUI pieces:
+* ``window.suggestion_providers``: ``(name, fn(image, mask) -> [(label, confidence)])`` (SSA vote, CLIP);
+* ``window.menus["video"]`` and ``window.video_action(name)``: the video panel (``anylabel.gui.video_panel``
+  with ``attach(window)``) receives Ctrl+M / reset and ``open(path)`` for video files;
+* File → Export / Import / Statistics open ``anylabel.gui.export_dialog`` / ``stats_dialog`` when present.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+from PyQt5 import QtCore, QtGui, QtWidgets
+from PyQt5.QtCore import Qt
+
+from anylabel import __version__
+from anylabel.backends import Segmenter
+from anylabel.config import Config
+from anylabel.document import ImageAnnotation
+from anylabel.document.history import History, HistoryEvent
+from anylabel.gui.actions import build_actions, build_menus, build_toolbar
+from anylabel.gui.ai_controller import AiController
+from anylabel.gui.canvas import Canvas
+from anylabel.gui.colors import LabelColors
+from anylabel.gui.dialogs import ShortcutsDialog, ask_unsaved
+from anylabel.gui.docks import LabelListWidget, ShapeListWidget
+from anylabel.gui.documents import ImageFolder
+from anylabel.gui.editing import EditingMixin
+from anylabel.gui.file_list import FileListWidget
+from anylabel.gui.model_picker import ModelPicker
+from anylabel.gui.models_glue import default_segmenter_factory, initial_model, load_registry
+from anylabel.gui.navigation import VIDEO_EXTENSIONS, NavigationMixin  # noqa: F401 - re-exported
+from anylabel.gui.plugins import PluginsMixin
+from anylabel.gui.worker import SegmentWorker
+
+log = logging.getLogger(__name__)
+#: modules with ``attach(window)`` that add features to every window (label suggestions, ...); a module
+#: that does not exist is skipped, one that fails is reported in the status bar
+PLUGINS = ("anylabel.gui.semantic_suggestions", "anylabel.gui.clip_suggestions")
+
+
+class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWindow):
+    """The annotation window.
+
+    Args:
+        config: the user's settings (defaults when None).
+        output_dir: folder for LabelMe files (overrides ``config.output_dir``); None = next to the images.
+        registry: the model registry (``ModelRegistry.load()`` when None).
+        segmenter_factory: ``fn(model name) -> Segmenter``, called on the worker thread (tests pass fakes).
+        model: the model to start with (default: ``config.default_model``, else the best available).
+        plugins: modules whose ``attach(window)`` adds a feature (see :data:`PLUGINS`).
+    """
+
+    #: the path of the image just shown (the SSA vote prepares its class map then)
+    imageLoaded = QtCore.pyqtSignal(str)
+
+    def __init__(self, config: Optional[Config] = None, output_dir: Optional[str] = None, registry=None,
+                 segmenter_factory: Optional[Callable[[str], Segmenter]] = None, model: Optional[str] = None,
+                 plugins: Sequence[str] = PLUGINS) -> None:
+        super().__init__()
+        self.config = config or Config()
+        self.colors = LabelColors(self.config.label_colors)
+        self.output_dir = output_dir or self.config.output_dir
+        self.folder: Optional[ImageFolder] = None
+        self.row: Optional[int] = None
+        self.annotation: Optional[ImageAnnotation] = None
+        self.history: Optional[History] = None
+        self.image: Optional[np.ndarray] = None
+        self.worker: Optional[SegmentWorker] = None
+        self.suggestion_providers = []
+        self.last_label = self.config.labels[0] if self.config.labels else ""
+        self.mask_output = self.config.ai_output == "mask"
+        self.clipboard = []
+        self.label_dialog = None
+        self.video_panel = None
+        self.ask_unsaved = ask_unsaved
+        self.messages = {}  # title -> the non-modal QMessageBox showing the latest problem
+
+        self.canvas = Canvas(self.colors)
+        self.canvas.fill_alpha = self.config.mask_opacity
+        self.ai = AiController(self.canvas, self)
+        self.ai.tolerance, self.ai.min_area = self.config.polygon_tolerance, self.config.min_part_area
+        self.ai.set_colour(QtGui.QColor(0, 200, 255), self.config.mask_opacity)
+        self.setCentralWidget(self.canvas)
+        self.file_list = FileListWidget()
+        self.label_list = LabelListWidget(self.colors)
+        self.label_list.add_known(self.config.labels)
+        self.shape_list = ShapeListWidget(self.colors)
+        self.docks = {
+            "labels": self._dock("Labels", self.label_list, Qt.RightDockWidgetArea),
+            "shapes": self._dock("Shapes", self.shape_list, Qt.RightDockWidgetArea),
+            "files": self._dock("Images", self.file_list, Qt.RightDockWidgetArea),
+        }
+        self.model_picker = ModelPicker()
+        self.actions_ = build_actions(self)
+        self.menus = build_menus(self, self.actions_)
+        self.toolbar = build_toolbar(self, self.actions_)
+        self._build_status_bar()
+        self._connect()
+        self._autosave_timer = QtCore.QTimer(self, singleShot=True, interval=800, timeout=self._autosave_now)
+        self.set_mode("ai")
+        self.setAcceptDrops(True)
+        self.resize(1400, 900)
+        QtCore.QTimer.singleShot(0, self._initial_dock_sizes)  # once laid out: sizes need the real geometry
+        self._update_title()
+        self.registry = registry if registry is not None else load_registry(self._warn)
+        self._factory = segmenter_factory or default_segmenter_factory(self.registry)
+        self.model_picker.set_registry(self.registry, None)
+        name = model or initial_model(self.registry, self.config.default_model)
+        if name:
+            self.set_model(name)
+        if self.bad_shortcuts:
+            self._warn("Some shortcuts in the settings file were ignored:\n" + "\n".join(self.bad_shortcuts))
+        self.plugins = {}
+        for module in plugins:
+            self._attach_plugin(module)
+        self.semantic = self.plugins.get("anylabel.gui.semantic_suggestions")  # the SSA vote (AI menu, settings)
+        # the video panel (a tracker thread) is created when first needed: a video is opened or the menu shown
+        self.menus["video"].aboutToShow.connect(self._video)
+
+    # -------------------------------------------------------------------------------- building
+    def _dock(self, title: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(title.lower())
+        dock.setWidget(widget)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetMovable | QtWidgets.QDockWidget.DockWidgetClosable
+                         | QtWidgets.QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _initial_dock_sizes(self) -> None:
+        docks = [self.docks[k] for k in ("labels", "shapes", "files")]
+        self.resizeDocks(docks, [320] * 3, Qt.Horizontal)
+        self.resizeDocks(docks, [150, 300, 400], Qt.Vertical)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.model_status = QtWidgets.QLabel("no model")
+        self.position_label = QtWidgets.QLabel("")
+        self.zoom_label = QtWidgets.QLabel("")
+        self.mode_label = QtWidgets.QLabel("")
+        for w in (self.mode_label, self.model_status, self.position_label, self.zoom_label):
+            w.setContentsMargins(8, 0, 8, 0)
+            bar.addPermanentWidget(w)
+
+    def _connect(self) -> None:
+        c = self.canvas
+        c.cursorMoved.connect(self._cursor_moved)
+        c.zoomChanged.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f} %"))
+        c.shapeDrawn.connect(self._on_shape_drawn)
+        c.shapesEdited.connect(self._on_shapes_edited)
+        c.selectionChanged.connect(self.shape_list.select)
+        c.editLabelRequested.connect(lambda i: self.change_label([i]))
+        self.ai.finishReady.connect(self._on_finish_ready)
+        self.ai.message.connect(lambda m: self.statusBar().showMessage(m, 4000))
+        self.ai.error.connect(lambda m: self._warn(m, "Model error"))
+        self.file_list.rowActivated.connect(self.load_row)
+        self.shape_list.visibilityChanged.connect(self._shape_visibility)
+        self.shape_list.selectionChangedByUser.connect(self._on_shape_list_selection)
+        self.shape_list.editRequested.connect(lambda i: self.change_label([i]))
+        self.label_list.visibilityChanged.connect(lambda _: self._shape_visibility(self.shape_list.hidden()))
+        self.label_list.labelActivated.connect(self._on_label_activated)
+        self.model_picker.modelChosen.connect(self.set_model)
+        self.model_picker.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
+
+    # -------------------------------------------------------------------------------- models
+    def set_model(self, name: str) -> None:
+        """Use model ``name``: one worker thread per backend; the previous one is stopped."""
+        if self.worker is not None and self.worker.name == name:
+            return
+        old, self.worker = self.worker, None
+        if old is not None:
+            old.status.disconnect()
+            old.retire()  # never blocks: a running encode finishes in the background, then memory is freed
+        worker = SegmentWorker(lambda: self._factory(name), name)
+        worker.status.connect(self.model_status.setText)
+        self.worker = worker
+        self.ai.set_worker(worker)
+        self.model_picker.set_current(name)
+        worker.load()
+        self._prefetch()
+
+    def _prefetch(self) -> None:
+        if self.worker is None or self.folder is None or self.row is None:
+            return
+        n = self.config.prefetch
+        rows = range(self.row + 1, min(len(self.folder), self.row + 1 + n))
+        self.worker.prefetch([str(self.folder.image_path(r)) for r in rows])
+
+    # -------------------------------------------------------------------------------- updates
+    def _on_history(self, event: HistoryEvent) -> None:
+        self.canvas.shapes_changed()
+        if event.kind in ("do", "undo", "redo", "reset"):
+            self._refresh_lists()
+            if event.kind in ("undo", "redo"):
+                self.statusBar().showMessage(f"{event.kind.capitalize()}: {event.text}", 2000)
+                self.canvas.set_selection(set(event.indices))
+            if self.config.autosave and event.kind != "reset":
+                self._autosave_timer.start()
+        self.file_list.model.set_dirty(self.row if self.history.dirty else None)
+        self._update_title()
+
+    def _refresh_lists(self) -> None:
+        shapes = self.annotation.shapes if self.annotation is not None else []
+        self.label_list.refresh(shapes)
+        self._apply_label_visibility()
+        self.shape_list.refresh(shapes, self.canvas.hidden, self.canvas.selected)
+        self.actions_["undo"].setEnabled(True)
+        self.actions_["redo"].setEnabled(self.history is not None and self.history.can_redo)
+
+    def _apply_label_visibility(self) -> None:
+        shapes = self.annotation.shapes if self.annotation is not None else []
+        hidden_labels = self.label_list.hidden_labels
+        by_label = {i for i, s in enumerate(shapes) if s.label in hidden_labels}
+        self.canvas.hidden = {i for i in self.canvas.hidden if i < len(shapes)} | by_label
+        self.canvas.update()
+
+    def _shape_visibility(self, hidden) -> None:
+        shapes = self.annotation.shapes if self.annotation is not None else []
+        by_label = {i for i, s in enumerate(shapes) if s.label in self.label_list.hidden_labels}
+        self.canvas.hidden = set(hidden) | by_label
+        self.canvas.update()
+
+    def _update_title(self) -> None:
+        name = self.folder.names[self.row] if self.folder is not None and self.row is not None else ""
+        dirty = "*" if self.history is not None and self.history.dirty else ""
+        where = f" ({self.row + 1}/{len(self.folder)})" if name else ""
+        self.setWindowTitle(f"{name}{dirty}{where} — anylabel {__version__}" if name else f"anylabel {__version__}")
+
+    def _cursor_moved(self, x: float, y: float) -> None:
+        h, w = self.canvas.image_size
+        self.position_label.setText(f"x {x:.0f}  y {y:.0f}" if 0 <= x < w and 0 <= y < h else "")
+
+    def set_mode(self, mode: str) -> None:
+        self.canvas.set_mode(mode)
+        self.actions_[f"{mode}_mode"].setChecked(True)
+        self.mode_label.setText({"ai": "AI: click / box", "polygon": "polygon", "rectangle": "rectangle",
+                                 "edit": "edit"}[mode])
+
+    def _warn(self, message: str, title: str = "anylabel") -> None:
+        """Show a problem without blocking: status bar plus a non-modal message box (one per title)."""
+        log.warning("%s: %s", title, message)
+        self.statusBar().showMessage(message.splitlines()[0], 8000)
+        box = self.messages.get(title)
+        if box is None:
+            box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Warning, title, "", QtWidgets.QMessageBox.Ok, self)
+            box.setModal(False)
+            self.messages[title] = box
+        box.setText(message)
+        box.show()
+
+    def show_shortcuts(self) -> None:
+        ShortcutsDialog(self, self.config).exec_()
+        self.refocus()
+
+    def show_about(self) -> None:
+        QtWidgets.QMessageBox.about(self, "About anylabel", f"<b>anylabel {__version__}</b><br>"
+                                    "Annotate images and videos with SAM, SAM2, FastSAM and a classical backend.")

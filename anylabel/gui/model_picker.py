@@ -1,0 +1,192 @@
+"""The model picker: every segmentation model of the registry, marked downloaded or not, and the
+download with a cancellable progress dialog (``registry.ensure`` on a worker thread)."""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import List, Optional
+
+from PyQt5 import QtCore, QtWidgets
+from PyQt5.QtCore import Qt
+
+from anylabel.errors import AnylabelError, CancelledError
+from anylabel.models import ModelRegistry, ModelSpec
+
+log = logging.getLogger(__name__)
+
+SEGMENTER_FAMILIES = ("sam", "sam2", "fastsam", "classical")
+_RUNNING: set = set()  # download threads still running
+
+
+def _size(n: Optional[int]) -> str:
+    if not n:
+        return ""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit in ("B", "KB") else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+class DownloadThread(QtCore.QThread):
+    """Runs ``registry.ensure(spec, progress, cancel)``; reports bytes and the outcome as signals."""
+
+    progressed = QtCore.pyqtSignal(object, object)  # done, total (python ints: may exceed 2**31)
+    finishedOk = QtCore.pyqtSignal(str)
+    failedWith = QtCore.pyqtSignal(str)
+    cancelled = QtCore.pyqtSignal()
+
+    def __init__(self, registry: ModelRegistry, spec: ModelSpec, parent: Optional[QtCore.QObject] = None) -> None:
+        super().__init__(parent)
+        self.registry, self.spec = registry, spec
+        self.cancel_event = threading.Event()
+
+    def run(self) -> None:
+        try:
+            self.registry.ensure(self.spec, progress=lambda d, t: self.progressed.emit(d, t),
+                                 cancel=self.cancel_event)
+        except CancelledError:
+            self.cancelled.emit()
+        except AnylabelError as e:
+            self.failedWith.emit(str(e))
+        except Exception as e:  # noqa: BLE001 - shown to the user, logged with traceback
+            log.exception("download of %s failed", self.spec.name)
+            self.failedWith.emit(f"{type(e).__name__}: {e}")
+        else:
+            self.finishedOk.emit(self.spec.name)
+
+
+class ModelPicker(QtWidgets.QComboBox):
+    """A combo box of segmentation models; emits :attr:`modelChosen` once the chosen model's file is there.
+
+    Choosing a model that is not downloaded asks first, then downloads it with a progress dialog that
+    can be cancelled (the partial file is kept, so the next attempt resumes).
+    """
+
+    modelChosen = QtCore.pyqtSignal(str)
+    message = QtCore.pyqtSignal(str)
+
+    def __init__(self, parent: Optional[QtWidgets.QWidget] = None) -> None:
+        super().__init__(parent)
+        self.registry: Optional[ModelRegistry] = None
+        self.current_name: Optional[str] = None
+        self.download: Optional[DownloadThread] = None
+        self.progress_dialog: Optional[QtWidgets.QProgressDialog] = None
+        self.confirm_download = True  # tests turn the confirmation off
+        self.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToContents)
+        self.setToolTip("Segmentation model (✓ ready, ⬇ needs a download)")
+        self.activated.connect(self._activated)
+
+    def set_registry(self, registry: ModelRegistry, current: Optional[str]) -> None:
+        self.registry = registry
+        self.current_name = current
+        self.refresh()
+
+    def specs(self) -> List[ModelSpec]:
+        """The segmentation models (the backends' list when available: it adds the classical backend)."""
+        if self.registry is None:
+            return []
+        try:
+            from anylabel.backends.factory import segmenter_specs
+
+            return segmenter_specs(self.registry)
+        except (ImportError, AttributeError):
+            return [s for s in self.registry.specs() if s.family in SEGMENTER_FAMILIES]
+
+    def spec(self, name: str) -> ModelSpec:
+        for spec in self.specs():
+            if spec.name == name:
+                return spec
+        return self.registry.get(name)
+
+    def refresh(self) -> None:
+        self.blockSignals(True)
+        self.clear()
+        for spec in self.specs():
+            ready = self.registry.is_available(spec)
+            mark = "✓" if ready else "⬇"
+            extra = "" if ready else f"  ({_size(spec.size)})" if spec.size else ""
+            self.addItem(f"{mark} {spec.display_name or spec.name}{extra}", spec.name)
+            idx = self.count() - 1
+            self.setItemData(idx, f"{spec.name}: {'ready' if ready else 'not downloaded'}"
+                             f"{' · ' + str(self.registry.local_path(spec)) if self.registry.local_path(spec) else ''}",
+                             Qt.ToolTipRole)
+        if self.current_name is not None:
+            self.setCurrentIndex(max(0, self.findData(self.current_name)))
+        self.blockSignals(False)
+
+    def set_current(self, name: str) -> None:
+        self.current_name = name
+        idx = self.findData(name)
+        if idx >= 0:
+            self.blockSignals(True)
+            self.setCurrentIndex(idx)
+            self.blockSignals(False)
+
+    def _activated(self, index: int) -> None:
+        name = self.itemData(index)
+        if name is None or self.registry is None:
+            return
+        spec = self.spec(name)
+        if self.registry.is_available(spec):
+            self.current_name = name
+            self.modelChosen.emit(name)
+            return
+        if self.confirm_download:
+            where = self.registry.local_path(spec)
+            answer = QtWidgets.QMessageBox.question(
+                self, "Download model",
+                f"{spec.display_name or spec.name} is not downloaded yet.\n\n"
+                f"Download {_size(spec.size) or 'it'} from\n{spec.url}\nto {where}?")
+            if answer != QtWidgets.QMessageBox.Yes:
+                self.set_current(self.current_name or "")
+                return
+        self.start_download(spec)
+
+    def start_download(self, spec: ModelSpec) -> DownloadThread:
+        """Download ``spec`` in the background with a cancellable progress dialog."""
+        dialog = QtWidgets.QProgressDialog(f"Downloading {spec.display_name or spec.name}…", "Cancel", 0, 1000, self)
+        dialog.setWindowTitle("Download model")
+        dialog.setWindowModality(Qt.WindowModal)
+        dialog.setMinimumDuration(0)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        # No Qt parent: a download outlives the picker (window closed mid-download) until its run() has
+        # returned; deleting a running QThread aborts the process. _RUNNING keeps it alive till then.
+        thread = DownloadThread(self.registry, spec)
+        _RUNNING.add(thread)
+        thread.finished.connect(lambda t=thread: (_RUNNING.discard(t), t.deleteLater()))
+        self.destroyed.connect(thread.cancel_event.set)
+        thread.progressed.connect(lambda d, t: self._progress(dialog, spec, d, t))
+        dialog.canceled.connect(thread.cancel_event.set)
+        thread.finishedOk.connect(lambda name: self._done(dialog, name))
+        thread.failedWith.connect(lambda msg: self._failed(dialog, spec, msg))
+        thread.cancelled.connect(lambda: self._failed(dialog, spec, None))
+        self.download, self.progress_dialog = thread, dialog
+        thread.start()
+        dialog.show()
+        return thread
+
+    def _progress(self, dialog: QtWidgets.QProgressDialog, spec: ModelSpec, done: int, total: int) -> None:
+        total = total or spec.size or 0
+        if total:
+            dialog.setValue(int(1000 * min(done, total) / total))
+            dialog.setLabelText(f"Downloading {spec.display_name or spec.name}: {_size(done)} of {_size(total)}")
+        else:
+            dialog.setLabelText(f"Downloading {spec.display_name or spec.name}: {_size(done)}")
+
+    def _done(self, dialog: QtWidgets.QProgressDialog, name: str) -> None:
+        dialog.close()
+        self.current_name = name
+        self.refresh()
+        self.message.emit(f"{name}: downloaded and verified")
+        self.modelChosen.emit(name)
+
+    def _failed(self, dialog: QtWidgets.QProgressDialog, spec: ModelSpec, message: Optional[str]) -> None:
+        dialog.close()
+        self.set_current(self.current_name or "")
+        if message is None:
+            self.message.emit(f"Download of {spec.name} cancelled (the partial file is kept and resumes next time)")
+        else:
+            QtWidgets.QMessageBox.warning(self, "Download failed", message)
+            self.message.emit(f"Download of {spec.name} failed")

@@ -1,0 +1,170 @@
+"""Opening, moving between and saving images: the main window's navigation (a mixin).
+
+Nothing is lost silently: leaving an image with unsaved changes saves it (autosave) or asks Save /
+Discard / Cancel; a file that cannot be read is reported and never overwritten; saves are atomic.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PyQt5 import QtGui, QtWidgets
+
+from anylabel.document.history import History
+from anylabel.errors import AnylabelError
+from anylabel.gui.documents import ImageFolder
+from anylabel.imaging.loader import load_image
+
+log = logging.getLogger(__name__)
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+
+
+class NavigationMixin:
+    """Mixed into :class:`anylabel.gui.main_window.MainWindow`."""
+
+    # -------------------------------------------------------------------------------- opening
+    def open_path(self, path: str) -> bool:
+        """Open an image, a folder, a LabelMe JSON (or a video, through the video panel)."""
+        if Path(path).suffix.lower() in VIDEO_EXTENSIONS:
+            return self._open_video(path)
+        if not self.maybe_leave():
+            return False
+        try:
+            folder, row = ImageFolder.for_path(path, self.output_dir)
+        except AnylabelError as e:
+            self._warn(str(e), "Cannot open")
+            return False
+        self.folder, self.row = folder, None
+        self.file_list.set_folder(folder)
+        if not len(folder):
+            self._clear_document()
+            self.statusBar().showMessage(f"No images in {folder.folder}", 5000)
+            return False
+        return self.load_row(row, ask=False)
+
+    def load_row(self, row: int, ask: bool = True) -> bool:
+        """Show image ``row`` of the folder; asks about unsaved changes first (unless ``ask`` is False)."""
+        if self.folder is None or not 0 <= row < len(self.folder):
+            return False
+        if row == self.row:
+            return True
+        if ask and not self.maybe_leave():
+            self.file_list.select_row(self.row) if self.row is not None else None
+            return False
+        path = self.folder.image_path(row)
+        try:
+            image = load_image(path)
+            annotation, _ = self.folder.load(row)
+        except AnylabelError as e:
+            self._warn(str(e), "Cannot open the image")
+            if self.row is not None:
+                self.file_list.select_row(self.row)
+            return False
+        h, w = image.shape[:2]
+        if (annotation.image_height, annotation.image_width) != (h, w):
+            self.statusBar().showMessage(f"The annotation said {annotation.image_width}x{annotation.image_height}; "
+                                         f"the image is {w}x{h} (EXIF rotation?): using the image's size", 6000)
+            annotation.image_height, annotation.image_width = h, w
+        self.row, self.image, self.annotation = row, image, annotation
+        self.history = History(annotation)
+        self.history.changed.connect(self._on_history)
+        qimage = QtGui.QImage(image.data, w, h, 3 * w, QtGui.QImage.Format_RGB888)
+        self.canvas.set_image(qimage)
+        self.canvas.hidden = set()
+        self.canvas.set_shapes(annotation.shapes)
+        self.ai.set_image(str(path), image)
+        self.file_list.select_row(row)
+        self._refresh_lists()
+        self._update_title()
+        self.file_list.model.set_dirty(None)
+        self.file_list.update_progress(row, -1)
+        self._prefetch()
+        self.imageLoaded.emit(str(path))
+        return True
+
+    def _clear_document(self) -> None:
+        self.row = self.annotation = self.history = self.image = None
+        self.canvas.set_image(None)
+        self.canvas.set_shapes([])
+        self.ai.set_image(None, None)
+        self._refresh_lists()
+        self._update_title()
+
+    def next_image(self) -> None:
+        if self.folder is not None and self.row is not None and self.row + 1 < len(self.folder):
+            self.load_row(self.row + 1)
+
+    def prev_image(self) -> None:
+        if self.folder is not None and self.row is not None and self.row > 0:
+            self.load_row(self.row - 1)
+
+    def open_file_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open", str(self.folder.folder) if self.folder else "",
+            "Images, LabelMe JSON and videos (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp *.json "
+            + " ".join(f"*{e}" for e in VIDEO_EXTENSIONS) + ");;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def open_dir_dialog(self) -> None:
+        path = QtWidgets.QFileDialog.getExistingDirectory(self, "Open a folder of images",
+                                                          str(self.folder.folder) if self.folder else "")
+        if path:
+            self.open_path(path)
+
+    def choose_output_dir(self) -> None:
+        path = QtWidgets.QFileDialog.getExistingDirectory(self, "Folder for the LabelMe files", self.output_dir or "")
+        if path and self.maybe_leave():
+            self.output_dir = path
+            if self.folder is not None:
+                current = self.folder.names[self.row] if self.row is not None else None
+                self.open_path(str(self.folder.folder / current) if current else str(self.folder.folder))
+
+    # -------------------------------------------------------------------------------- saving
+    def save(self) -> bool:
+        """Ctrl+S: write the LabelMe file (atomically). False (with a message) when it failed."""
+        if self.folder is None or self.row is None or self.annotation is None:
+            return False
+        try:
+            path = self.folder.save(self.row, self.annotation)
+        except AnylabelError as e:
+            self._warn(f"Not saved: {e}", "Cannot save")
+            return False
+        self.history.mark_saved()
+        self.file_list.model.refresh_row(self.row)
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    def maybe_leave(self) -> bool:
+        """True when the current image may be left: no unsaved changes, saved, or discarded on purpose."""
+        if self.history is None or not self.history.dirty:
+            return True
+        if self.config.autosave:
+            return self.save()
+        answer = self.ask_unsaved(self, self.folder.names[self.row] if self.folder and self.row is not None else "")
+        self.refocus()
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def set_autosave(self, on: bool) -> None:
+        self.config.autosave = bool(on)
+        if on and self.history is not None and self.history.dirty:
+            self._autosave_timer.start()
+
+    def _autosave_now(self) -> None:
+        if self.config.autosave and self.history is not None and self.history.dirty:
+            self.save()
+
+    def after_object_finished(self) -> None:
+        if self.config.autosave:
+            self._autosave_timer.start()
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        if not self.maybe_leave():
+            event.ignore()
+            return
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+        event.accept()

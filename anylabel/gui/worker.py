@@ -1,0 +1,296 @@
+"""The background segmentation worker: one long-lived QThread per backend.
+
+Contract with the GUI thread:
+
+* :meth:`SegmentWorker.submit` never blocks. A request carries ``(image_id, version)``; it replaces any
+  request still waiting (coalescing), so however fast the user clicks, the worker runs at most the one
+  request in progress plus the newest one, and the newest prompt set is always answered.
+* Results come back through :attr:`SegmentWorker.resultReady`, tagged with the request's image id and
+  version; the GUI drops a result whose image or version is no longer current (stale).
+* Errors come back through :attr:`SegmentWorker.failed` as messages (the GUI shows them), with the
+  traceback in the log, never as a crash of the thread.
+* The images given to :meth:`prefetch` (the next images of the list) are encoded in the background by the
+  backends' :class:`~anylabel.backends.prefetch.Prefetcher` (its own thread, ``segmenter.encode``: the
+  current image is untouched), so moving on usually finds the embedding cached. A new :meth:`prefetch`
+  call replaces the old list; a click on an image being pre-encoded waits for that run, never a second one.
+
+Everything heavy (loading the model, decoding, encoding, decoding masks, mask -> polygon, colouring the
+overlay) happens here, off the GUI thread.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+from PyQt5 import QtCore, QtGui
+
+from anylabel.backends import MaskCandidate, Prompt, Segmenter
+from anylabel.backends.prefetch import Prefetcher
+from anylabel.errors import AnylabelError
+from anylabel.imaging.loader import file_key, load_image
+
+log = logging.getLogger(__name__)
+_RETIRED: set = set()  # workers stopping in the background (see SegmentWorker.retire)
+
+
+@dataclass
+class SegmentRequest:
+    """One prompt set to answer.
+
+    Attributes:
+        image_id: the GUI's name of the image (its path); results for another id are stale.
+        version: increases with every prompt change; results for an older version are stale.
+        image_path: the file, used for the content key and (when ``image`` is None) decoding.
+        prompt: the clicks and boxes in image pixels.
+        image: the decoded HxWx3 uint8 RGB pixels when the GUI already has them (saves a decode).
+        tolerance, min_area: mask -> polygon settings (pixels).
+        colour: (r, g, b, alpha 0..1) of the preview overlay.
+    """
+
+    image_id: str
+    version: int
+    image_path: str
+    prompt: Prompt
+    image: Optional[np.ndarray] = None
+    tolerance: float = 1.0
+    min_area: float = 25.0
+    colour: Tuple[int, int, int, float] = (0, 200, 255, 0.45)
+
+
+@dataclass
+class SegmentResult:
+    """The answer to a :class:`SegmentRequest`: candidates best first, each with its polygons
+    (Kx2 float64 (x, y) arrays) and its coloured overlay (ARGB32 QImage of the mask's box crop, x0, y0)."""
+
+    image_id: str
+    version: int
+    prompt: Prompt
+    candidates: List[MaskCandidate]
+    polygons: List[List[np.ndarray]] = field(default_factory=list)
+    overlays: List[Tuple[Optional[QtGui.QImage], int, int]] = field(default_factory=list)
+    encode_seconds: float = 0.0
+    predict_seconds: float = 0.0
+
+
+class SegmentWorker(QtCore.QObject):
+    """Runs one :class:`Segmenter` in its own thread.
+
+    Args:
+        make_segmenter: builds the segmenter; called in the worker thread (loading can take seconds).
+        name: the backend's name, for status messages.
+    """
+
+    resultReady = QtCore.pyqtSignal(object)  # SegmentResult
+    failed = QtCore.pyqtSignal(str, int, str)  # image_id, version, message
+    status = QtCore.pyqtSignal(str)  # what the model is doing, for the status bar
+    busyChanged = QtCore.pyqtSignal(bool)
+    modelLoaded = QtCore.pyqtSignal(str)
+    _wake = QtCore.pyqtSignal()
+
+    def __init__(self, make_segmenter: Callable[[], Segmenter], name: str) -> None:
+        super().__init__()
+        self.name = name
+        self._make = make_segmenter
+        self._segmenter: Optional[Segmenter] = None
+        self._load_error: Optional[str] = None
+        self._lock = threading.Lock()
+        self._pending: Optional[SegmentRequest] = None
+        self._prefetch: List[str] = []
+        self._prefetcher: Optional[Prefetcher] = None
+        self._current_key: Optional[str] = None
+        self._keys: Dict[str, str] = {}  # path -> content key
+        self._stopping = False
+        self.requests_run = 0  # how many requests reached the model (tests check coalescing with it)
+        self._thread = QtCore.QThread()
+        self._thread.setObjectName(f"segment-worker-{name}")
+        self.moveToThread(self._thread)
+        self._wake.connect(self._run, QtCore.Qt.QueuedConnection)
+        self._thread.start()
+
+    # ------------------------------------------------------------------ GUI-thread API
+    def submit(self, request: SegmentRequest) -> None:
+        """Queue ``request``, replacing a request that has not started yet."""
+        with self._lock:
+            self._pending = request
+        self._wake.emit()
+
+    def prefetch(self, paths: List[str]) -> None:
+        """Encode these images in the background (replaces the previous list)."""
+        with self._lock:
+            self._prefetch = [str(p) for p in paths]
+            prefetcher = self._prefetcher
+        if prefetcher is not None:
+            prefetcher.prefetch(self._prefetch)
+        else:
+            self._wake.emit()  # loads the model, which then starts the prefetcher
+
+    def load(self) -> None:
+        """Load the model now rather than at the first click."""
+        self._wake.emit()
+
+    @property
+    def segmenter(self) -> Optional[Segmenter]:
+        return self._segmenter
+
+    def stop(self, wait_ms: int = 30000) -> None:
+        """Stop the thread after the current step and release the model (blocks up to ``wait_ms``)."""
+        self._request_stop(wait_ms / 1000)
+        self._thread.wait(wait_ms)
+        self._release()
+
+    def retire(self) -> None:
+        """Stop without blocking the GUI (switching models while an encode runs): the worker keeps itself
+        alive until its thread has finished, then releases the model."""
+        _RETIRED.add(self)
+        self._thread.finished.connect(self._retired)
+        self._request_stop(0.0)
+        if self._thread.isFinished():
+            self._retired()
+
+    def _request_stop(self, timeout: float) -> None:
+        with self._lock:
+            self._stopping = True
+            self._pending, self._prefetch = None, []
+            prefetcher, self._prefetcher = self._prefetcher, None
+        if prefetcher is not None:
+            prefetcher.close(timeout=timeout)
+        self._thread.quit()
+
+    def _retired(self) -> None:
+        self._release()
+        _RETIRED.discard(self)
+
+    def _release(self) -> None:
+        if self._segmenter is not None:
+            self._segmenter.close()
+            self._segmenter = None
+
+    # ------------------------------------------------------------------ worker thread
+    @QtCore.pyqtSlot()
+    def _run(self) -> None:
+        with self._lock:
+            if self._stopping:
+                return
+            request, self._pending = self._pending, None
+        if self._segmenter is None:
+            if not self._ensure_model(request):
+                return
+            self._start_prefetcher()
+        if request is not None:
+            self.busyChanged.emit(True)
+            try:
+                self._answer(request)
+            finally:
+                self.busyChanged.emit(False)
+
+    def _ensure_model(self, request: Optional[SegmentRequest]) -> bool:
+        if self._load_error is None:
+            self.status.emit(f"{self.name}: loading the model…")
+            t0 = time.perf_counter()
+            try:
+                self._segmenter = self._make()
+            except Exception as e:  # noqa: BLE001 - any failure must reach the user as a message
+                log.exception("loading %s failed", self.name)
+                self._load_error = _message(e)
+            else:
+                self.status.emit(f"{self.name}: ready (loaded in {time.perf_counter() - t0:.1f} s)")
+                self.modelLoaded.emit(self.name)
+                return True
+        if request is not None:
+            self.failed.emit(request.image_id, request.version, f"cannot load {self.name}: {self._load_error}")
+        else:
+            self.status.emit(f"{self.name}: cannot load: {self._load_error}")
+        return False
+
+    def _key(self, path: str) -> str:
+        key = self._keys.get(path)
+        if key is None:
+            key = self._keys[path] = file_key(path)
+        return key
+
+    def _set_image(self, path: str, image: Optional[np.ndarray]) -> float:
+        """Make ``path`` the segmenter's current image; returns the seconds spent encoding."""
+        key = self._key(path)
+        if key == self._current_key:
+            return 0.0
+        seg = self._segmenter
+        t0 = time.perf_counter()
+        if seg.has_embedding(key):
+            try:
+                seg.set_image(image, key=key)  # cached: no decode, no encoder
+                self._current_key = key
+                return time.perf_counter() - t0
+            except LookupError:  # evicted between the check and the use: encode below
+                pass
+        self.status.emit(f"{self.name}: encoding the image…")
+        seg.set_image(image if image is not None else load_image(path), key=key)
+        self._current_key = key
+        return time.perf_counter() - t0
+
+    def _answer(self, req: SegmentRequest) -> None:
+        try:
+            encode = self._set_image(req.image_path, req.image)
+            with self._lock:
+                newer = self._pending is not None and self._pending.image_id == req.image_id
+            if newer:  # a newer prompt set arrived while encoding: answer that one instead
+                return
+            self.status.emit(f"{self.name}: segmenting…")
+            t0 = time.perf_counter()
+            candidates = self._segmenter.predict(req.prompt)
+            predict = time.perf_counter() - t0
+            self.requests_run += 1
+            polygons, overlays = [], []
+            for cand in candidates:
+                polygons.append(cand.polygons(tolerance=req.tolerance, min_area=req.min_area))
+                overlays.append(_overlay(cand.mask, req.colour, cand.box))
+        except Exception as e:  # noqa: BLE001 - reported to the user, traceback logged
+            log.exception("%s failed on %s", self.name, req.image_path)
+            self._current_key = None
+            self.failed.emit(req.image_id, req.version, _message(e))
+            return
+        self.resultReady.emit(SegmentResult(req.image_id, req.version, req.prompt, candidates, polygons,
+                                            overlays, encode, predict))
+        self.status.emit(f"{self.name}: {len(candidates)} mask(s) in {predict * 1000:.0f} ms"
+                         + (f" (encoding {encode:.1f} s)" if encode > 0.05 else ""))
+
+    def _start_prefetcher(self) -> None:
+        def encoded(path, key) -> None:  # called on the prefetcher's thread: signals are thread-safe
+            self.status.emit(f"{self.name}: pre-encoded {Path(path).name}")
+
+        prefetcher = Prefetcher(self._segmenter, on_encoded=encoded)
+        with self._lock:
+            if self._stopping:
+                return
+            self._prefetcher = prefetcher
+            paths = list(self._prefetch)
+        if paths:
+            prefetcher.prefetch(paths)
+
+
+def _overlay(mask: np.ndarray, colour: Tuple[int, int, int, float],
+             box: Optional[Tuple[int, int, int, int]] = None) -> Tuple[Optional[QtGui.QImage], int, int]:
+    """The mask's box crop coloured for the canvas, and the crop's image position."""
+    from anylabel.gui.canvas_paint import mask_image
+
+    if box is None:
+        ys = np.flatnonzero(mask.any(axis=1))
+        if not len(ys):
+            return (None, 0, 0)
+        xs = np.flatnonzero(mask.any(axis=0))
+        box = (xs[0], ys[0], xs[-1] + 1, ys[-1] + 1)
+    x0, y0, x1, y1 = (int(v) for v in box)
+    if x1 <= x0 or y1 <= y0:
+        return (None, 0, 0)
+    r, g, b, a = colour
+    return (mask_image(mask[y0:y1, x0:x1], QtGui.QColor(r, g, b), a), int(x0), int(y0))
+
+
+def _message(e: BaseException) -> str:
+    if isinstance(e, AnylabelError):
+        return str(e)
+    return f"{type(e).__name__}: {e}"
