@@ -48,7 +48,7 @@ def load_image(path: PathLike) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with _pillow_open(path) as img:
+            with pillow_open(path) as img:
                 img.load()
                 img = ImageOps.exif_transpose(img) or img
                 return _to_rgb8(img)
@@ -69,7 +69,7 @@ def image_size(path: PathLike) -> Tuple[int, int]:
     """(height, width) after EXIF orientation, read from the header without decoding pixels."""
     path = Path(path)
     try:
-        with _pillow_open(path) as img:
+        with pillow_open(path) as img:
             w, h = img.size
             orientation = img.getexif().get(0x0112, 1)
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as e:
@@ -77,7 +77,7 @@ def image_size(path: PathLike) -> Tuple[int, int]:
     return (w, h) if orientation in (5, 6, 7, 8) else (h, w)
 
 
-def _pillow_open(path: Path) -> Image.Image:
+def pillow_open(path: Path) -> Image.Image:
     """Pillow's own ``Image.open``.
 
     Importing ultralytics replaces ``PIL.Image.open`` with a wrapper that, on a file Pillow cannot identify,
