@@ -67,6 +67,7 @@ SHORTCUTS: Dict[str, tuple] = {
     "propagate": (["Ctrl+M"], "Video: propagate the tracked objects"),
     "reset_tracker": (["Ctrl+Shift+R"], "Video: reset the tracker (annotations are kept)"),
     "export": (["Ctrl+Shift+E"], "Export the dataset"),
+    "find_text": (["Ctrl+Shift+F"], "Find objects by text (CLIP): the best matches become the AI preview"),
 }
 
 
@@ -91,6 +92,10 @@ class Config:
             the dialog; ``None`` always asks.
         semantic: the semantic branch whose vote pre-fills the label dialog (``labelmap:DIR``,
             ``yolo:MODEL`` or ``hf:MODEL_DIR``, as ``anylabel autolabel --semantic``); ``None`` = off.
+        clip_model: registry name of the CLIP model (family ``clip``) whose top-k labels the label dialog
+            shows and that the find box uses; ``None`` = off.
+        clip_vocabulary: the names CLIP chooses from: a file (one name per line) or comma-separated words;
+            ``None`` = the label list.
         shortcuts: action -> list of key sequences, see :data:`SHORTCUTS`.
     """
 
@@ -107,6 +112,8 @@ class Config:
     mask_opacity: float = 0.45
     auto_accept_confidence: Optional[float] = None
     semantic: Optional[str] = None
+    clip_model: Optional[str] = None
+    clip_vocabulary: Optional[str] = None
     shortcuts: Dict[str, List[str]] = field(default_factory=lambda: {k: list(v[0]) for k, v in SHORTCUTS.items()})
     #: the file this configuration was read from (not a setting)
     path: Optional[Path] = field(default=None, compare=False, repr=False)
@@ -281,5 +288,7 @@ _CHECKS = {
     "mask_opacity": _number(0.0, 1.0),
     "auto_accept_confidence": _number(0.0, 1.0, optional=True),
     "semantic": _opt_str,
+    "clip_model": _opt_str,
+    "clip_vocabulary": _opt_str,
     "shortcuts": _shortcuts,
 }
