@@ -1,0 +1,170 @@
+"""``anylabel track``: SAM2 video tracking from the command line.
+
+Example::
+
+    anylabel track bedroom.mp4 --model sam2.1_hiera_tiny \\
+        --point 0:1:210,350 --point 0:1:250,220,0 --box 0:2:300,0,500,400 \\
+        --label 1:child --label 2:bed -o out/
+
+writes ``out/<frame>.json`` (LabelMe, shapes with ``track_id``; for a video file the frames are extracted
+next to them) and ``out/mot/<out>/gt/gt.txt`` (MOT Challenge tracks, with ``labels.csv``). Existing frame
+files in ``out/`` are merged, not replaced: shapes of other track ids stay.
+
+Tracking runs forward from the first prompted frame (or ``--start``) to ``--end``; when ``--start`` is
+before the first prompted frame, a second pass tracks backwards from it down to ``--start``.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from anylabel.errors import AnylabelError
+
+COMMAND = "track"
+HELP = "track objects through a video or a folder of frames with SAM2 (LabelMe per frame + MOT tracks)"
+
+_NUM = r"-?\d+(?:\.\d+)?"
+_POINT = re.compile(rf"^(\d+):(-?\d+):({_NUM}),({_NUM})(?:,([01]))?$")
+_BOX = re.compile(rf"^(\d+):(-?\d+):({_NUM}),({_NUM}),({_NUM}),({_NUM})$")
+_LABEL = re.compile(r"^(-?\d+):(.+)$")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``anylabel track``."""
+    parser.add_argument("video", help="a video file (mp4, avi, mov, mkv, ...) or a folder of frame images")
+    parser.add_argument("--model", required=True, help="a sam2 model of the zoo, e.g. sam2.1_hiera_tiny")
+    parser.add_argument("--point", action="append", default=[], metavar="FRAME:OBJ:X,Y[,1|0]",
+                        help="a click on object OBJ in frame FRAME, pixels; 1 positive (default), 0 negative")
+    parser.add_argument("--box", action="append", default=[], metavar="FRAME:OBJ:X1,Y1,X2,Y2",
+                        help="a box around object OBJ in frame FRAME, pixels")
+    parser.add_argument("--label", action="append", default=[], metavar="OBJ:NAME",
+                        help="the label of object OBJ (default object_<OBJ>)")
+    parser.add_argument("-o", "--output", required=True, help="output folder for the per-frame LabelMe JSON")
+    parser.add_argument("--start", type=int, default=None, help="first frame to track (default: first prompt)")
+    parser.add_argument("--end", type=int, default=None, help="last frame to track, inclusive (default: last)")
+    parser.add_argument("--models", action="append", default=[], metavar="FILE",
+                        help="extra models file (YAML), may be repeated")
+    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--tolerance", type=float, default=1.0, help="polygon simplification, pixels")
+    parser.add_argument("--no-mot", action="store_true", help="do not write the MOT track file")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+Prompts = Dict[Tuple[int, int], dict]
+
+
+def parse_prompts(points: List[str], boxes: List[str]) -> Prompts:
+    """``--point`` / ``--box`` values grouped by (frame, object): ``{"pos": [...], "neg": [...], "box": ...}``.
+
+    Raises:
+        AnylabelError: a malformed value (the message quotes it and the expected form), or two boxes for
+            one object on one frame.
+    """
+    prompts: Prompts = defaultdict(lambda: {"pos": [], "neg": [], "box": None})
+    for text in points:
+        m = _POINT.match(text.replace(" ", ""))
+        if not m:
+            raise AnylabelError(f"--point {text!r}: expected FRAME:OBJ:X,Y or FRAME:OBJ:X,Y,1|0")
+        key = (int(m.group(1)), int(m.group(2)))
+        xy = (float(m.group(3)), float(m.group(4)))
+        prompts[key]["neg" if m.group(5) == "0" else "pos"].append(xy)
+    for text in boxes:
+        m = _BOX.match(text.replace(" ", ""))
+        if not m:
+            raise AnylabelError(f"--box {text!r}: expected FRAME:OBJ:X1,Y1,X2,Y2")
+        key = (int(m.group(1)), int(m.group(2)))
+        if prompts[key]["box"] is not None:
+            raise AnylabelError(f"--box {text!r}: object {key[1]} already has a box on frame {key[0]}")
+        prompts[key]["box"] = tuple(float(m.group(i)) for i in range(3, 7))
+    if not prompts:
+        raise AnylabelError("nothing to track: give at least one --point or --box")
+    return dict(prompts)
+
+
+def parse_labels(labels: List[str]) -> Dict[int, str]:
+    """``--label OBJ:NAME`` values as ``{obj: name}``."""
+    out: Dict[int, str] = {}
+    for text in labels:
+        m = _LABEL.match(text.strip())
+        if not m or not m.group(2).strip():
+            raise AnylabelError(f"--label {text!r}: expected OBJ:NAME, e.g. 1:person")
+        out[int(m.group(1))] = m.group(2).strip()
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``anylabel track``."""
+    prompts = parse_prompts(args.point, args.box)
+    labels = parse_labels(args.label)
+    unknown = sorted(set(labels) - {obj for _, obj in prompts})
+    if unknown:
+        raise AnylabelError(f"--label for object(s) {unknown} that have no --point or --box")
+
+    from tqdm import tqdm
+
+    from anylabel.backends.prompt import Prompt
+    from anylabel.imaging.video import open_frames
+    from anylabel.tracking import TrackingSession
+    from anylabel.tracking.model import load_video_predictor
+    from anylabel.tracking.output import FrameAnnotations
+
+    frames = open_frames(args.video)
+    n = len(frames)
+    for (frame, obj) in prompts:
+        if frame >= n:
+            raise AnylabelError(f"a prompt for object {obj} is on frame {frame}, but the video has {n} frames "
+                                f"(0..{n - 1})", args.video)
+    first = min(f for f, _ in prompts)
+    start = first if args.start is None else args.start
+    end = n - 1 if args.end is None else args.end
+    if not (0 <= start < n and 0 <= end < n):
+        raise AnylabelError(f"--start/--end must be frames 0..{n - 1}, got {start}..{end}", args.video)
+    if end < max(start, first):
+        raise AnylabelError(f"--end {end} is before the first frame to track ({max(start, first)})")
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(max(1, args.threads))
+    predictor = load_video_predictor(args.model, args.models, device=args.device)
+    session = TrackingSession(predictor, frames)
+    for (frame, obj), p in sorted(prompts.items()):
+        prompt = Prompt.from_clicks(p["pos"], p["neg"], box=p["box"])
+        session.add_prompt(frame, obj, prompt, label=labels.get(obj))
+    out = FrameAnnotations(frames, args.output, tolerance=args.tolerance)
+
+    passes: List[Tuple[int, int, bool]] = [(max(start, first), end, False)]
+    if start < first:
+        passes.append((first, start, True))
+    total = sum(abs(b - a) + 1 for a, b, _ in passes)
+    written = 0
+    bar = tqdm(total=total, desc="tracking", unit="frame", disable=args.quiet)
+    try:
+        for a, b, reverse in passes:
+            for result in session.propagate(start=a, end=b, reverse=reverse,
+                                             obj_ids=session.obj_ids if reverse else None):
+                out.write(result)
+                written += 1
+                bar.update(1)
+    finally:
+        bar.close()
+        if written and not args.no_mot:
+            _write_mot(Path(args.output), args.quiet)
+    print(f"tracked {len(session.obj_ids)} object(s) over {written} frame(s) into {args.output}")
+    return 0
+
+
+def _write_mot(out_dir: Path, quiet: bool) -> Optional[Path]:
+    """The MOT export of the frame files in ``out_dir`` (formats' ``mot`` writer), into ``out_dir/mot``."""
+    from anylabel.formats.base import Options
+    from anylabel.formats.registry import export_folder
+
+    report = export_folder(out_dir, "mot", out_dir / "mot", Options(image_mode="hardlink", overwrite=True))
+    gt = out_dir / "mot" / out_dir.resolve().name / "gt" / "gt.txt"
+    if not quiet:
+        print(f"MOT tracks: {gt}" + (f" ({len(report.warnings)} warning(s))" if report.warnings else ""))
+    return gt

@@ -1,0 +1,119 @@
+"""Tracking results to annotation files: one LabelMe JSON per frame, merged with what is already there.
+
+Each :class:`~anylabel.tracking.session.FrameResult` replaces, in its frame's annotation, the shapes whose
+``track_id`` it carries, and leaves every other shape alone (manual shapes, objects tracked earlier,
+objects the tracker no longer knows after a reset). So results can arrive in any order, a correction
+re-propagation overwrites only its object, and nothing confirmed is ever lost.
+
+Shapes: an object's mask becomes one polygon per connected part (``mask_to_polygons``), labelled with the
+object's label, ``track_id`` = object id, ``score`` = visibility probability. Parts of a multi-part mask
+share ``group_id = track_id`` so the COCO / YOLO exporters merge them into one instance. An empty mask
+(object hidden on that frame) removes the object's shapes from the frame.
+
+Files: ``OUT/<frame name>.json``. For a folder of frames, ``imagePath`` is the relative path to the frame
+file; for a video file, the frame is extracted once to ``OUT/<frame name>.jpg`` (labelme and the exporters
+need an image file) and ``imagePath`` names it. ``frame_index`` is set in every file.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import List, Optional, Union
+
+import numpy as np
+
+from anylabel.document.shape import ImageAnnotation, Shape
+from anylabel.errors import ImageLoadError
+from anylabel.fileio import atomic_write_bytes
+from anylabel.formats.labelme import load_labelme, save_labelme
+from anylabel.geometry import mask_to_polygons
+from anylabel.imaging.video import FrameSource
+from anylabel.tracking.session import FrameResult
+
+PathLike = Union[str, Path]
+
+
+def object_label(obj_id: int, label: Optional[str]) -> str:
+    """The label written for an object: its own, or ``object_<id>`` when it has none."""
+    return label if label else f"object_{obj_id}"
+
+
+def mask_shapes(mask: np.ndarray, obj_id: int, label: str, score: Optional[float] = None,
+                tolerance: float = 1.0, min_area: float = 4.0) -> List[Shape]:
+    """Polygons of one object's bool HxW mask, largest part first (empty list for an empty mask)."""
+    parts = mask_to_polygons(mask, tolerance=tolerance, min_area=min_area)
+    group = obj_id if len(parts) > 1 else None
+    return [Shape(label=label, points=[(float(x), float(y)) for x, y in pts], shape_type="polygon",
+                  group_id=group, track_id=int(obj_id), score=None if score is None else round(float(score), 4))
+            for pts in parts]
+
+
+def merge_result(annotation: ImageAnnotation, result: FrameResult, tolerance: float = 1.0,
+                 min_area: float = 4.0) -> ImageAnnotation:
+    """Replace, in ``annotation`` (in place), the shapes of the objects in ``result``; return it."""
+    tracked = set(result.masks)
+    kept = [s for s in annotation.shapes if s.track_id not in tracked]
+    new: List[Shape] = []
+    for obj_id, mask in result.masks.items():
+        new.extend(mask_shapes(mask, obj_id, object_label(obj_id, result.labels.get(obj_id)),
+                               result.scores.get(obj_id), tolerance, min_area))
+    annotation.shapes = kept + new
+    annotation.frame_index = result.frame_index
+    return annotation
+
+
+class FrameAnnotations:
+    """The per-frame LabelMe files of one video in an output folder.
+
+    Args:
+        source: the video's frames.
+        out_dir: where the JSON files (and, for a video file, the extracted frames) go.
+        tolerance: polygon simplification tolerance in pixels.
+        min_area: mask parts smaller than this many pixels are dropped.
+    """
+
+    def __init__(self, source: FrameSource, out_dir: PathLike, tolerance: float = 1.0, min_area: float = 4.0) -> None:
+        self.source = source
+        self.out_dir = Path(out_dir)
+        self.tolerance = tolerance
+        self.min_area = min_area
+
+    def json_path(self, index: int) -> Path:
+        """The annotation file of frame ``index``."""
+        return self.out_dir / f"{self.source.frame_name(index)}.json"
+
+    def image_path(self, index: int) -> str:
+        """``imagePath`` for frame ``index`` (relative to the JSON, ``/`` separators); extracts a video
+        frame to a JPEG file first if it is not there yet."""
+        frame_file = self.source.frame_file(index)
+        if frame_file is None:
+            frame_file = self.out_dir / f"{self.source.frame_name(index)}.jpg"
+            if not frame_file.is_file():
+                self._extract(index, frame_file)
+        return Path(os.path.relpath(Path(frame_file).resolve(), self.out_dir.resolve())).as_posix()
+
+    def _extract(self, index: int, path: Path) -> None:
+        import cv2
+
+        rgb = self.source[index]
+        ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(rgb[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 95])
+        if not ok:
+            raise ImageLoadError(f"cannot encode frame {index} as JPEG", path)
+        atomic_write_bytes(path, buf.tobytes())
+
+    def load(self, index: int) -> ImageAnnotation:
+        """The annotation of frame ``index``: its file if there is one, else an empty one."""
+        path = self.json_path(index)
+        if path.is_file():
+            ann = load_labelme(path)
+            ann.frame_index = index
+            return ann
+        h, w = self.source.size
+        return ImageAnnotation(image_path=self.image_path(index), image_height=h, image_width=w, frame_index=index)
+
+    def write(self, result: FrameResult) -> ImageAnnotation:
+        """Merge ``result`` into its frame's file (atomically) and return the new annotation."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        ann = merge_result(self.load(result.frame_index), result, self.tolerance, self.min_area)
+        save_labelme(ann, self.json_path(result.frame_index))
+        return ann
