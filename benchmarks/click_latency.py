@@ -5,14 +5,19 @@ Models: full-size random-weight SAM vit_b (torch and ONNX Runtime) and SAM2.1 hi
 ``tools/random_checkpoints.py --full`` (the real architectures; latency does not depend on the weights'
 values, mask *quality* is not measured here). Per model:
 
+* click: ``predict``'s decoder (prompt encoder + mask decoder, 3 candidates) plus the 3 candidates upsampled
+  to 4000x3000 on their box and ``polygons()`` of the best one, p50 / p90 over N random clicks, split into
+  decoder and post-processing; ``refine``: the decoder for a second click that also passes the first
+  answer's logits (the GUI's refinement clicks); ``upstream dec``: the same clicks through upstream's own
+  ``mask_decoder`` forward (what SamPredictor / SAM2ImagePredictor run), in the same process, for
+  comparison. ``thr``: intra-op threads the clicks used (torch's setting, reduced to the idle cores at
+  each click: see anylabel/backends/cpu.py). ``load``: 1-minute load average while the model was measured.
 * encoder: seconds per image (set_image of an uncached image), next to the encoder's FLOPs (counted with
   torch's FlopCounterMode) and this CPU's measured float32 matmul throughput, i.e. the time the FLOPs would
   take at matmul speed;
-* click: ``predict`` (prompt encoder + mask decoder + the 3 candidates upsampled to 4000x3000 on their box)
-  plus ``polygons()`` of the best candidate, p50 / p90 over N random clicks, split into decoder and
-  post-processing;
 * the same post-processing for an object-like mask (a smooth blob covering ~4% of the image), since a
-  random-weight decoder answers with noise masks whose contours are not what a trained model gives.
+  random-weight decoder answers with noise masks whose contours are not what a trained model gives, and
+  the upstream predictors' full-resolution post-processing of that blob.
 
     python benchmarks/click_latency.py [--models DIR/models.yaml] [--clicks 30] [--threads 2]
 """
@@ -82,7 +87,10 @@ def pct(values, q) -> float:
 
 
 def bench_model(name, registry, image, clicks, rng):
+    import torch
+
     from anylabel.backends import EmbeddingCache, Prompt, load_segmenter
+    from anylabel.backends.cpu import idle_cores
 
     t = time.perf_counter()
     seg = load_segmenter(name, registry=registry, cache=EmbeddingCache(4096))
@@ -92,9 +100,12 @@ def bench_model(name, registry, image, clicks, rng):
     enc_s = time.perf_counter() - t
     emb, _ = seg._state()
     H, W = image.shape[:2]
-    totals, decs, posts, nverts = [], [], [], []
+    load = [os.getloadavg()[0]]
+    totals, decs, posts, nverts, refines, upstream, threads = [], [], [], [], [], [], []
     for _ in range(clicks):
-        prompt = Prompt.from_clicks([(float(rng.uniform(0, W)), float(rng.uniform(0, H)))])
+        xy = (float(rng.uniform(0, W)), float(rng.uniform(0, H)))
+        prompt = Prompt.from_clicks([xy])
+        threads.append(min(torch.get_num_threads(), idle_cores()))  # what click_threads() will pick
         t0 = time.perf_counter()
         logits, scores = seg._decode(emb, prompt.points, prompt.labels, None, None, True)
         t1 = time.perf_counter()
@@ -105,6 +116,16 @@ def bench_model(name, registry, image, clicks, rng):
         posts.append(t2 - t1)
         totals.append(t2 - t0)
         nverts.append(sum(len(p) for p in polys))
+        # a refinement click: a second point plus the previous answer's logits
+        second = Prompt.from_clicks([xy, (float(rng.uniform(0, W)), float(rng.uniform(0, H)))])
+        t0 = time.perf_counter()
+        seg._decode(emb, second.points, second.labels, None, cands[0].logits, True)
+        refines.append(time.perf_counter() - t0)
+        if hasattr(seg, "model"):
+            t0 = time.perf_counter()
+            upstream_decode(seg, emb, prompt)
+            upstream.append(time.perf_counter() - t0)
+    load.append(os.getloadavg()[0])
     # the public path once, to make sure the split above is the real thing
     t = time.perf_counter()
     seg.predict(Prompt.from_clicks([(W / 2, H / 2)]))[0].polygons()
@@ -122,9 +143,37 @@ def bench_model(name, registry, image, clicks, rng):
         upstream_post(emb, blob)
         upstream_posts.append(time.perf_counter() - t)
     flops = encoder_flops(seg if hasattr(seg, "model") else _torch_twin(seg, registry))
-    return dict(upstream_posts=upstream_posts, name=name, load_s=load_s, enc_s=enc_s, flops=flops, totals=totals, decs=decs, posts=posts,
-                blob_posts=blob_posts, verts=int(np.median(nverts)), public_ms=public_ms,
+    return dict(upstream_posts=upstream_posts, name=name, load_s=load_s, enc_s=enc_s, flops=flops,
+                totals=totals, decs=decs, posts=posts, refines=refines, upstream=upstream, load=max(load),
+                threads=threads, blob_posts=blob_posts, verts=int(np.median(nverts)), public_ms=public_ms,
                 blob_total=[d + p for d, p in zip(decs, blob_posts)])
+
+
+def upstream_decode(seg, emb, prompt) -> None:
+    """The click's prompt encoder + upstream's own mask decoder forward (as the upstream predictors call it)."""
+    import torch
+
+    from anylabel.backends.cpu import click_threads
+
+    with click_threads(), torch.inference_mode():
+        if hasattr(seg.model, "sam_mask_decoder"):  # SAM2: as SAM2ImagePredictor._predict
+            f = emb.features
+            c = seg._predictor()._transforms.transform_coords(torch.as_tensor(prompt.points, dtype=torch.float),
+                                                              normalize=True, orig_hw=emb.orig_hw)
+            pts = (c[None], torch.as_tensor(prompt.labels, dtype=torch.int)[None])
+            sparse, dense = seg.model.sam_prompt_encoder(points=pts, boxes=None, masks=None)
+            seg.model.sam_mask_decoder(image_embeddings=f["image_embed"],
+                                       image_pe=seg.model.sam_prompt_encoder.get_dense_pe(),
+                                       sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
+                                       multimask_output=True, repeat_image=False,
+                                       high_res_features=list(f["high_res_feats"]))
+        else:  # SAM: as SamPredictor.predict_torch
+            c = seg.transform.apply_coords(prompt.points, emb.orig_hw)
+            pts = (torch.as_tensor(c, dtype=torch.float)[None], torch.as_tensor(prompt.labels, dtype=torch.int)[None])
+            sparse, dense = seg.model.prompt_encoder(points=pts, boxes=None, masks=None)
+            seg.model.mask_decoder(image_embeddings=emb.features, image_pe=seg.model.prompt_encoder.get_dense_pe(),
+                                   sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
+                                   multimask_output=True)
 
 
 def upstream_post(emb, blob) -> None:
@@ -185,18 +234,24 @@ def main() -> int:
     print(f"image {w}x{h}, torch threads {torch.get_num_threads()}, cpu cores {os.cpu_count()}, "
           f"load avg {load:.1f}, matmul {gflops:.1f} GFLOP/s (float32, 2048^3)\n")
     results = [bench_model(n, registry, image, args.clicks, rng) for n in names]
-    print(f"{'model':18s} {'encoder s':>9s} {'GFLOP':>7s} {'@matmul s':>9s} | {'click p50':>9s} {'p90':>6s} "
-          f"{'decoder p50':>11s} {'post p50':>8s} {'verts':>6s} | {'object-like click p50':>21s} {'p90':>6s} "
-          f"{'post p50':>8s} {'upstream post':>13s}")
+    print(f"{'model':18s} {'thr':>3s} {'load':>4s} | {'click p50':>9s} {'p90':>6s} {'decoder p50':>11s} "
+          f"{'post p50':>8s} {'refine p50':>10s} {'upstream dec p50':>16s} {'verts':>6s}")
+    for r in results:
+        up = f"{pct(r['upstream'], 50):14.1f}ms" if r["upstream"] else f"{'-':>16s}"
+        print(f"{r['name']:18s} {int(np.median(r['threads'])):3d} {r['load']:4.1f} | "
+              f"{pct(r['totals'], 50):7.1f}ms {pct(r['totals'], 90):6.1f} {pct(r['decs'], 50):9.1f}ms "
+              f"{pct(r['posts'], 50):6.1f}ms {pct(r['refines'], 50):8.1f}ms {up} {r['verts']:6d}")
+    print(f"\n{'model':18s} {'encoder s':>9s} {'GFLOP':>7s} {'@matmul s':>9s} | {'object-like click p50':>21s} "
+          f"{'p90':>6s} {'post p50':>8s} {'upstream post':>13s}")
     for r in results:
         print(f"{r['name']:18s} {r['enc_s']:9.2f} {r['flops'] / 1e9:7.0f} {r['flops'] / 1e9 / gflops:9.2f} | "
-              f"{pct(r['totals'], 50):7.1f}ms {pct(r['totals'], 90):6.1f} {pct(r['decs'], 50):9.1f}ms "
-              f"{pct(r['posts'], 50):6.1f}ms {r['verts']:6d} | {pct(r['blob_total'], 50):19.1f}ms "
-              f"{pct(r['blob_total'], 90):6.1f} {pct(r['blob_posts'], 50):6.1f}ms {pct(r['upstream_posts'], 50):11.1f}ms")
+              f"{pct(r['blob_total'], 50):19.1f}ms {pct(r['blob_total'], 90):6.1f} {pct(r['blob_posts'], 50):6.1f}ms "
+              f"{pct(r['upstream_posts'], 50):11.1f}ms")
     print("\nclick = decoder (3 candidates) + upsampling of the 3 candidates to full size on their boxes + "
-          "polygon of the best; object-like = the same decoder time + post-processing of a ~4% blob mask;\n"
-          "upstream post = the predictors' own full-resolution upsampling of the 3 candidates + contours of the "
-          "full mask, for the same blob.")
+          "polygon of the best; refine = the decoder for a\nsecond click with the first answer's logits as mask "
+          "input; upstream dec = the same clicks through upstream's mask_decoder forward; object-like = the\n"
+          "same decoder time + post-processing of a ~4% blob mask; upstream post = the predictors' own "
+          "full-resolution upsampling of the 3 candidates\n+ contours of the full mask, for the same blob.")
     return 0
 
 

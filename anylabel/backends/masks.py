@@ -45,17 +45,39 @@ def logits_to_mask(
     """
     H, W = int(out_hw[0]), int(out_hw[1])
     vh, vw = float(valid_hw[0]) * pre_scale, float(valid_hw[1]) * pre_scale
+    fh, fw = int(math.ceil(vh)), int(math.ceil(vw))  # the part of the (pre-scaled) grid that covers the image
     grid = np.asarray(logits, dtype=np.float32)
-    if pre_scale != 1:
-        grid = cv2.resize(grid, (grid.shape[1] * pre_scale, grid.shape[0] * pre_scale),
-                          interpolation=cv2.INTER_LINEAR)
-    grid = np.ascontiguousarray(grid[: int(math.ceil(vh)), : int(math.ceil(vw))])
     mask = np.zeros((H, W), dtype=bool)
-    rows = np.flatnonzero((grid > threshold).any(axis=1))
+    sy, sx = vh / H, vw / W  # logit pixels per output pixel
+    oy = ox = 0  # grid coordinates of the window computed below
+    if pre_scale != 1:
+        # Bilinear interpolation never exceeds its largest input, so positives of the pre-scaled grid lie next
+        # to positives of the coarse one: pre-scale only a window of coarse cells around those (the coarse
+        # rows/cols that reach the valid part). cv2.resize's values inside a window equal the whole grid's
+        # (integer scale: same sampling phases); its edge handling only changes values within 2 fine cells of
+        # the window's edge, and the margin keeps those away from every cell the warp below reads (within
+        # 1 + one output pixel's span of a positive cell).
+        margin = 3 + int(math.ceil(max(sy, sx) / pre_scale))
+        coarse = grid[: min(grid.shape[0], fh // pre_scale + 2), : min(grid.shape[1], fw // pre_scale + 2)]
+        pos = coarse > threshold
+        crows = np.flatnonzero(pos.any(axis=1))
+        if crows.size == 0:
+            return mask, None
+        ccols = np.flatnonzero(pos.any(axis=0))
+        r0, r1 = max(0, int(crows[0]) - margin), min(grid.shape[0], int(crows[-1]) + margin + 1)
+        c0, c1 = max(0, int(ccols[0]) - margin), min(grid.shape[1], int(ccols[-1]) + margin + 1)
+        window = cv2.resize(np.ascontiguousarray(grid[r0:r1, c0:c1]), ((c1 - c0) * pre_scale, (r1 - r0) * pre_scale),
+                            interpolation=cv2.INTER_LINEAR)
+        oy, ox = r0 * pre_scale, c0 * pre_scale
+        grid = window[: max(0, fh - oy), : max(0, fw - ox)]
+    else:
+        grid = grid[:fh, :fw]
+    grid = np.ascontiguousarray(grid)
+    pos = grid > threshold
+    rows = np.flatnonzero(pos.any(axis=1)) + oy  # in whole-grid coordinates
     if rows.size == 0:
         return mask, None  # bilinear interpolation never exceeds its largest input: nothing can be positive
-    cols = np.flatnonzero((grid > threshold).any(axis=0))
-    sy, sx = vh / H, vw / W  # logit pixels per output pixel
+    cols = np.flatnonzero(pos.any(axis=0)) + ox
     # output pixel x samples the grid at (x + 0.5) * sx - 0.5; keep the pixels whose sample lies within one
     # cell of a positive cell (bilinear support), clipped to the image.
     x0 = max(0, int(math.floor((cols[0] - 1 + 0.5) / sx - 0.5)))
@@ -64,7 +86,9 @@ def logits_to_mask(
     y1 = min(H, int(math.ceil((rows[-1] + 1 + 0.5) / sy - 0.5)) + 1)
     if x1 <= x0 or y1 <= y0:
         return mask, None
-    m = np.array([[sx, 0.0, (x0 + 0.5) * sx - 0.5], [0.0, sy, (y0 + 0.5) * sy - 0.5]], dtype=np.float64)
+    # the same sampling positions, in the window's coordinates (cv2's fixed-point sub-pixel rounding of the
+    # shifted offset can move a boundary pixel: well within the tolerance to upstream's F.interpolate)
+    m = np.array([[sx, 0.0, (x0 + 0.5) * sx - 0.5 - ox], [0.0, sy, (y0 + 0.5) * sy - 0.5 - oy]], dtype=np.float64)
     crop = cv2.warpAffine(grid, m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
     crop_mask = crop > threshold

@@ -28,6 +28,7 @@ import numpy as np
 
 from anylabel.backends.base import Segmenter
 from anylabel.backends.cache import EmbeddingCache, shared_cache
+from anylabel.backends.cpu import background_priority
 from anylabel.backends.masks import exclude_boxes, logits_to_mask, negative_box_points, tight_box
 from anylabel.backends.prompt import Box, LazyMaskCandidate, MaskCandidate, Prompt
 
@@ -133,6 +134,8 @@ class CachedSegmenter(Segmenter):
             self._current_image = image  # kept for everything(); None when the embedding came from the cache
 
     def encode(self, image: np.ndarray, key: str) -> None:
+        # the prefetcher's thread: clicks in the foreground come first (see anylabel.backends.cpu)
+        background_priority()
         self.embedding(image, key)
 
     def has_embedding(self, key: str) -> bool:
@@ -158,6 +161,21 @@ class CachedSegmenter(Segmenter):
                              "the embedding cache, pass the image")
         return current
 
+    def everything_input(self, image: Optional[np.ndarray]) -> Tuple[np.ndarray, Embedding]:
+        """The pixels ``everything()`` works on and their embedding, so that automatic masks reuse the cache.
+
+        ``image`` None or equal to the current image: the current image and its embedding (no encoder run).
+        Another image: its cached embedding, or one encoded now and cached under its content key; the current
+        image stays current. Raises ValueError when only the current image's embedding is known.
+        """
+        with self._lock:
+            emb, current = self._current, self._current_image
+        if image is None or (emb is not None and current is not None and image.shape == current.shape
+                             and (image is current or np.array_equal(image, current))):
+            return self.everything_image(None), emb  # type: ignore[return-value]
+        image = check_image(image)
+        return image, self.embedding(image, array_key(image))
+
     def close(self) -> None:
         with self._lock:
             self._current = None
@@ -171,6 +189,32 @@ class PromptableSegmenter(CachedSegmenter):
     #: models that accept negative points get a negative box's points as negatives too
     takes_negative_points = True
     mask_threshold = 0.0
+    #: (embedding, its _prepare result) of the latest image decoded: per-image constants of the decoder
+    _prepared_memo: Optional[Tuple[Embedding, Any]] = None
+
+    def _prepare(self, emb: Embedding) -> Any:
+        """Per-image decoder constants, computed once when an image becomes current (optional hook).
+
+        They are kept for the current image only, not in the embedding cache, so they do not reduce how many
+        embeddings the cache holds. ``_decode`` gets them with :meth:`prepared`.
+        """
+        return None
+
+    def prepared(self, emb: Embedding) -> Any:
+        """``_prepare(emb)``, memoised for the latest embedding (identity, not equality: cheap and exact)."""
+        memo = self._prepared_memo
+        if memo is None or memo[0] is not emb:
+            memo = (emb, self._prepare(emb))
+            self._prepared_memo = memo  # one atomic assignment: a concurrent reader sees old or new, whole
+        return memo[1]
+
+    def set_image(self, image: Optional[np.ndarray], key: Optional[str] = None) -> None:
+        super().set_image(image, key)
+        self.prepared(self._state()[0])  # now, on the image switch, rather than on the first click
+
+    def close(self) -> None:
+        self._prepared_memo = None
+        super().close()
 
     @abstractmethod
     def _decode(self, emb: Embedding, coords: np.ndarray, labels: np.ndarray, box: Optional[Box],

@@ -6,8 +6,12 @@ vit_h) and loaded from the verified checkpoint with ``weights_only=True``. An en
 non-standard encoder in ``settings.encoder`` (``embed_dim``, ``depth``, ``num_heads``,
 ``global_attn_indexes``): same classes, other sizes (the small random models of the tests).
 
-``predict`` runs exactly the calls of ``SamPredictor.predict_torch`` except the final full-resolution
-upsampling, which the shared base does on the mask's box only (see :mod:`anylabel.backends.masks`).
+``predict`` computes what ``SamPredictor.predict_torch`` computes except the final full-resolution
+upsampling, which the shared base does on the mask's box only (see :mod:`anylabel.backends.masks`): SAM's
+prompt encoder, then SAM's mask decoder evaluated by :class:`~anylabel.backends.fast_decoder.FastMaskDecoder`
+(the same weights and function in a cheaper order; its per-image constants are computed at ``set_image``),
+with as many threads as there are idle cores (:mod:`anylabel.backends.cpu`). ``everything`` runs
+segment-anything's automatic mask generator on the cached embedding (:mod:`anylabel.backends.auto_masks`).
 """
 from __future__ import annotations
 
@@ -18,7 +22,8 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from anylabel.backends.cache import EmbeddingCache
-from anylabel.backends.masks import tight_box
+from anylabel.backends.cpu import click_threads, tune_allocator
+from anylabel.backends.auto_masks import records_to_candidates, sam_everything  # noqa: F401 (re-exported)
 from anylabel.backends.prompt import Box, MaskCandidate
 from anylabel.backends.promptable import Embedding, PromptableSegmenter
 from anylabel.errors import ModelError
@@ -75,7 +80,10 @@ class SamSegmenter(PromptableSegmenter):
     def __init__(self, spec: ModelSpec, checkpoint: Path, cache: Optional[EmbeddingCache] = None,
                  device: str = "cpu") -> None:
         super().__init__(spec.name, cache)
+        import torch
         from segment_anything.utils.transforms import ResizeLongestSide
+
+        from anylabel.backends.fast_decoder import FastMaskDecoder
 
         self.spec = spec
         self.device = device
@@ -83,18 +91,12 @@ class SamSegmenter(PromptableSegmenter):
         self.transform = ResizeLongestSide(self.model.image_encoder.img_size)
         self.everything_options: Dict[str, Any] = {**EVERYTHING_DEFAULTS, **spec.settings.get("everything", {})}
         self._local = threading.local()
-        self._pe: Any = None
-        # The decoder's transposed convolutions run ~3x faster with channels-last weights (oneDNN path instead
-        # of im2col copies; measured 53 -> 16 ms per click on this CPU). Same arithmetic, same results.
-        import torch
-
-        self.model.mask_decoder.to(memory_format=torch.channels_last)
-
-    def _dense_pe(self) -> Any:
-        """The prompt encoder's positional encoding of the embedding grid: constant, so computed once."""
-        if self._pe is None:
-            self._pe = self.model.prompt_encoder.get_dense_pe()
-        return self._pe
+        if device == "cpu":
+            tune_allocator()  # a click's temporaries stay mapped: no page faults (anylabel.backends.cpu)
+        # SAM's own mask decoder, evaluated in a CPU-friendly order (see anylabel.backends.fast_decoder)
+        prompts = self.model.prompt_encoder
+        with torch.inference_mode():
+            self._fast = FastMaskDecoder(self.model.mask_decoder, prompts.get_dense_pe(), prompts.no_mask_embed.weight)
 
     def _predictor(self) -> Any:
         """One SamPredictor per thread: its state (the current features) must not be shared."""
@@ -131,41 +133,22 @@ class SamSegmenter(PromptableSegmenter):
         if mask_logits is not None:
             mask_t = torch.as_tensor(np.asarray(mask_logits, np.float32).reshape(1, 1, *mask_logits.shape[-2:]),
                                      device=self.device)
-        with torch.inference_mode():
+        with click_threads(), torch.inference_mode():  # idle cores only (see anylabel.backends.cpu)
+            state = self.prepared(emb)
             sparse, dense = self.model.prompt_encoder(points=points, boxes=box_t, masks=mask_t)
-            low_res, iou = self.model.mask_decoder(
-                image_embeddings=emb.features.to(self.device),
-                image_pe=self._dense_pe(),
-                sparse_prompt_embeddings=sparse,
-                dense_prompt_embeddings=dense,
-                multimask_output=multimask,
-            )
+            # what self.model.mask_decoder(features, dense_pe, sparse, dense, multimask) returns, faster
+            low_res, iou = self._fast(state, sparse, dense if mask_t is not None else None, multimask)
         return low_res[0].float().cpu().numpy(), iou[0].float().cpu().numpy()
+
+    def _prepare(self, emb: Embedding) -> Any:
+        """The decoder's per-image constants (the first layer's image side without a mask prompt)."""
+        with click_threads():
+            return self._fast.prepare(emb.features.to(self.device))
 
     def everything(self, image: Optional[np.ndarray] = None) -> List[MaskCandidate]:
         """segment-anything's SamAutomaticMaskGenerator (options: ``everything_options``), largest first.
 
-        The generator encodes the image itself (its own predictor); the click cache is not used here.
+        The image's embedding comes from the cache (the encoder runs only for an image not encoded yet).
         """
-        return sam_everything(self.model, self.everything_image(image), self.everything_options)
-
-
-def sam_everything(model: Any, image: np.ndarray, options: Dict[str, Any]) -> List[MaskCandidate]:
-    """segment-anything's SamAutomaticMaskGenerator on ``image`` with ``options``, largest mask first."""
-    import torch
-    from segment_anything import SamAutomaticMaskGenerator
-
-    generator = SamAutomaticMaskGenerator(model, **options)
-    with torch.inference_mode():
-        records = generator.generate(image)
-    return records_to_candidates(records)
-
-
-def records_to_candidates(records: List[Dict[str, Any]]) -> List[MaskCandidate]:
-    """Automatic-mask-generator records (segment-anything / sam2 format) to candidates, largest first."""
-    out = []
-    for r in sorted(records, key=lambda r: -int(r["area"])):
-        mask = np.asarray(r["segmentation"], dtype=bool)
-        # the records' bbox is xywh with an inclusive corner; recompute the exclusive box from the pixels
-        out.append(MaskCandidate(mask=mask, score=float(r["predicted_iou"]), logits=None, box=tight_box(mask)))
-    return out
+        image, emb = self.everything_input(image)
+        return sam_everything(self.model, image, self.everything_options, emb.features)

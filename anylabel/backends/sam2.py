@@ -6,9 +6,11 @@ package config name such as ``configs/sam2.1/sam2.1_hiera_t.yaml``, or a hydra y
 :mod:`anylabel.backends.sam2_build`), which loads the ``{"model": ...}`` checkpoint with
 ``weights_only=True``.
 
-``predict`` makes the calls of ``SAM2ImagePredictor._predict`` except the final full-resolution upsampling,
-which the shared base does on the mask's box only. SAM2 stretches the image over its 1024x1024 input (no
-padding), so the whole 256x256 logit grid covers the image.
+``predict`` computes what ``SAM2ImagePredictor._predict`` computes except the final full-resolution
+upsampling, which the shared base does on the mask's box only; the mask decoder is evaluated by
+:class:`~anylabel.backends.fast_decoder.FastMaskDecoder` (same weights and function, cheaper order). SAM2
+stretches the image over its 1024x1024 input (no padding), so the whole 256x256 logit grid covers the image.
+``everything`` runs sam2's automatic mask generator on the cached embedding.
 """
 from __future__ import annotations
 
@@ -18,10 +20,11 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from anylabel.backends.auto_masks import sam2_everything
 from anylabel.backends.cache import EmbeddingCache
+from anylabel.backends.cpu import click_threads, tune_allocator
 from anylabel.backends.prompt import Box, MaskCandidate
 from anylabel.backends.promptable import Embedding, PromptableSegmenter
-from anylabel.backends.sam import records_to_candidates
 from anylabel.backends.sam2_build import build_sam2_model
 from anylabel.errors import ModelError
 from anylabel.models import ModelSpec
@@ -36,6 +39,10 @@ class Sam2Segmenter(PromptableSegmenter):
     def __init__(self, spec: ModelSpec, checkpoint: Path, cache: Optional[EmbeddingCache] = None,
                  device: str = "cpu") -> None:
         super().__init__(spec.name, cache)
+        import torch
+
+        from anylabel.backends.fast_decoder import FastMaskDecoder
+
         config = spec.settings.get("config")
         if not config:
             raise ModelError(f"model {spec.name!r}: settings.config (the sam2 hydra config) is missing",
@@ -45,18 +52,13 @@ class Sam2Segmenter(PromptableSegmenter):
         self.model = build_sam2_model(str(config), checkpoint, video=False, device=device)
         self.everything_options: Dict[str, Any] = {**EVERYTHING_DEFAULTS, **spec.settings.get("everything", {})}
         self._local = threading.local()
-        self._pe: Any = None
-        # The decoder's transposed convolutions run ~3x faster with channels-last weights (oneDNN path instead
-        # of im2col copies; measured 53 -> 16 ms per click on this CPU). Same arithmetic, same results.
-        import torch
-
-        self.model.sam_mask_decoder.to(memory_format=torch.channels_last)
-
-    def _dense_pe(self) -> Any:
-        """The prompt encoder's positional encoding of the embedding grid: constant, so computed once."""
-        if self._pe is None:
-            self._pe = self.model.sam_prompt_encoder.get_dense_pe()
-        return self._pe
+        if device == "cpu":
+            tune_allocator()  # a click's temporaries stay mapped: no page faults (anylabel.backends.cpu)
+        # sam2's own mask decoder, evaluated in a CPU-friendly order (see anylabel.backends.fast_decoder)
+        prompts = self.model.sam_prompt_encoder
+        with torch.inference_mode():
+            self._fast = FastMaskDecoder(self.model.sam_mask_decoder, prompts.get_dense_pe(),
+                                         prompts.no_mask_embed.weight)
 
     def _predictor(self) -> Any:
         """One SAM2ImagePredictor per thread: its state (the current features) must not be shared."""
@@ -98,28 +100,28 @@ class Sam2Segmenter(PromptableSegmenter):
         if mask_logits is not None:
             m = np.asarray(mask_logits, np.float32)
             mask_t = torch.as_tensor(m.reshape(1, 1, *m.shape[-2:]), device=dev)
-        feats = emb.features
-        with torch.inference_mode():
+        with click_threads(), torch.inference_mode():  # idle cores only (see anylabel.backends.cpu)
+            state = self.prepared(emb)
             sparse, dense = self.model.sam_prompt_encoder(points=points, boxes=None, masks=mask_t)
-            low_res, iou, _, _ = self.model.sam_mask_decoder(
-                image_embeddings=feats["image_embed"][-1].unsqueeze(0),
-                image_pe=self._dense_pe(),
-                sparse_prompt_embeddings=sparse,
-                dense_prompt_embeddings=dense,
-                multimask_output=multimask,
-                repeat_image=False,
-                high_res_features=[f[-1].unsqueeze(0) for f in feats["high_res_feats"]],
-            )
+            # what SAM2ImagePredictor._predict's self.model.sam_mask_decoder(..., repeat_image=False,
+            # high_res_features) call returns, faster
+            low_res, iou = self._fast(state, sparse, dense if mask_t is not None else None, multimask)
             low_res = torch.clamp(low_res, -32.0, 32.0)  # as SAM2ImagePredictor, for re-use as mask input
         return low_res[0].float().cpu().numpy(), iou[0].float().cpu().numpy()
 
-    def everything(self, image: Optional[np.ndarray] = None) -> List[MaskCandidate]:
-        """sam2's SAM2AutomaticMaskGenerator (options: ``everything_options``), largest mask first."""
-        import torch
-        from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
+    def _prepare(self, emb: Embedding) -> Any:
+        """The decoder's per-image constants (first layer's image side; high-res features as sub-pixel rows)."""
+        feats = emb.features
+        high_res = None
+        if self.model.sam_mask_decoder.use_high_res_features:
+            high_res = [f[-1].unsqueeze(0).to(self.device) for f in feats["high_res_feats"]]
+        with click_threads():
+            return self._fast.prepare(feats["image_embed"][-1].unsqueeze(0).to(self.device), high_res)
 
-        image = self.everything_image(image)
-        generator = SAM2AutomaticMaskGenerator(self.model, **self.everything_options)
-        with torch.inference_mode():
-            records = generator.generate(image)
-        return records_to_candidates(records)
+    def everything(self, image: Optional[np.ndarray] = None) -> List[MaskCandidate]:
+        """sam2's SAM2AutomaticMaskGenerator (options: ``everything_options``), largest mask first.
+
+        The image's embedding comes from the cache (the encoder runs only for an image not encoded yet).
+        """
+        image, emb = self.everything_input(image)
+        return sam2_everything(self.model, image, self.everything_options, emb.features)

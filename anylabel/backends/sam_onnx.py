@@ -1,14 +1,17 @@
-"""SAM on ONNX Runtime: the encoder exported with ``torch.onnx``, the decoder with segment-anything's own
-``SamOnnxModel``; both cached as .onnx files and run with the CPUExecutionProvider.
+"""SAM on ONNX Runtime: the encoder and the prompt decoder exported with ``torch.onnx``, cached as .onnx files
+and run with the CPUExecutionProvider.
 
-Export happens once per checkpoint: the files go to ``<cache root>/onnx/<model name>-<checksum[:16]>/`` (the
-checksum of the verified checkpoint, so another file never reuses a stale export) and are written to a
+Export happens once per checkpoint: the files go to ``<cache root>/onnx/<model name>-<checksum[:16]>-<export
+version>/`` (the checksum of the verified checkpoint, so another file never reuses a stale export; exports of
+older graph versions of the same checkpoint are deleted after a new export) and are written to a
 temporary folder first, then renamed, so an interrupted export leaves nothing half-written.
 
-The decoder is exported without ``SamOnnxModel``'s full-resolution upsampling (its ``mask_postprocessing``
-is the identity here): the graph returns SAM's low-resolution logits, and the shared base upsamples them on
-the mask's box only, exactly as for the torch adapter. Its outputs agree with torch's mask decoder to 1e-3
-(tests/backends/test_sam_onnx.py).
+The decoder graph is segment-anything's ``SamOnnxModel`` prompt embedding (its ``_embed_points`` and
+``_embed_masks``) followed by the mask decoder evaluated in the cheaper order of
+:mod:`anylabel.backends.fast_decoder` (same function, half the FLOPs), without ``SamOnnxModel``'s
+full-resolution upsampling: the graph returns SAM's low-resolution logits, and the shared base upsamples them
+on the mask's box only, exactly as for the torch adapter. Its outputs agree with torch's mask decoder to 1e-3
+(tests/backends/test_upstream_agreement.py).
 """
 from __future__ import annotations
 
@@ -22,20 +25,24 @@ from typing import Any, List, Optional, Tuple
 import numpy as np
 
 from anylabel.backends.cache import EmbeddingCache
+from anylabel.backends.cpu import cores, idle_cores
 from anylabel.backends.prompt import Box, MaskCandidate
 from anylabel.backends.promptable import Embedding, PromptableSegmenter
-from anylabel.backends.sam import EVERYTHING_DEFAULTS, build_sam_model, logit_frame, sam_everything
+from anylabel.backends.auto_masks import sam_everything
+from anylabel.backends.sam import EVERYTHING_DEFAULTS, build_sam_model, logit_frame
 from anylabel.errors import ModelError
 from anylabel.models import ModelSpec, cache_root, file_checksum
 
 OPSET = 17
+#: bumped whenever the exported graphs change, so that an export of an older version is not reused
+EXPORT_VERSION = "v2"
 ENCODER_FILE, DECODER_FILE = "encoder.onnx", "decoder.onnx"
 
 
 def onnx_dir_for(spec: ModelSpec, checkpoint: Path) -> Path:
     """Where the exports of this checkpoint live (keyed by the checkpoint's checksum)."""
     digest = spec.sha256 or spec.md5 or file_checksum(checkpoint, "sha256")
-    return cache_root() / "onnx" / f"{spec.name}-{digest[:16]}"
+    return cache_root() / "onnx" / f"{spec.name}-{digest[:16]}-{EXPORT_VERSION}"
 
 
 def export_sam_onnx(model: Any, out_dir: Path) -> Tuple[Path, Path]:
@@ -43,17 +50,24 @@ def export_sam_onnx(model: Any, out_dir: Path) -> Tuple[Path, Path]:
     import torch
     from segment_anything.utils.onnx import SamOnnxModel
 
+    from anylabel.backends.fast_decoder import FastMaskDecoder
+
     class LowResSamOnnxModel(SamOnnxModel):
-        """SamOnnxModel returning the low-res logits: the full-size upsampling happens outside the graph."""
+        """SamOnnxModel's prompt embedding and the decoder, returning the low-res logits of every mask token
+        (the full-size upsampling happens outside the graph)."""
 
-        def mask_postprocessing(self, masks: "torch.Tensor", orig_im_size: "torch.Tensor") -> "torch.Tensor":
-            return masks
-
-        def forward(self, image_embeddings, point_coords, point_labels, mask_input, has_mask_input):  # type: ignore[override]
-            _, scores, low_res = super().forward(image_embeddings, point_coords, point_labels, mask_input,
-                                                 has_mask_input, torch.zeros(2))
+        def forward(self, image_embeddings, point_coords, point_labels,  # type: ignore[override]
+                    mask_input, has_mask_input):
+            # SamOnnxModel.forward's prompt embedding, then the decoder's predict_masks evaluated in the
+            # cheaper order of anylabel.backends.fast_decoder (same function: ~1.7 instead of ~3.6 GFLOP)
+            sparse = self._embed_points(point_coords, point_labels)
+            dense = self._embed_masks(mask_input, has_mask_input)
+            low_res, scores = fast.decode_all(image_embeddings, sparse, dense)
             return scores, low_res
 
+    prompts = model.prompt_encoder
+    with torch.no_grad():
+        fast = FastMaskDecoder(model.mask_decoder, prompts.get_dense_pe(), prompts.no_mask_embed.weight)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir.parent))
@@ -79,6 +93,10 @@ def export_sam_onnx(model: Any, out_dir: Path) -> Tuple[Path, Path]:
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
+        base = out_dir.name.rsplit("-", 1)[0]  # <name>-<checksum>: older exports are <base> or <base>-v<n>
+        for old in out_dir.parent.iterdir():
+            if old != out_dir and old.is_dir() and (old.name == base or old.name.startswith(base + "-v")):
+                shutil.rmtree(old, ignore_errors=True)
     except Exception as e:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(e, ModelError):
@@ -106,9 +124,19 @@ class SamOnnxSegmenter(PromptableSegmenter):
             enc, dec = export_sam_onnx(self._torch_model, self.onnx_dir)
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
+        # Clicks: ORT's thread pool spins after each run by default, holding the cores the GUI and the
+        # post-processing need next; and a multi-threaded run stalls whenever another task holds a core (see
+        # anylabel.backends.cpu), so a single-threaded twin session answers clicks when not all cores are idle.
+        click = ort.SessionOptions()
+        click.log_severity_level = 3
+        click.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        single = ort.SessionOptions()
+        single.log_severity_level = 3
+        single.intra_op_num_threads = 1
         try:
             self.encoder = ort.InferenceSession(str(enc), opts, providers=list(providers))
-            self.decoder = ort.InferenceSession(str(dec), opts, providers=list(providers))
+            self.decoder = ort.InferenceSession(str(dec), click, providers=list(providers))
+            self._decoder_single = ort.InferenceSession(str(dec), single, providers=list(providers))
         except Exception as e:  # onnxruntime raises its own exception types for corrupt graphs
             raise ModelError(f"cannot load the ONNX export ({type(e).__name__}: {e}); delete the folder to "
                              "export again", self.onnx_dir) from e
@@ -143,7 +171,8 @@ class SamOnnxSegmenter(PromptableSegmenter):
         has_mask = mask_logits is not None
         mask_in = (np.asarray(mask_logits, np.float32).reshape(1, 1, 256, 256) if has_mask
                    else np.zeros((1, 1, 256, 256), np.float32))
-        scores, low_res = self.decoder.run(None, {
+        session = self.decoder if idle_cores() >= cores() else self._decoder_single
+        scores, low_res = session.run(None, {
             "image_embeddings": emb.features,
             "point_coords": c[None],
             "point_labels": np.concatenate(lab)[None],
@@ -155,8 +184,9 @@ class SamOnnxSegmenter(PromptableSegmenter):
         return low_res[0, sl], scores[0, sl]
 
     def everything(self, image: Optional[np.ndarray] = None) -> List[MaskCandidate]:
-        """Automatic masks through the torch SAM: segment-anything's generator needs its torch predictor."""
-        image = self.everything_image(image)
+        """Automatic masks through segment-anything's generator, which needs the torch model for its decoder;
+        the image embedding is this adapter's cached ONNX one (same network: agrees with torch to 1e-3)."""
+        image, emb = self.everything_input(image)
         if self._torch_model is None:
             self._torch_model = build_sam_model(self.spec.settings, self.checkpoint)
-        return sam_everything(self._torch_model, image, self.everything_options)
+        return sam_everything(self._torch_model, image, self.everything_options, emb.features)

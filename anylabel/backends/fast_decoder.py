@@ -1,0 +1,286 @@
+"""SAM's and SAM2's mask decoder on a CPU: the upstream module's own sub-modules and weights, evaluated in a
+cheaper order. Same function, float-rounding differences only (tests/backends/test_fast_decoder.py compares
+it with the upstream ``MaskDecoder``: logits within 1e-4).
+
+Why: a click is one pass of the decoder (segment_anything ``MaskDecoder`` / sam2 ``MaskDecoder``: a
+two-layer ``TwoWayTransformer`` between ~7 prompt tokens and the 64x64 = 4096 image tokens, then a 4x
+transposed-convolution upscaling). Upstream, on a CPU, spends most of a click on work that is either
+constant or larger than it needs to be:
+
+1. **Per-image constants** (:meth:`FastMaskDecoder.prepare`, run once at ``set_image``): without a mask
+   prompt the dense prompt embedding is the constant ``no_mask_embed`` vector, so the first layer's image
+   side (``keys = embedding + no_mask``, its token-to-image keys and values, its image-to-token queries) does
+   not depend on the clicks. Three 4096x256x128 projections (0.8 GFLOP) move from every click to the image
+   switch. Likewise the positional encoding's share of every image-side projection, ``pe Wk^T + bk``, is a
+   per-model constant (:class:`_Cross`), so ``keys + pe`` is never formed.
+2. **Associativity** (:func:`_tokens_to_image`, :func:`_image_to_tokens`): a projection of the 4096 image
+   tokens followed by a product with ~7 tokens is done the other way round, on the weights first:
+   ``(X Wk^T) q^T == X (q Wk)^T``, ``A (X Wv^T + bv) == (A X) Wv^T + bv`` (softmax rows sum to 1) and
+   ``out_proj(concat_h A_h v_h) == sum_h A_h (v_h Wo_h^T) + bo``. Each 4096x256x128 projection (268 MFLOP)
+   becomes a 4096x256x(heads*tokens) product (~117 MFLOP with 8 heads and 7 tokens). Upstream's decoder is
+   ~3.6 GFLOP per click; this is ~1.7.
+3. **Layouts**: upstream's first layer works on a permuted (non-contiguous) view of the embedding, softmaxes
+   over the 7-token axis as the last dimension (a slow scalar kernel: 5 ms for 230 k values on this CPU)
+   and its ``LayerNorm2d`` makes 8 passes over the upscaled map. Here the image tokens are a contiguous
+   N x C matrix and the image-to-token scores are laid out tokens-first, so the softmax runs on the
+   vectorised path. The upscaling's stride-2 2x2 transposed convolutions are plain matrix products onto
+   sub-pixel rows (:meth:`FastMaskDecoder._upscale`), so its layer norm is one ``F.layer_norm`` over
+   contiguous rows and the activations run on contiguous memory.
+4. Only the mask tokens that are returned (3 for multimask, 1 otherwise) go through their hypernetwork and
+   the final mask product.
+
+Everything is batch size 1 (one prompt set per click), which is how the adapters call it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+@dataclass
+class ImageState:
+    """Per-image tensors of :meth:`FastMaskDecoder.prepare` (float32; N = h*w image tokens, C channels).
+
+    Attributes:
+        feat: N x C image embedding (one row per token, in the order of upstream's ``flatten(2)``).
+        keys: N x C ``feat + no_mask_embed``: the first layer's keys when there is no mask prompt.
+        k0: H x d x N first-layer token-to-image keys ``k_proj(keys + pe)``, head-split and transposed.
+        v0: H x N x d first-layer token-to-image values ``v_proj(keys)``.
+        q0: H x d x N first-layer image-to-token queries ``q_proj(keys + pe)``.
+        high_res: SAM2's high-resolution features as sub-pixel rows (see ``_upscale``), or None.
+        hw: (h, w) of the embedding grid.
+    """
+
+    feat: Tensor
+    keys: Tensor
+    k0: Tensor
+    v0: Tensor
+    q0: Tensor
+    high_res: Optional[List[Tensor]]
+    hw: Tuple[int, int]
+
+
+def _rows(x: Tensor) -> Tensor:
+    """1 x C x h x w -> (h*w) x C view (one row per image token, the order of upstream's flatten(2))."""
+    return x.flatten(2)[0].t()
+
+
+class _Cross:
+    """Views of one upstream cross ``Attention`` module's weights, split by head, and its positional constant.
+
+    ``image_side`` is the projection applied to the image tokens (``k_proj`` token-to-image, ``q_proj``
+    image-to-token). ``pe_proj`` = ``(pe W^T + b)`` of that projection, H x d x N: with it,
+    ``proj(keys + pe) == keys W^T + pe_proj`` and ``keys + pe`` is never materialised.
+    """
+
+    def __init__(self, attn: Any, image_side: Any, pe: Tensor) -> None:
+        self.attn = attn
+        self.heads = int(attn.num_heads)
+        self.d = int(attn.internal_dim) // self.heads
+        self.scale = 1.0 / math.sqrt(self.d)  # a power of two for d = 16: folding it in is exact
+        # detached views of the parameters (no copies); detached so that the ONNX tracer may embed them
+        w, b = image_side.weight.detach(), image_side.bias.detach()
+        self.w_image = w.view(self.heads, self.d, w.shape[1])  # H x d x C
+        self.pe_proj = F.linear(pe, w, b).view(-1, self.heads, self.d).permute(1, 2, 0).contiguous()  # H x d x N
+        v, o = attn.v_proj.weight.detach(), attn.out_proj.weight.detach()
+        self.wv_t = v.view(self.heads, self.d, v.shape[1]).transpose(1, 2)  # H x C x d (token-to-image)
+        self.bv = attn.v_proj.bias.detach().view(self.heads, 1, self.d)
+        self.wo = o.view(o.shape[0], self.heads, self.d).permute(1, 2, 0)  # H x d x C (image-to-token)
+
+    def image_scores(self, small: Tensor, keys: Tensor) -> Tensor:
+        """H x T x N scores ``small_h . proj(keys + pe)_h`` of H x T x d ``small`` against N x C ``keys``."""
+        h, t, _ = small.shape
+        sw = torch.bmm(small, self.w_image)  # H x T x C: the weights meet the T tokens, not the N keys
+        scores = torch.mm(sw.reshape(h * t, -1), keys.t()).view(h, t, -1)
+        return scores.add_(torch.bmm(small, self.pe_proj))
+
+
+def _tokens_to_image(x: _Cross, q_in: Tensor, keys: Optional[Tensor],
+                     k_cached: Optional[Tensor] = None, v_cached: Optional[Tensor] = None) -> Tensor:
+    """``attn(q=q_in, k=keys + pe, v=keys)`` for T tokens attending to N image tokens; returns T x C.
+
+    q_in: T x C; keys: N x C, or ``k_cached`` (H x d x N) and ``v_cached`` (H x N x d) of the first layer.
+    """
+    a, t = x.attn, q_in.shape[0]
+    q = (a.q_proj(q_in) * x.scale).view(t, x.heads, x.d).transpose(0, 1)  # H x T x d
+    scores = torch.bmm(q, k_cached) if k_cached is not None else x.image_scores(q, keys)
+    attn = torch.softmax(scores, dim=-1)  # over the image tokens: the last, long axis
+    if v_cached is not None:
+        out = torch.bmm(attn, v_cached)  # H x T x d
+    else:  # A_h (X Wv_h^T + bv_h) == (A_h X) Wv_h^T + bv_h
+        ax = torch.mm(attn.view(x.heads * t, -1), keys).view(x.heads, t, -1)  # H x T x C
+        out = torch.baddbmm(x.bv, ax, x.wv_t)
+    return a.out_proj(out.transpose(0, 1).reshape(t, x.heads * x.d))
+
+
+def _image_to_tokens(x: _Cross, keys: Tensor, k_in: Tensor, v_in: Tensor,
+                     q_cached: Optional[Tensor] = None) -> Tensor:
+    """``keys + attn(q=keys + pe, k=k_in, v=v_in)`` for N image tokens attending to T tokens; N x C.
+
+    keys: N x C; k_in, v_in: T x C; ``q_cached``: the first layer's H x d x N queries.
+    """
+    a, t = x.attn, k_in.shape[0]
+    k = (a.k_proj(k_in) * x.scale).view(t, x.heads, x.d).transpose(0, 1)  # H x T x d
+    v = a.v_proj(v_in).view(t, x.heads, x.d).transpose(0, 1)  # H x T x d
+    scores = torch.bmm(k, q_cached) if q_cached is not None else x.image_scores(k, keys)  # H x T x N
+    attn = torch.softmax(scores, dim=1)  # over the T tokens: tokens-first keeps the kernel vectorised
+    u = torch.bmm(v, x.wo)  # H x T x C: v_h Wo_h^T
+    out = torch.addmm(keys, attn.view(x.heads * t, -1).t(), u.reshape(x.heads * t, -1))  # residual fused
+    return out.add_(a.out_proj.bias)
+
+
+def _subpixel(conv: Any) -> Tuple[Tensor, Tensor]:
+    """A ConvTranspose2d(ci, co, kernel 2, stride 2) as a ci x (2*2*co) matrix and bias: each input pixel
+    becomes 4 output pixels, columns ordered (ky, kx, co)."""
+    ci, co, kh, kw = conv.weight.shape
+    if (kh, kw) != (2, 2) or tuple(conv.stride) != (2, 2) or tuple(conv.padding) != (0, 0) \
+            or tuple(conv.output_padding) != (0, 0) or conv.groups != 1 or tuple(conv.dilation) != (1, 1):
+        raise ValueError(f"expected a 2x2 stride-2 transposed convolution, got {conv}")
+    w, b = conv.weight.detach(), conv.bias.detach()
+    return w.permute(0, 2, 3, 1).reshape(ci, kh * kw * co).contiguous(), b.repeat(kh * kw)
+
+
+class FastMaskDecoder:
+    """A SAM (segment_anything) or SAM2 (sam2) ``MaskDecoder`` evaluated as described in the module docstring.
+
+    Args:
+        decoder: the upstream mask decoder (its weights and sub-modules are used, not copied).
+        image_pe: 1 x C x h x w dense positional encoding (``prompt_encoder.get_dense_pe()``).
+        no_mask_embed: C-vector dense embedding used when there is no mask prompt
+            (``prompt_encoder.no_mask_embed.weight``).
+    """
+
+    def __init__(self, decoder: Any, image_pe: Tensor, no_mask_embed: Tensor) -> None:
+        self.decoder = decoder
+        self.transformer = tr = decoder.transformer
+        self.no_mask = no_mask_embed.detach().reshape(-1)
+        self.obj_token = 1 if getattr(decoder, "pred_obj_scores", False) else 0  # SAM2.1 prepends a token
+        with torch.no_grad():
+            pe = _rows(image_pe.detach())
+            self.t2i = [_Cross(layer.cross_attn_token_to_image, layer.cross_attn_token_to_image.k_proj, pe)
+                        for layer in tr.layers] + [_Cross(tr.final_attn_token_to_image,
+                                                          tr.final_attn_token_to_image.k_proj, pe)]
+            self.i2t = [_Cross(layer.cross_attn_image_to_token, layer.cross_attn_image_to_token.q_proj, pe)
+                        for layer in tr.layers]
+            self.up1, self.up2 = _subpixel(decoder.output_upscaling[0]), _subpixel(decoder.output_upscaling[3])
+        # python ints, not tensor sizes: the ONNX tracer keeps them constant
+        self.c1, self.c2 = int(self.up1[1].shape[0]) // 4, int(self.up2[1].shape[0]) // 4
+
+    @torch.inference_mode()
+    def prepare(self, image_embed: Tensor, high_res: Optional[Sequence[Tensor]] = None) -> ImageState:
+        """Per-image constants: ``image_embed`` 1 x C x h x w; ``high_res`` SAM2's [1x c0 x 4h x 4w,
+        1 x c1 x 2h x 2w] (``feat_s0``, ``feat_s1``)."""
+        h, w = (int(v) for v in image_embed.shape[-2:])
+        feat = _rows(image_embed.detach()).contiguous()  # N x C
+        keys = feat + self.no_mask
+        t2i, i2t = self.t2i[0], self.i2t[0]
+        n = keys.shape[0]
+        k0 = torch.mm(t2i.w_image.reshape(-1, keys.shape[1]), keys.t()).view(t2i.heads, t2i.d, n) + t2i.pe_proj
+        v0 = t2i.attn.v_proj(keys).view(n, t2i.heads, t2i.d).transpose(0, 1).contiguous()
+        q0 = torch.mm(i2t.w_image.reshape(-1, keys.shape[1]), keys.t()).view(i2t.heads, i2t.d, n) + i2t.pe_proj
+        rows = None
+        if high_res is not None:
+            s0, s1 = (f.detach()[0] for f in high_res)
+            # the sub-pixel row order of _upscale: (y, x, ky, kx[, ky2, kx2]), channels last
+            rows = [s0.reshape(-1, h, 2, 2, w, 2, 2).permute(1, 4, 2, 5, 3, 6, 0).reshape(n * 16, -1),
+                    s1.reshape(-1, h, 2, w, 2).permute(1, 3, 2, 4, 0).reshape(n * 4, -1)]
+        return ImageState(feat=feat, keys=keys, k0=k0, v0=v0, q0=q0, high_res=rows, hw=(h, w))
+
+    @torch.no_grad()  # not inference_mode: the ONNX export traces decode_all
+    def __call__(self, state: ImageState, sparse: Tensor, dense: Optional[Tensor],
+                 multimask: bool) -> Tuple[Tensor, Tensor]:
+        """Masks for one prompt set on a prepared image.
+
+        Args:
+            sparse: 1 x S x C sparse prompt embedding (points, box corners).
+            dense: 1 x C x h x w dense embedding of a mask prompt, or None without a mask prompt.
+            multimask: the decoder's ``multimask_output``.
+        Returns:
+            (low-res logits 1 x M x 4h x 4w, IoU predictions 1 x M) as upstream's ``forward`` returns them
+            (M = 3 with multimask, else 1; SAM2's dynamic multimask-via-stability applies).
+        """
+        dec = self.decoder
+        dynamic = not multimask and getattr(dec, "dynamic_multimask_via_stability", False)
+        chosen = range(1, dec.num_mask_tokens) if multimask else (range(dec.num_mask_tokens) if dynamic else [0])
+        if dense is None:
+            masks, iou = self._decode(state.keys, state, state.hw, state.high_res, sparse, chosen)
+        else:  # a mask prompt: the first layer's image side depends on the click too
+            masks, iou = self._decode(state.feat + _rows(dense), None, state.hw, state.high_res, sparse, chosen)
+        if dynamic:
+            masks, iou = dec._dynamic_multimask_via_stability(masks, iou)
+        return masks, iou
+
+    @torch.no_grad()
+    def decode_all(self, image_embed: Tensor, sparse: Tensor, dense: Tensor) -> Tuple[Tensor, Tensor]:
+        """Upstream's ``predict_masks`` (every mask token, no per-image cache) for a SAM decoder: 1 x C x h x w
+        embedding, 1 x S x C sparse and 1 x C x h x w dense embeddings -> (1 x K x 4h x 4w logits, 1 x K)."""
+        hw = (int(image_embed.shape[-2]), int(image_embed.shape[-1]))
+        return self._decode(_rows(image_embed + dense), None, hw, None, sparse,
+                            range(self.decoder.num_mask_tokens))
+
+    def _decode(self, keys: Tensor, cached: Optional[ImageState], hw: Tuple[int, int],
+                high_res: Optional[List[Tensor]], sparse: Tensor, chosen: Sequence[int]) -> Tuple[Tensor, Tensor]:
+        """Transformer, upscaling and the ``chosen`` mask tokens' masks and IoU predictions."""
+        dec = self.decoder
+        weights = [dec.iou_token.weight, dec.mask_tokens.weight]
+        if self.obj_token:
+            weights.insert(0, dec.obj_score_token.weight)
+        tokens = torch.cat(weights + [sparse[0]], dim=0)  # T x C
+        hs, keys = self._transformer(tokens, keys, cached)
+        s = self.obj_token
+        hyper = torch.stack([dec.output_hypernetworks_mlps[i](hs[s + 1 + i]) for i in chosen])  # M x c
+        masks = self._upscale(keys, hw, high_res, hyper, len(chosen))
+        iou = dec.iou_prediction_head(hs[s:s + 1])[:, list(chosen)]
+        return masks, iou
+
+    def _transformer(self, tokens: Tensor, keys: Tensor, cached: Optional[ImageState]) -> Tuple[Tensor, Tensor]:
+        """``TwoWayTransformer.forward`` on T x C tokens and N x C image tokens; ``cached``: layer 0's image
+        side from :meth:`prepare` (only valid when ``keys`` is ``cached.keys``)."""
+        queries, query_pe = tokens[None], tokens[None]  # upstream token-side modules take B x T x C
+        for i, layer in enumerate(self.transformer.layers):
+            if layer.skip_first_layer_pe:
+                queries = layer.self_attn(q=queries, k=queries, v=queries)
+            else:
+                q = queries + query_pe
+                queries = queries + layer.self_attn(q=q, k=q, v=queries)
+            queries = layer.norm1(queries)
+            first = cached if i == 0 else None
+            q = (queries + query_pe)[0]
+            out = (_tokens_to_image(self.t2i[i], q, None, first.k0, first.v0) if first is not None
+                   else _tokens_to_image(self.t2i[i], q, keys))
+            queries = layer.norm2(queries + out)
+            queries = layer.norm3(queries + layer.mlp(queries))
+            q = (queries + query_pe)[0]
+            keys = layer.norm4(_image_to_tokens(self.i2t[i], keys, q, queries[0],
+                                                first.q0 if first is not None else None))
+        q = (queries + query_pe)[0]
+        out = _tokens_to_image(self.t2i[-1], q, keys)
+        return self.transformer.norm_final_attn(queries + out)[0], keys
+
+    def _upscale(self, keys: Tensor, hw: Tuple[int, int], high_res: Optional[List[Tensor]],
+                 hyper: Tensor, m: int) -> Tensor:
+        """``output_upscaling`` of the N x C image tokens (SAM2: plus the high-resolution features), then the
+        masks ``hyper @ upscaled`` for the ``m`` x c hypernetwork outputs: 1 x m x 4h x 4w.
+
+        Each 2x2 stride-2 transposed convolution is a matrix product that turns every row (pixel) into 4 rows
+        (its 2x2 sub-pixels), so the rows stay contiguous channel vectors throughout: rows are ordered
+        (y, x, ky, kx) after the first and (y, x, ky, kx, ky2, kx2) after the second, output pixel
+        (4y + 2ky + ky2, 4x + 2kx + kx2). One reshape at the end puts the M masks in image order.
+        """
+        h, w = hw
+        _, ln1, act1, _, act2 = self.decoder.output_upscaling
+        x = torch.addmm(self.up1[1], keys, self.up1[0])  # N x (4 c1)
+        x = x.view(-1, self.c1)  # 4N x c1
+        if high_res is not None:
+            x = x + high_res[1]
+        x = act1(F.layer_norm(x, (self.c1,), ln1.weight, ln1.bias, ln1.eps))  # = LayerNorm2d per pixel
+        x = torch.addmm(self.up2[1], x, self.up2[0]).view(-1, self.c2)  # 16N x c2
+        if high_res is not None:
+            x = x + high_res[0]
+        masks = torch.mm(act2(x), hyper.t())  # 16N x M
+        return masks.view(h, w, 2, 2, 2, 2, m).permute(6, 0, 2, 4, 1, 3, 5).reshape(1, m, 4 * h, 4 * w)
