@@ -51,6 +51,12 @@ def _random_checkpoints_module():
 
 
 @pytest.fixture(scope="session")
+def random_checkpoints():
+    """The module tools/random_checkpoints.py, for fixtures that write a subset of the random zoo."""
+    return _random_checkpoints_module()
+
+
+@pytest.fixture(scope="session")
 def random_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """models.yaml of small random-weight SAM, SAM2.1, FastSAM and CLIP checkpoints (registry names).
 

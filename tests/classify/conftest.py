@@ -1,26 +1,15 @@
 """Fixtures of the CLIP tests: the small random-weight CLIP written by tools/random_checkpoints.py."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def random_checkpoints():
-    spec = importlib.util.spec_from_file_location("random_checkpoints", ROOT / "tools" / "random_checkpoints.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
-def clip_models_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def clip_models_file(tmp_path_factory: pytest.TempPathFactory, random_checkpoints) -> Path:
     """models.yaml with only the small random clip_vit_b32 / clip_vit_l14 (fast: no SAM/FastSAM)."""
     out = tmp_path_factory.mktemp("random_clip")
-    return random_checkpoints().write_all(out, only=["clip"])
+    return random_checkpoints.write_all(out, only=["clip"])
 
 
 @pytest.fixture(scope="session")

@@ -18,26 +18,15 @@ import yaml
 
 TEST_MODEL = "sam2_track_test"
 N_FRAMES = 8
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _random_checkpoints():
-    """tools/random_checkpoints.py (the backends' writer of random-weight checkpoints), imported by path."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("random_checkpoints", ROOT / "tools" / "random_checkpoints.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="session")
-def track_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def track_models(tmp_path_factory: pytest.TempPathFactory, random_checkpoints) -> Path:
     """A models file declaring :data:`TEST_MODEL` (family sam2, config file relative to the models file)."""
     import torch
 
     out = tmp_path_factory.mktemp("track_models")
-    rc = _random_checkpoints()
+    rc = random_checkpoints
     entry = next(e for e in rc.write_sam2(out) if e["name"] == "sam2.1_hiera_tiny")
     cfg = yaml.safe_load(Path(entry["settings"]["config"]).read_text(encoding="utf-8"))
     cfg["model"]["image_size"] = 256
