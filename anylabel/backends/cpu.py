@@ -13,7 +13,8 @@ project's 2-core machine; see benchmarks/click_latency.py):
   its end for all of them. When another process or our own prefetcher is running on a core, the thread
   that lands on it waits for the scheduler at each of the decoder's ~50 parallel regions: 2 threads took
   670 ms per click instead of 34 ms with 1. A click therefore uses as many threads as there are idle
-  cores right now (``/proc/loadavg``'s count of runnable tasks), at most torch's setting, at least 1.
+  cores right now (runnable tasks of other processes, from ``/proc/loadavg``), at most torch's setting, and
+  1 while this process encodes an image (:func:`encoding`).
 * :func:`background_priority`: the prefetcher's encoder runs for seconds on every core; a click arriving
   meanwhile shared the CPU with it as an equal. The encoding thread (and the OpenMP threads it starts,
   which inherit its priority) runs at nice 10 instead, so a click takes the cores when it needs them and
@@ -63,10 +64,31 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def idle_cores() -> int:
-    """Cores not used by another runnable task right now (Linux: ``/proc/loadavg``; else all cores).
+def _own_running() -> int:
+    """Threads of this process that are runnable right now (``/proc/self/task/*/stat`` state R), 0 if unknown."""
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return 0
+    n = 0
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        end = stat.rfind(b")")  # the command name may contain spaces and parentheses
+        n += stat[end + 2:end + 3] == b"R"
+    return n
 
-    The caller is running, so it is one of the runnable tasks counted and is not subtracted.
+
+def idle_cores() -> int:
+    """Cores not used by another process's runnable task right now (Linux: ``/proc/loadavg`` minus this
+    process's own runnable threads; else all cores). At least 1.
+
+    Our own threads are not counted: right after a parallel operation torch's OpenMP workers spin for a few
+    milliseconds (they would make the next click look like it had company). In-process work that does use
+    the cores (an image being encoded) is reported by :func:`encoding` instead.
     """
     n = cores()
     try:
@@ -74,12 +96,30 @@ def idle_cores() -> int:
             running = int(f.read().split()[3].split(b"/")[0])
     except (OSError, ValueError, IndexError):
         return n
-    return max(1, n - max(0, running - 1))
+    return max(1, n - max(0, running - max(1, _own_running())))
+
+
+_encodes = 0
+_encodes_lock = threading.Lock()
+
+
+@contextmanager
+def encoding() -> Iterator[None]:
+    """Mark an image encoder run (seconds on every core) in this process: clicks meanwhile use 1 thread."""
+    global _encodes
+    with _encodes_lock:
+        _encodes += 1
+    try:
+        yield
+    finally:
+        with _encodes_lock:
+            _encodes -= 1
 
 
 @contextmanager
 def click_threads() -> Iterator[int]:
-    """Run the block with ``min(torch's threads, idle cores)`` intra-op threads; yields that number.
+    """Run the block with ``min(torch's threads, idle cores)`` intra-op threads (1 during an encode); yields
+    that number.
 
     ``torch.set_num_threads`` sets the calling thread's OpenMP/MKL threads and torch's default for threads
     that have not run a parallel operation yet; it is restored on exit, so only such a thread starting its
@@ -88,7 +128,7 @@ def click_threads() -> Iterator[int]:
     import torch
 
     configured = torch.get_num_threads()
-    n = min(configured, idle_cores())
+    n = 1 if _encodes else min(configured, idle_cores())
     if n != configured:
         torch.set_num_threads(n)
     try:

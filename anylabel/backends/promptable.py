@@ -28,7 +28,7 @@ import numpy as np
 
 from anylabel.backends.base import Segmenter
 from anylabel.backends.cache import EmbeddingCache, shared_cache
-from anylabel.backends.cpu import background_priority
+from anylabel.backends.cpu import background_priority, encoding
 from anylabel.backends.masks import exclude_boxes, logits_to_mask, negative_box_points, tight_box
 from anylabel.backends.prompt import Box, LazyMaskCandidate, MaskCandidate, Prompt
 
@@ -114,7 +114,7 @@ class CachedSegmenter(Segmenter):
                     raise EmbeddingMissing(f"no cached embedding of image {key} for model {self.name}")
                 continue
             try:
-                with self._encode_lock:
+                with self._encode_lock, encoding():  # clicks meanwhile use 1 thread (anylabel.backends.cpu)
                     emb = self._encode(check_image(image))
                 self.cache.put(self.name, key, emb)
                 return emb

@@ -45,9 +45,34 @@ def test_idle_cores_counts_other_runnable_tasks(monkeypatch, tmp_path) -> None:
             return real_open(path, *args, **kwargs)
         return opener
 
+    monkeypatch.setattr(cpu, "_own_running", lambda: 1)  # the caller
     for running, idle in [(1, 4), (2, 3), (4, 1), (9, 1)]:
         monkeypatch.setattr("builtins.open", fake(running))
         assert cpu.idle_cores() == idle
+    # this process's own runnable threads (e.g. OpenMP workers still spinning) are not other tasks
+    monkeypatch.setattr(cpu, "_own_running", lambda: 3)
+    monkeypatch.setattr("builtins.open", fake(4))
+    assert cpu.idle_cores() == 3
+
+
+def test_own_running_counts_this_process() -> None:
+    if not os.path.isdir("/proc/self/task"):
+        pytest.skip("no /proc")
+    assert 1 <= cpu._own_running() <= len(os.listdir("/proc/self/task"))  # at least the caller
+
+
+def test_clicks_use_one_thread_while_an_image_is_encoded(monkeypatch) -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        monkeypatch.setattr(cpu, "idle_cores", lambda: 2)
+        with cpu.encoding():
+            with cpu.click_threads() as n:
+                assert n == 1
+        with cpu.click_threads() as n:
+            assert n == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux-only")
