@@ -7,11 +7,14 @@ two-layer ``TwoWayTransformer`` between ~7 prompt tokens and the 64x64 = 4096 im
 transposed-convolution upscaling). Upstream, on a CPU, spends most of a click on work that is either
 constant or larger than it needs to be:
 
-1. **Per-image constants** (:meth:`FastMaskDecoder.prepare`, run once at ``set_image``): without a mask
-   prompt the dense prompt embedding is the constant ``no_mask_embed`` vector, so the first layer's image
-   side (``keys = embedding + no_mask``, its token-to-image keys and values, its image-to-token queries) does
-   not depend on the clicks. Three 4096x256x128 projections (0.8 GFLOP) move from every click to the image
-   switch. Likewise the positional encoding's share of every image-side projection, ``pe Wk^T + bk``, is a
+1. **Per-image constants** (:meth:`FastMaskDecoder.prepare`, run once at ``set_image``): the first layer's
+   image side is ``embedding + dense``, and the dense prompt embedding is either the constant
+   ``no_mask_embed`` vector or, for a mask prompt (the previous answer's logits, passed with every
+   refinement click), ``mask_downscaling``'s last 1x1 convolution of a 16-channel map ``g``: ``g W3^T + b3``,
+   rank 16 plus a constant. So the first layer's token-to-image keys and values and image-to-token queries
+   are the projections of the embedding (computed once per image: three 4096x256x128 products, 0.8 GFLOP)
+   plus a constant vector plus ``g (W W3)^T`` (rank 16: ~1/8 of the cost, and only with a mask prompt).
+   Likewise the positional encoding's share of every image-side projection, ``pe Wk^T + bk``, is a
    per-model constant (:class:`_Cross`), so ``keys + pe`` is never formed.
 2. **Associativity** (:func:`_tokens_to_image`, :func:`_image_to_tokens`): a projection of the 4096 image
    tokens followed by a product with ~7 tokens is done the other way round, on the weights first:
@@ -47,16 +50,17 @@ class ImageState:
     """Per-image tensors of :meth:`FastMaskDecoder.prepare` (float32; N = h*w image tokens, C channels).
 
     Attributes:
-        feat: N x C image embedding (one row per token, in the order of upstream's ``flatten(2)``).
-        keys: N x C ``feat + no_mask_embed``: the first layer's keys when there is no mask prompt.
-        k0: H x d x N first-layer token-to-image keys ``k_proj(keys + pe)``, head-split and transposed.
-        v0: H x N x d first-layer token-to-image values ``v_proj(keys)``.
-        q0: H x d x N first-layer image-to-token queries ``q_proj(keys + pe)``.
-        high_res: SAM2's high-resolution features as sub-pixel rows (see ``_upscale``), or None.
+        keys: N x C image embedding (one row per token, in the order of upstream's ``flatten(2)``) plus
+            ``no_mask_embed``: the first layer's keys without a mask prompt (a mask prompt's are derived).
+        k0: H x d x N first-layer token-to-image keys of the embedding alone, ``k_proj(feat + pe)``,
+            head-split and transposed (the dense prompt's share is added per click).
+        v0: H x N x d first-layer token-to-image values ``v_proj(feat)``.
+        q0: H x d x N first-layer image-to-token queries ``q_proj(feat + pe)``.
+        high_res: SAM2's high-resolution features [feat_s0, feat_s1] as sub-pixel rows plus the upscaling
+            products' biases (see ``_upscale``), or None.
         hw: (h, w) of the embedding grid.
     """
 
-    feat: Tensor
     keys: Tensor
     k0: Tensor
     v0: Tensor
@@ -91,6 +95,22 @@ class _Cross:
         self.wv_t = v.view(self.heads, self.d, v.shape[1]).transpose(1, 2)  # H x C x d (token-to-image)
         self.bv = attn.v_proj.bias.detach().view(self.heads, 1, self.d)
         self.wo = o.view(o.shape[0], self.heads, self.d).permute(1, 2, 0)  # H x d x C (image-to-token)
+        self.wv = v  # D x C
+
+    def dense_terms(self, w3: Tensor) -> None:
+        """First layer only: the image-side and value projections of a rank-r dense embedding ``g W3^T``
+        (``w3``: C x r), i.e. ``W W3`` head-split (H x d x r), so that ``proj(g W3^T) == g (W W3)^T``."""
+        r = w3.shape[1]
+        self.low_image = torch.mm(self.w_image.reshape(-1, w3.shape[0]), w3).view(self.heads, self.d, r)
+        self.low_value_t = torch.mm(self.wv, w3).view(self.heads, self.d, r).transpose(1, 2)  # H x r x d
+
+    def dense_scores(self, small: Tensor, dense: "_Dense") -> Tensor:
+        """H x T x N (or H x T x 1) share of a dense embedding in the first layer's scores of ``small``."""
+        const = torch.mv(self.w_image.reshape(-1, dense.b.shape[0]), dense.b).view(self.heads, self.d, 1)
+        out = torch.bmm(small, const)  # H x T x 1
+        if dense.g is not None:
+            out = out + torch.matmul(torch.bmm(small, self.low_image), dense.g.t())  # (q W W3) g^T
+        return out
 
     def image_scores(self, small: Tensor, keys: Tensor) -> Tensor:
         """H x T x N scores ``small_h . proj(keys + pe)_h`` of H x T x d ``small`` against N x C ``keys``."""
@@ -100,38 +120,67 @@ class _Cross:
         return scores.add_(torch.bmm(small, self.pe_proj))
 
 
-def _tokens_to_image(x: _Cross, q_in: Tensor, keys: Optional[Tensor],
-                     k_cached: Optional[Tensor] = None, v_cached: Optional[Tensor] = None) -> Tensor:
+@dataclass
+class _Dense:
+    """A dense prompt embedding ``g W3^T + b`` (rows): ``g`` N x r or None (no mask prompt), ``b`` C;
+    ``w3t`` = W3^T (r x C) and ``shift`` = ``b - no_mask_embed`` (C) when ``g`` is given."""
+
+    g: Optional[Tensor]
+    b: Tensor
+    w3t: Optional[Tensor] = None
+    shift: Optional[Tensor] = None
+
+
+def _tokens_to_image(x: _Cross, q_in: Tensor, keys: Optional[Tensor], first: Optional[ImageState] = None,
+                     dense: Optional[_Dense] = None) -> Tensor:
     """``attn(q=q_in, k=keys + pe, v=keys)`` for T tokens attending to N image tokens; returns T x C.
 
-    q_in: T x C; keys: N x C, or ``k_cached`` (H x d x N) and ``v_cached`` (H x N x d) of the first layer.
+    q_in: T x C; keys: N x C, or (first layer) the image's ``first`` state plus the ``dense`` prompt.
     """
     a, t = x.attn, q_in.shape[0]
     q = (a.q_proj(q_in) * x.scale).view(t, x.heads, x.d).transpose(0, 1)  # H x T x d
-    scores = torch.bmm(q, k_cached) if k_cached is not None else x.image_scores(q, keys)
+    if first is not None:
+        scores = torch.bmm(q, first.k0) + x.dense_scores(q, dense)
+    else:
+        scores = x.image_scores(q, keys)
     attn = torch.softmax(scores, dim=-1)  # over the image tokens: the last, long axis
-    if v_cached is not None:
-        out = torch.bmm(attn, v_cached)  # H x T x d
+    if first is not None:  # rows of attn sum to 1: the constant's value is added once
+        out = torch.bmm(attn, first.v0) + torch.mv(x.wv, dense.b).view(x.heads, 1, x.d)  # H x T x d
+        if dense.g is not None:
+            out = out + torch.bmm(torch.matmul(attn, dense.g), x.low_value_t)  # (A g) (Wv W3)^T
     else:  # A_h (X Wv_h^T + bv_h) == (A_h X) Wv_h^T + bv_h
         ax = torch.mm(attn.view(x.heads * t, -1), keys).view(x.heads, t, -1)  # H x T x C
         out = torch.baddbmm(x.bv, ax, x.wv_t)
     return a.out_proj(out.transpose(0, 1).reshape(t, x.heads * x.d))
 
 
-def _image_to_tokens(x: _Cross, keys: Tensor, k_in: Tensor, v_in: Tensor,
-                     q_cached: Optional[Tensor] = None) -> Tensor:
+def _image_to_tokens(x: _Cross, keys: Tensor, k_in: Tensor, v_in: Tensor, first: Optional[ImageState] = None,
+                     dense: Optional[_Dense] = None) -> Tensor:
     """``keys + attn(q=keys + pe, k=k_in, v=v_in)`` for N image tokens attending to T tokens; N x C.
 
-    keys: N x C; k_in, v_in: T x C; ``q_cached``: the first layer's H x d x N queries.
+    keys: N x C; k_in, v_in: T x C; first layer: the image's ``first`` state and the ``dense`` prompt.
     """
     a, t = x.attn, k_in.shape[0]
     k = (a.k_proj(k_in) * x.scale).view(t, x.heads, x.d).transpose(0, 1)  # H x T x d
     v = a.v_proj(v_in).view(t, x.heads, x.d).transpose(0, 1)  # H x T x d
-    scores = torch.bmm(k, q_cached) if q_cached is not None else x.image_scores(k, keys)  # H x T x N
+    if first is not None:
+        scores = torch.bmm(k, first.q0) + x.dense_scores(k, dense)  # H x T x N
+    else:
+        scores = x.image_scores(k, keys)
     attn = torch.softmax(scores, dim=1)  # over the T tokens: tokens-first keeps the kernel vectorised
     u = torch.bmm(v, x.wo)  # H x T x C: v_h Wo_h^T
-    out = torch.addmm(keys, attn.view(x.heads * t, -1).t(), u.reshape(x.heads * t, -1))  # residual fused
-    return out.add_(a.out_proj.bias)
+    # one product for everything added to the residual ``keys``: attention output, out_proj's bias (a column
+    # of ones) and, with a mask prompt in the first layer, its dense embedding's difference to the no-mask
+    # rows ``keys`` (g W3^T + b3 - no_mask): no separate N x C passes
+    n = scores.shape[-1]
+    cols, rows, const = [attn.view(x.heads * t, n).t()], [u.reshape(x.heads * t, -1)], a.out_proj.bias
+    if dense is not None and dense.g is not None:
+        cols.append(dense.g)
+        rows.append(dense.w3t)
+        const = const + dense.shift
+    cols.append(attn.new_ones(n, 1))
+    rows.append(const[None])
+    return torch.addmm(keys, torch.cat(cols, 1), torch.cat(rows, 0))
 
 
 def _subpixel(conv: Any) -> Tuple[Tensor, Tensor]:
@@ -150,23 +199,29 @@ class FastMaskDecoder:
 
     Args:
         decoder: the upstream mask decoder (its weights and sub-modules are used, not copied).
-        image_pe: 1 x C x h x w dense positional encoding (``prompt_encoder.get_dense_pe()``).
-        no_mask_embed: C-vector dense embedding used when there is no mask prompt
-            (``prompt_encoder.no_mask_embed.weight``).
+        prompt_encoder: the upstream prompt encoder of the same model: its dense positional encoding,
+            ``no_mask_embed`` and ``mask_downscaling`` are used.
     """
 
-    def __init__(self, decoder: Any, image_pe: Tensor, no_mask_embed: Tensor) -> None:
+    def __init__(self, decoder: Any, prompt_encoder: Any) -> None:
         self.decoder = decoder
         self.transformer = tr = decoder.transformer
-        self.no_mask = no_mask_embed.detach().reshape(-1)
+        self.downscaling = prompt_encoder.mask_downscaling  # convolutions ..., then a 1x1 conv to C channels
+        last = self.downscaling[-1]
+        if tuple(last.kernel_size) != (1, 1):
+            raise ValueError(f"expected mask_downscaling to end with a 1x1 convolution, got {last}")
         self.obj_token = 1 if getattr(decoder, "pred_obj_scores", False) else 0  # SAM2.1 prepends a token
         with torch.no_grad():
-            pe = _rows(image_pe.detach())
+            self.no_mask = prompt_encoder.no_mask_embed.weight.detach().reshape(-1)
+            self.w3, self.b3 = last.weight.detach().flatten(1), last.bias.detach()  # C x r, C
+            pe = _rows(prompt_encoder.get_dense_pe().detach())
             self.t2i = [_Cross(layer.cross_attn_token_to_image, layer.cross_attn_token_to_image.k_proj, pe)
                         for layer in tr.layers] + [_Cross(tr.final_attn_token_to_image,
                                                           tr.final_attn_token_to_image.k_proj, pe)]
             self.i2t = [_Cross(layer.cross_attn_image_to_token, layer.cross_attn_image_to_token.q_proj, pe)
                         for layer in tr.layers]
+            self.t2i[0].dense_terms(self.w3)
+            self.i2t[0].dense_terms(self.w3)
             self.up1, self.up2 = _subpixel(decoder.output_upscaling[0]), _subpixel(decoder.output_upscaling[3])
         # python ints, not tensor sizes: the ONNX tracer keeps them constant
         self.c1, self.c2 = int(self.up1[1].shape[0]) // 4, int(self.up2[1].shape[0]) // 4
@@ -177,28 +232,28 @@ class FastMaskDecoder:
         1 x c1 x 2h x 2w] (``feat_s0``, ``feat_s1``)."""
         h, w = (int(v) for v in image_embed.shape[-2:])
         feat = _rows(image_embed.detach()).contiguous()  # N x C
-        keys = feat + self.no_mask
         t2i, i2t = self.t2i[0], self.i2t[0]
-        n = keys.shape[0]
-        k0 = torch.mm(t2i.w_image.reshape(-1, keys.shape[1]), keys.t()).view(t2i.heads, t2i.d, n) + t2i.pe_proj
-        v0 = t2i.attn.v_proj(keys).view(n, t2i.heads, t2i.d).transpose(0, 1).contiguous()
-        q0 = torch.mm(i2t.w_image.reshape(-1, keys.shape[1]), keys.t()).view(i2t.heads, i2t.d, n) + i2t.pe_proj
+        n, c = feat.shape
+        k0 = torch.mm(t2i.w_image.reshape(-1, c), feat.t()).view(t2i.heads, t2i.d, n) + t2i.pe_proj
+        v0 = t2i.attn.v_proj(feat).view(n, t2i.heads, t2i.d).transpose(0, 1).contiguous()
+        q0 = torch.mm(i2t.w_image.reshape(-1, c), feat.t()).view(i2t.heads, i2t.d, n) + i2t.pe_proj
         rows = None
         if high_res is not None:
             s0, s1 = (f.detach()[0] for f in high_res)
-            # the sub-pixel row order of _upscale: (y, x, ky, kx[, ky2, kx2]), channels last
-            rows = [s0.reshape(-1, h, 2, 2, w, 2, 2).permute(1, 4, 2, 5, 3, 6, 0).reshape(n * 16, -1),
-                    s1.reshape(-1, h, 2, w, 2).permute(1, 3, 2, 4, 0).reshape(n * 4, -1)]
-        return ImageState(feat=feat, keys=keys, k0=k0, v0=v0, q0=q0, high_res=rows, hw=(h, w))
+            # in the layout of _upscale's products (rows (y, x[, ky, kx]), columns (ky, kx, channel)), with the
+            # products' biases added: they become the products' initial values, so no separate addition
+            rows = [s0.reshape(-1, h, 2, 2, w, 2, 2).permute(1, 4, 2, 5, 3, 6, 0).reshape(n * 4, -1) + self.up2[1],
+                    s1.reshape(-1, h, 2, w, 2).permute(1, 3, 2, 4, 0).reshape(n, -1) + self.up1[1]]
+        return ImageState(keys=feat + self.no_mask, k0=k0, v0=v0, q0=q0, high_res=rows, hw=(h, w))
 
     @torch.no_grad()  # not inference_mode: the ONNX export traces decode_all
-    def __call__(self, state: ImageState, sparse: Tensor, dense: Optional[Tensor],
+    def __call__(self, state: ImageState, sparse: Tensor, mask_input: Optional[Tensor],
                  multimask: bool) -> Tuple[Tensor, Tensor]:
         """Masks for one prompt set on a prepared image.
 
         Args:
             sparse: 1 x S x C sparse prompt embedding (points, box corners).
-            dense: 1 x C x h x w dense embedding of a mask prompt, or None without a mask prompt.
+            mask_input: 1 x 1 x 4h x 4w mask prompt (previous low-res logits), or None.
             multimask: the decoder's ``multimask_output``.
         Returns:
             (low-res logits 1 x M x 4h x 4w, IoU predictions 1 x M) as upstream's ``forward`` returns them
@@ -207,10 +262,12 @@ class FastMaskDecoder:
         dec = self.decoder
         dynamic = not multimask and getattr(dec, "dynamic_multimask_via_stability", False)
         chosen = range(1, dec.num_mask_tokens) if multimask else (range(dec.num_mask_tokens) if dynamic else [0])
-        if dense is None:
-            masks, iou = self._decode(state.keys, state, state.hw, state.high_res, sparse, chosen)
-        else:  # a mask prompt: the first layer's image side depends on the click too
-            masks, iou = self._decode(state.feat + _rows(dense), None, state.hw, state.high_res, sparse, chosen)
+        if mask_input is None:
+            dense = _Dense(None, self.no_mask)
+        else:  # prompt_encoder._embed_masks(mask_input) == g W3^T + b3: kept factored (see _image_to_tokens)
+            g = _rows(self.downscaling[:-1](mask_input))  # N x r
+            dense = _Dense(g, self.b3, self.w3.t(), self.b3 - self.no_mask)
+        masks, iou = self._decode(state.keys, (state, dense), state.hw, state.high_res, sparse, chosen)
         if dynamic:
             masks, iou = dec._dynamic_multimask_via_stability(masks, iou)
         return masks, iou
@@ -223,7 +280,7 @@ class FastMaskDecoder:
         return self._decode(_rows(image_embed + dense), None, hw, None, sparse,
                             range(self.decoder.num_mask_tokens))
 
-    def _decode(self, keys: Tensor, cached: Optional[ImageState], hw: Tuple[int, int],
+    def _decode(self, keys: Tensor, cached: Optional[Tuple[ImageState, _Dense]], hw: Tuple[int, int],
                 high_res: Optional[List[Tensor]], sparse: Tensor, chosen: Sequence[int]) -> Tuple[Tensor, Tensor]:
         """Transformer, upscaling and the ``chosen`` mask tokens' masks and IoU predictions."""
         dec = self.decoder
@@ -238,9 +295,10 @@ class FastMaskDecoder:
         iou = dec.iou_prediction_head(hs[s:s + 1])[:, list(chosen)]
         return masks, iou
 
-    def _transformer(self, tokens: Tensor, keys: Tensor, cached: Optional[ImageState]) -> Tuple[Tensor, Tensor]:
-        """``TwoWayTransformer.forward`` on T x C tokens and N x C image tokens; ``cached``: layer 0's image
-        side from :meth:`prepare` (only valid when ``keys`` is ``cached.keys``)."""
+    def _transformer(self, tokens: Tensor, keys: Tensor,
+                     cached: Optional[Tuple[ImageState, _Dense]]) -> Tuple[Tensor, Tensor]:
+        """``TwoWayTransformer.forward`` on T x C tokens and N x C image tokens (embedding + dense); ``cached``:
+        the image's :meth:`prepare` state and the dense prompt, for layer 0 (else everything from ``keys``)."""
         queries, query_pe = tokens[None], tokens[None]  # upstream token-side modules take B x T x C
         for i, layer in enumerate(self.transformer.layers):
             if layer.skip_first_layer_pe:
@@ -249,15 +307,12 @@ class FastMaskDecoder:
                 q = queries + query_pe
                 queries = queries + layer.self_attn(q=q, k=q, v=queries)
             queries = layer.norm1(queries)
-            first = cached if i == 0 else None
+            first, dense = cached if cached is not None and i == 0 else (None, None)
             q = (queries + query_pe)[0]
-            out = (_tokens_to_image(self.t2i[i], q, None, first.k0, first.v0) if first is not None
-                   else _tokens_to_image(self.t2i[i], q, keys))
-            queries = layer.norm2(queries + out)
+            queries = layer.norm2(queries + _tokens_to_image(self.t2i[i], q, keys, first, dense))
             queries = layer.norm3(queries + layer.mlp(queries))
             q = (queries + query_pe)[0]
-            keys = layer.norm4(_image_to_tokens(self.i2t[i], keys, q, queries[0],
-                                                first.q0 if first is not None else None))
+            keys = layer.norm4(_image_to_tokens(self.i2t[i], keys, q, queries[0], first, dense))
         q = (queries + query_pe)[0]
         out = _tokens_to_image(self.t2i[-1], q, keys)
         return self.transformer.norm_final_attn(queries + out)[0], keys
@@ -274,13 +329,10 @@ class FastMaskDecoder:
         """
         h, w = hw
         _, ln1, act1, _, act2 = self.decoder.output_upscaling
-        x = torch.addmm(self.up1[1], keys, self.up1[0])  # N x (4 c1)
-        x = x.view(-1, self.c1)  # 4N x c1
-        if high_res is not None:
-            x = x + high_res[1]
+        # SAM2: dc1(src) + feat_s1 and dc2(...) + feat_s0, the features' rows prepared with the biases
+        b1, b2 = (self.up1[1], self.up2[1]) if high_res is None else (high_res[1], high_res[0])
+        x = torch.addmm(b1, keys, self.up1[0]).view(-1, self.c1)  # N x (4 c1) -> 4N x c1
         x = act1(F.layer_norm(x, (self.c1,), ln1.weight, ln1.bias, ln1.eps))  # = LayerNorm2d per pixel
-        x = torch.addmm(self.up2[1], x, self.up2[0]).view(-1, self.c2)  # 16N x c2
-        if high_res is not None:
-            x = x + high_res[0]
+        x = torch.addmm(b2, x, self.up2[0]).view(-1, self.c2)  # 4N x (4 c2) -> 16N x c2
         masks = torch.mm(act2(x), hyper.t())  # 16N x M
         return masks.view(h, w, 2, 2, 2, 2, m).permute(6, 0, 2, 4, 1, 3, 5).reshape(1, m, 4 * h, 4 * w)

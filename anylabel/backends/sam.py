@@ -94,9 +94,8 @@ class SamSegmenter(PromptableSegmenter):
         if device == "cpu":
             tune_allocator()  # a click's temporaries stay mapped: no page faults (anylabel.backends.cpu)
         # SAM's own mask decoder, evaluated in a CPU-friendly order (see anylabel.backends.fast_decoder)
-        prompts = self.model.prompt_encoder
         with torch.inference_mode():
-            self._fast = FastMaskDecoder(self.model.mask_decoder, prompts.get_dense_pe(), prompts.no_mask_embed.weight)
+            self._fast = FastMaskDecoder(self.model.mask_decoder, self.model.prompt_encoder)
 
     def _predictor(self) -> Any:
         """One SamPredictor per thread: its state (the current features) must not be shared."""
@@ -135,9 +134,9 @@ class SamSegmenter(PromptableSegmenter):
                                      device=self.device)
         with click_threads(), torch.inference_mode():  # idle cores only (see anylabel.backends.cpu)
             state = self.prepared(emb)
-            sparse, dense = self.model.prompt_encoder(points=points, boxes=box_t, masks=mask_t)
-            # what self.model.mask_decoder(features, dense_pe, sparse, dense, multimask) returns, faster
-            low_res, iou = self._fast(state, sparse, dense if mask_t is not None else None, multimask)
+            sparse, _ = self.model.prompt_encoder(points=points, boxes=box_t, masks=None)
+            # what self.model.mask_decoder(features, dense_pe, sparse, dense of mask_t, multimask) returns, faster
+            low_res, iou = self._fast(state, sparse, mask_t, multimask)
         return low_res[0].float().cpu().numpy(), iou[0].float().cpu().numpy()
 
     def _prepare(self, emb: Embedding) -> Any:

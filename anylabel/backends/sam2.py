@@ -55,10 +55,8 @@ class Sam2Segmenter(PromptableSegmenter):
         if device == "cpu":
             tune_allocator()  # a click's temporaries stay mapped: no page faults (anylabel.backends.cpu)
         # sam2's own mask decoder, evaluated in a CPU-friendly order (see anylabel.backends.fast_decoder)
-        prompts = self.model.sam_prompt_encoder
         with torch.inference_mode():
-            self._fast = FastMaskDecoder(self.model.sam_mask_decoder, prompts.get_dense_pe(),
-                                         prompts.no_mask_embed.weight)
+            self._fast = FastMaskDecoder(self.model.sam_mask_decoder, self.model.sam_prompt_encoder)
 
     def _predictor(self) -> Any:
         """One SAM2ImagePredictor per thread: its state (the current features) must not be shared."""
@@ -102,10 +100,10 @@ class Sam2Segmenter(PromptableSegmenter):
             mask_t = torch.as_tensor(m.reshape(1, 1, *m.shape[-2:]), device=dev)
         with click_threads(), torch.inference_mode():  # idle cores only (see anylabel.backends.cpu)
             state = self.prepared(emb)
-            sparse, dense = self.model.sam_prompt_encoder(points=points, boxes=None, masks=mask_t)
+            sparse, _ = self.model.sam_prompt_encoder(points=points, boxes=None, masks=None)
             # what SAM2ImagePredictor._predict's self.model.sam_mask_decoder(..., repeat_image=False,
-            # high_res_features) call returns, faster
-            low_res, iou = self._fast(state, sparse, dense if mask_t is not None else None, multimask)
+            # high_res_features) call returns (dense embedding of mask_t), faster
+            low_res, iou = self._fast(state, sparse, mask_t, multimask)
             low_res = torch.clamp(low_res, -32.0, 32.0)  # as SAM2ImagePredictor, for re-use as mask input
         return low_res[0].float().cpu().numpy(), iou[0].float().cpu().numpy()
 

@@ -65,9 +65,8 @@ def export_sam_onnx(model: Any, out_dir: Path) -> Tuple[Path, Path]:
             low_res, scores = fast.decode_all(image_embeddings, sparse, dense)
             return scores, low_res
 
-    prompts = model.prompt_encoder
     with torch.no_grad():
-        fast = FastMaskDecoder(model.mask_decoder, prompts.get_dense_pe(), prompts.no_mask_embed.weight)
+        fast = FastMaskDecoder(model.mask_decoder, model.prompt_encoder)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir.parent))

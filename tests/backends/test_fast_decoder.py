@@ -65,7 +65,7 @@ def test_fast_decoder_equals_upstream_decoder(name, registry, voc_image) -> None
                         ref = decoder(image_embeddings=emb.features, image_pe=prompt_encoder.get_dense_pe(),
                                       sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
                                       multimask_output=multimask)
-                    ours = seg._fast(state, sparse, None if mask is None else dense, multimask)
+                    ours = seg._fast(state, sparse, mask, multimask)
                     assert ours[0].shape == ref[0].shape == (1, 3 if multimask else 1, 256, 256)
                     assert ours[1].shape == ref[1].shape
                     scale = max(1.0, float(ref[0].abs().max()))
