@@ -87,6 +87,8 @@ class Config:
         default_model: registry name of the model to use at start; ``None`` = the best available.
         prefetch: how many of the next images get their embedding computed in the background.
         cache_mb: the embedding cache's memory bound in MB.
+        precision: SAM / SAM2 arithmetic, ``auto`` (bfloat16 products on CPUs with AMX, else float32),
+            ``float32`` or ``bfloat16``; see :mod:`anylabel.backends.precision`.
         mask_opacity: opacity of the preview mask and of shape fills (0..1).
         auto_accept_confidence: when a label suggestion reaches this confidence, F accepts it without
             the dialog; ``None`` always asks.
@@ -109,6 +111,7 @@ class Config:
     default_model: Optional[str] = None
     prefetch: int = 2
     cache_mb: int = 1024
+    precision: str = "auto"
     mask_opacity: float = 0.45
     auto_accept_confidence: Optional[float] = None
     semantic: Optional[str] = None
@@ -285,6 +288,7 @@ _CHECKS = {
     "default_model": _opt_str,
     "prefetch": _number(0, 64, integer=True),
     "cache_mb": _number(0, 1 << 20, integer=True),
+    "precision": _choice("auto", "float32", "bfloat16"),
     "mask_opacity": _number(0.0, 1.0),
     "auto_accept_confidence": _number(0.0, 1.0, optional=True),
     "semantic": _opt_str,

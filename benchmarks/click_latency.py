@@ -3,7 +3,9 @@
 
 Models: full-size random-weight SAM vit_b (torch and ONNX Runtime) and SAM2.1 hiera tiny, written by
 ``tools/random_checkpoints.py --full`` (the real architectures; latency does not depend on the weights'
-values, mask *quality* is not measured here). Per model:
+values, mask *quality* is not measured here). The torch models run in float32 and in bfloat16 products
+(``--precisions``; see anylabel/backends/precision.py), and a last table gives how closely the bfloat16 masks
+agree with the float32 ones for the same clicks. Per model:
 
 * click: ``predict``'s decoder (prompt encoder + mask decoder, 3 candidates) plus the 3 candidates upsampled
   to 4000x3000 on their box and ``polygons()`` of the best one, p50 / p90 over N random clicks, split into
@@ -35,12 +37,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 MODELS = ["sam_vit_b", "sam_vit_b_onnx", "sam2.1_hiera_tiny"]
+_FLOPS: dict = {}
 
 
-def matmul_gflops(n: int = 2048, reps: int = 5) -> float:
+def matmul_gflops(n: int = 2048, reps: int = 5, dtype: str = "float32") -> float:
     import torch
 
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    a, b = torch.randn(n, n, dtype=getattr(torch, dtype)), torch.randn(n, n, dtype=getattr(torch, dtype))
     torch.mm(a, b)
     t = time.perf_counter()
     for _ in range(reps):
@@ -86,14 +89,15 @@ def pct(values, q) -> float:
     return float(np.percentile(np.asarray(values) * 1000, q))
 
 
-def bench_model(name, registry, image, clicks, rng):
+def bench_model(name, registry, image, clicks, precision):
     import torch
 
     from anylabel.backends import EmbeddingCache, Prompt, load_segmenter
     from anylabel.backends.cpu import idle_cores
 
+    rng = np.random.default_rng(0)  # the same clicks for every model and precision
     t = time.perf_counter()
-    seg = load_segmenter(name, registry=registry, cache=EmbeddingCache(4096))
+    seg = load_segmenter(name, registry=registry, cache=EmbeddingCache(4096), precision=precision)
     load_s = time.perf_counter() - t
     t = time.perf_counter()
     seg.set_image(image, key="bench")
@@ -101,7 +105,7 @@ def bench_model(name, registry, image, clicks, rng):
     emb, _ = seg._state()
     H, W = image.shape[:2]
     load = [os.getloadavg()[0]]
-    totals, decs, posts, nverts, refines, upstream, threads = [], [], [], [], [], [], []
+    totals, decs, posts, nverts, refines, upstream, threads, lowres = [], [], [], [], [], [], [], []
     for _ in range(clicks):
         xy = (float(rng.uniform(0, W)), float(rng.uniform(0, H)))
         prompt = Prompt.from_clicks([xy])
@@ -116,6 +120,7 @@ def bench_model(name, registry, image, clicks, rng):
         posts.append(t2 - t1)
         totals.append(t2 - t0)
         nverts.append(sum(len(p) for p in polys))
+        lowres.append(logits > 0)
         # a refinement click: a second point plus the previous answer's logits
         second = Prompt.from_clicks([xy, (float(rng.uniform(0, W)), float(rng.uniform(0, H)))])
         t0 = time.perf_counter()
@@ -142,8 +147,12 @@ def bench_model(name, registry, image, clicks, rng):
         t = time.perf_counter()
         upstream_post(emb, blob)
         upstream_posts.append(time.perf_counter() - t)
-    flops = encoder_flops(seg if hasattr(seg, "model") else _torch_twin(seg, registry))
-    return dict(upstream_posts=upstream_posts, name=name, load_s=load_s, enc_s=enc_s, flops=flops,
+    if name not in _FLOPS:  # the same network in every precision: counted once
+        _FLOPS[name] = encoder_flops(seg if hasattr(seg, "model") else _torch_twin(seg, registry))
+    flops = _FLOPS[name]
+    label = name if not hasattr(seg, "model") else f"{name} {seg.precision[:1]}{seg.precision[-2:]}"
+    return dict(upstream_posts=upstream_posts, name=label, model=name, precision=getattr(seg, "precision", ""),
+                lowres=lowres, load_s=load_s, enc_s=enc_s, flops=flops,
                 totals=totals, decs=decs, posts=posts, refines=refines, upstream=upstream, load=max(load),
                 threads=threads, blob_posts=blob_posts, verts=int(np.median(nverts)), public_ms=public_ms,
                 blob_total=[d + p for d, p in zip(decs, blob_posts)])
@@ -193,10 +202,24 @@ def upstream_post(emb, blob) -> None:
     mask_to_polygons(masks[0, 0].numpy())
 
 
+def agreement(results) -> None:
+    """Per model run in both precisions: IoU of the low-resolution masks (logits > 0, all 3 candidates) of the
+    same clicks, bfloat16 vs float32, end to end (each precision's own encoder run and decoder)."""
+    by = {(r["model"], r["precision"]): r for r in results}
+    rows = [(m, by[(m, "float32")], by[(m, "bfloat16")]) for m, p in by if p == "bfloat16" and (m, "float32") in by]
+    if not rows:
+        return
+    print(f"\n{'bfloat16 vs float32':18s} | low-res mask IoU per click: {'min':>6s} {'median':>6s}  (random weights: "
+          "numerical agreement, not mask quality)")
+    for model, a, b in rows:
+        ious = [float((x & y).sum() / max(1, (x | y).sum())) for x, y in zip(a["lowres"], b["lowres"])]
+        print(f"{model:18s} | {'':27s} {min(ious):6.4f} {np.median(ious):6.4f}")
+
+
 def _torch_twin(seg, registry):
     from anylabel.backends import load_segmenter
 
-    return load_segmenter(seg.name.replace("_onnx", ""), registry=registry)
+    return load_segmenter(seg.name.replace("_onnx", ""), registry=registry, precision="float32")
 
 
 def main() -> int:
@@ -207,6 +230,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
     parser.add_argument("--size", default="4000x3000", help="WxH of the test image")
     parser.add_argument("--only", help="comma-separated model names")
+    parser.add_argument("--precisions", default="float32,bfloat16",
+                        help="precisions of the torch models (anylabel.backends.precision)")
     args = parser.parse_args()
     import torch
 
@@ -227,13 +252,17 @@ def main() -> int:
     registry = ModelRegistry.load(extra_files=[models_file])
     w, h = (int(v) for v in args.size.lower().split("x"))
     image = test_image((h, w))
-    gflops = matmul_gflops()
-    rng = np.random.default_rng(0)
+    gflops = {p: matmul_gflops(dtype=p) for p in ("float32", "bfloat16")}
     names = args.only.split(",") if args.only else MODELS
+    precisions = args.precisions.split(",")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"image {w}x{h}, torch threads {torch.get_num_threads()}, cpu cores {os.cpu_count()}, "
-          f"load avg {load:.1f}, matmul {gflops:.1f} GFLOP/s (float32, 2048^3)\n")
-    results = [bench_model(n, registry, image, args.clicks, rng) for n in names]
+          f"load avg {load:.1f}, matmul (2048^3) {gflops['float32']:.1f} GFLOP/s float32, "
+          f"{gflops['bfloat16']:.1f} GFLOP/s bfloat16\n")
+    results = []
+    for n in names:
+        for p in (["float32"] if n.endswith("_onnx") else precisions):
+            results.append(bench_model(n, registry, image, args.clicks, p))
     print(f"{'model':18s} {'thr':>3s} {'load':>4s} | {'click p50':>9s} {'p90':>6s} {'decoder p50':>11s} "
           f"{'post p50':>8s} {'refine p50':>10s} {'upstream dec p50':>16s} {'verts':>6s}")
     for r in results:
@@ -244,9 +273,11 @@ def main() -> int:
     print(f"\n{'model':18s} {'encoder s':>9s} {'GFLOP':>7s} {'@matmul s':>9s} | {'object-like click p50':>21s} "
           f"{'p90':>6s} {'post p50':>8s} {'upstream post':>13s}")
     for r in results:
-        print(f"{r['name']:18s} {r['enc_s']:9.2f} {r['flops'] / 1e9:7.0f} {r['flops'] / 1e9 / gflops:9.2f} | "
+        at = r["flops"] / 1e9 / gflops[r["precision"] or "float32"]
+        print(f"{r['name']:18s} {r['enc_s']:9.2f} {r['flops'] / 1e9:7.0f} {at:9.2f} | "
               f"{pct(r['blob_total'], 50):19.1f}ms {pct(r['blob_total'], 90):6.1f} {pct(r['blob_posts'], 50):6.1f}ms "
               f"{pct(r['upstream_posts'], 50):11.1f}ms")
+    agreement(results)
     print("\nclick = decoder (3 candidates) + upsampling of the 3 candidates to full size on their boxes + "
           "polygon of the best; refine = the decoder for a\nsecond click with the first answer's logits as mask "
           "input; upstream dec = the same clicks through upstream's mask_decoder forward; object-like = the\n"

@@ -7,6 +7,7 @@ classical backend never imports torch.
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Callable, Dict, List, Optional
 
 from anylabel.backends.base import Segmenter
@@ -65,11 +66,13 @@ def best_available(registry: ModelRegistry) -> ModelSpec:
 
 def load_segmenter(name: Optional[str] = None, registry: Optional[ModelRegistry] = None,
                    progress: Optional[Callable[[int, int], None]] = None, cancel: object = None,
-                   cache: Optional[EmbeddingCache] = None) -> Segmenter:
+                   cache: Optional[EmbeddingCache] = None, precision: Optional[str] = None) -> Segmenter:
     """Build the segmenter of registry model ``name`` (or the best available one when ``name`` is None).
 
     The model file is verified (and downloaded if needed) by ``registry.ensure`` first, reporting
     ``progress(done_bytes, total_bytes)``; ``cancel`` is a flag object the download checks.
+    ``precision``: ``auto`` / ``float32`` / ``bfloat16`` for the adapters that have a choice (SAM, SAM2 in
+    torch; see :mod:`anylabel.backends.precision`), None for ``$ANYLABEL_PRECISION`` or ``auto``.
 
     Raises:
         ModelError: unknown name, missing/corrupt file, wrong architecture; DownloadError when offline.
@@ -82,5 +85,19 @@ def load_segmenter(name: Optional[str] = None, registry: Optional[ModelRegistry]
     else:
         spec = registry.get(name)
     cls = adapter_class(spec)
+    options = {}
+    if precision is not None:
+        check_precision(precision)
+        if "precision" in inspect.signature(cls).parameters:
+            options["precision"] = precision
     path = registry.ensure(spec, progress=progress, cancel=cancel) if spec.needs_file else None
-    return cls(spec, path, cache=cache)
+    return cls(spec, path, cache=cache, **options)
+
+
+def check_precision(precision: str) -> str:
+    """``precision`` if it is a known name (ModelError otherwise)."""
+    from anylabel.backends.precision import PRECISIONS
+
+    if precision not in PRECISIONS:
+        raise ModelError(f"unknown precision {precision!r} (choose one of {', '.join(PRECISIONS)})")
+    return precision

@@ -29,8 +29,15 @@ constant or larger than it needs to be:
    vectorised path. The upscaling's stride-2 2x2 transposed convolutions are plain matrix products onto
    sub-pixel rows (:meth:`FastMaskDecoder._upscale`), so its layer norm is one ``F.layer_norm`` over
    contiguous rows and the activations run on contiguous memory.
-4. Only the mask tokens that are returned (3 for multimask, 1 otherwise) go through their hypernetwork and
-   the final mask product.
+4. Only the mask tokens that are returned (3 for multimask, 1 otherwise) go through their hypernetwork
+   (one batched product per layer for all of them, :class:`_StackedMLPs`) and the final mask product; the
+   masks go from sub-pixel to image order with one gather. From the second layer on, the residual sum
+   overwrites the previous layer's temporary keys instead of copying them; attention scales are folded into
+   the projection weights.
+5. **Precision** (``product_dtype``): float32 by default (the function above, within 1e-4 of upstream).
+   With ``torch.bfloat16`` (see :mod:`anylabel.backends.precision`) the products with the 4096 image tokens
+   and the whole upscaling run in bfloat16, which CPUs with AMX multiply ~5x faster; softmax, residual sums
+   and the token-side layers stay float32.
 
 Everything is batch size 1 (one prompt set per click), which is how the adapters call it.
 """
@@ -86,7 +93,9 @@ class _Cross:
         self.attn = attn
         self.heads = int(attn.num_heads)
         self.d = int(attn.internal_dim) // self.heads
-        self.scale = 1.0 / math.sqrt(self.d)  # a power of two for d = 16: folding it in is exact
+        scale = 1.0 / math.sqrt(self.d)  # a power of two for d = 16: folding it into the weights is exact
+        small = attn.q_proj if image_side is attn.k_proj else attn.k_proj  # the projection of the T tokens
+        self.w_small, self.b_small = small.weight.detach() * scale, small.bias.detach() * scale
         # detached views of the parameters (no copies); detached so that the ONNX tracer may embed them
         w, b = image_side.weight.detach(), image_side.bias.detach()
         self.w_image = w.view(self.heads, self.d, w.shape[1])  # H x d x C
@@ -112,12 +121,19 @@ class _Cross:
             out = out + torch.matmul(torch.bmm(small, self.low_image), dense.g.t())  # (q W W3) g^T
         return out
 
+    def project_small(self, x: Tensor) -> Tensor:
+        """H x T x d scaled projection of the T x C tokens (q_proj token-to-image, k_proj image-to-token)."""
+        return F.linear(x, self.w_small, self.b_small).view(x.shape[0], self.heads, self.d).transpose(0, 1)
+
     def image_scores(self, small: Tensor, keys: Tensor) -> Tensor:
         """H x T x N scores ``small_h . proj(keys + pe)_h`` of H x T x d ``small`` against N x C ``keys``."""
         h, t, _ = small.shape
         sw = torch.bmm(small, self.w_image)  # H x T x C: the weights meet the T tokens, not the N keys
-        scores = torch.mm(sw.reshape(h * t, -1), keys.t()).view(h, t, -1)
-        return scores.add_(torch.bmm(small, self.pe_proj))
+        pe = torch.bmm(small, self.pe_proj).view(h * t, -1)  # the positional share: the product's initial value
+        if keys.dtype == pe.dtype:
+            return torch.addmm(pe, sw.reshape(h * t, -1), keys.t()).view(h, t, -1)
+        # bfloat16 keys: a bfloat16 product, summed with the positional share in float32
+        return torch.mm(sw.reshape(h * t, -1).to(keys.dtype), keys.t()).float().add_(pe).view(h, t, -1)
 
 
 @dataclass
@@ -135,10 +151,11 @@ def _tokens_to_image(x: _Cross, q_in: Tensor, keys: Optional[Tensor], first: Opt
                      dense: Optional[_Dense] = None) -> Tensor:
     """``attn(q=q_in, k=keys + pe, v=keys)`` for T tokens attending to N image tokens; returns T x C.
 
-    q_in: T x C; keys: N x C, or (first layer) the image's ``first`` state plus the ``dense`` prompt.
+    q_in: T x C; keys: N x C (float32, or bfloat16 for cheaper products), or (first layer) the image's
+    ``first`` state plus the ``dense`` prompt.
     """
     a, t = x.attn, q_in.shape[0]
-    q = (a.q_proj(q_in) * x.scale).view(t, x.heads, x.d).transpose(0, 1)  # H x T x d
+    q = x.project_small(q_in)  # H x T x d
     if first is not None:
         scores = torch.bmm(q, first.k0) + x.dense_scores(q, dense)
     else:
@@ -149,24 +166,27 @@ def _tokens_to_image(x: _Cross, q_in: Tensor, keys: Optional[Tensor], first: Opt
         if dense.g is not None:
             out = out + torch.bmm(torch.matmul(attn, dense.g), x.low_value_t)  # (A g) (Wv W3)^T
     else:  # A_h (X Wv_h^T + bv_h) == (A_h X) Wv_h^T + bv_h
-        ax = torch.mm(attn.view(x.heads * t, -1), keys).view(x.heads, t, -1)  # H x T x C
+        ax = torch.mm(attn.view(x.heads * t, -1).to(keys.dtype), keys).float().view(x.heads, t, -1)  # H x T x C
         out = torch.baddbmm(x.bv, ax, x.wv_t)
     return a.out_proj(out.transpose(0, 1).reshape(t, x.heads * x.d))
 
 
 def _image_to_tokens(x: _Cross, keys: Tensor, k_in: Tensor, v_in: Tensor, first: Optional[ImageState] = None,
-                     dense: Optional[_Dense] = None) -> Tensor:
+                     dense: Optional[_Dense] = None, inplace: bool = False,
+                     keys_low: Optional[Tensor] = None) -> Tensor:
     """``keys + attn(q=keys + pe, k=k_in, v=v_in)`` for N image tokens attending to T tokens; N x C.
 
-    keys: N x C; k_in, v_in: T x C; first layer: the image's ``first`` state and the ``dense`` prompt.
+    keys: N x C float32; k_in, v_in: T x C; first layer: the image's ``first`` state and the ``dense`` prompt.
+    ``inplace``: ``keys`` is a temporary of this click, the result may overwrite it (no 4 MB copy).
+    ``keys_low``: ``keys`` in bfloat16 for the scores' product (the residual sum stays float32).
     """
     a, t = x.attn, k_in.shape[0]
-    k = (a.k_proj(k_in) * x.scale).view(t, x.heads, x.d).transpose(0, 1)  # H x T x d
+    k = x.project_small(k_in)  # H x T x d
     v = a.v_proj(v_in).view(t, x.heads, x.d).transpose(0, 1)  # H x T x d
     if first is not None:
         scores = torch.bmm(k, first.q0) + x.dense_scores(k, dense)  # H x T x N
     else:
-        scores = x.image_scores(k, keys)
+        scores = x.image_scores(k, keys if keys_low is None else keys_low)
     attn = torch.softmax(scores, dim=1)  # over the T tokens: tokens-first keeps the kernel vectorised
     u = torch.bmm(v, x.wo)  # H x T x C: v_h Wo_h^T
     # one product for everything added to the residual ``keys``: attention output, out_proj's bias (a column
@@ -180,7 +200,40 @@ def _image_to_tokens(x: _Cross, keys: Tensor, k_in: Tensor, v_in: Tensor, first:
         const = const + dense.shift
     cols.append(attn.new_ones(n, 1))
     rows.append(const[None])
+    if inplace:
+        return keys.addmm_(torch.cat(cols, 1), torch.cat(rows, 0))
     return torch.addmm(keys, torch.cat(cols, 1), torch.cat(rows, 0))
+
+
+class _StackedMLPs:
+    """The mask tokens' hypernetwork MLPs (upstream ``MLP`` modules of one shape, one per token) as batched
+    products: one ``baddbmm`` per layer for all returned tokens instead of one ``Linear`` per token and layer
+    (9 small products per click become 3). Falls back to the modules for an activation other than ReLU."""
+
+    def __init__(self, mlps: Sequence[Any]) -> None:
+        self.mlps = list(mlps)
+        self.plain = all(not getattr(m, "sigmoid_output", False)
+                         and isinstance(getattr(m, "act", torch.nn.ReLU()), torch.nn.ReLU) for m in self.mlps)
+        groups = list(zip(*[m.layers for m in self.mlps]))  # per layer: that layer of every MLP
+        self.w = [torch.stack([lin.weight.detach().t() for lin in g]) for g in groups]  # K x in x out
+        self.b = [torch.stack([lin.bias.detach() for lin in g])[:, None] for g in groups]  # K x 1 x out
+        self._subsets: dict = {}
+
+    def __call__(self, rows: Tensor, chosen: Sequence[int]) -> Tensor:
+        """M x out outputs of the ``chosen`` tokens' MLPs for their M x C ``rows``."""
+        if not self.plain:
+            return torch.stack([self.mlps[i](rows[j]) for j, i in enumerate(chosen)])
+        key = tuple(chosen)
+        layers = self._subsets.get(key)
+        if layers is None:  # 3 subsets in practice (multimask, single, SAM2's dynamic): weights sliced once
+            idx = list(key)
+            layers = self._subsets[key] = [(w[idx], b[idx]) for w, b in zip(self.w, self.b)]
+        y = rows[:, None]  # M x 1 x C
+        for j, (w, b) in enumerate(layers):
+            y = torch.baddbmm(b, y, w)
+            if j < len(layers) - 1:
+                y = torch.relu(y)
+        return y[:, 0]
 
 
 def _subpixel(conv: Any) -> Tuple[Tensor, Tensor]:
@@ -203,8 +256,9 @@ class FastMaskDecoder:
             ``no_mask_embed`` and ``mask_downscaling`` are used.
     """
 
-    def __init__(self, decoder: Any, prompt_encoder: Any) -> None:
+    def __init__(self, decoder: Any, prompt_encoder: Any, product_dtype: torch.dtype = torch.float32) -> None:
         self.decoder = decoder
+        self.product_dtype = upscale_dtype = product_dtype
         self.transformer = tr = decoder.transformer
         self.downscaling = prompt_encoder.mask_downscaling  # convolutions ..., then a 1x1 conv to C channels
         last = self.downscaling[-1]
@@ -222,7 +276,12 @@ class FastMaskDecoder:
                         for layer in tr.layers]
             self.t2i[0].dense_terms(self.w3)
             self.i2t[0].dense_terms(self.w3)
-            self.up1, self.up2 = _subpixel(decoder.output_upscaling[0]), _subpixel(decoder.output_upscaling[3])
+            self.up1, self.up2 = (tuple(t.to(upscale_dtype) for t in _subpixel(decoder.output_upscaling[i]))
+                                  for i in (0, 3))
+            ln = decoder.output_upscaling[1]
+            self.ln1 = (ln.weight.detach().to(upscale_dtype), ln.bias.detach().to(upscale_dtype), float(ln.eps))
+            self.hypernets = _StackedMLPs(decoder.output_hypernetworks_mlps)
+        self._image_order: dict = {}  # (h, w, masks) -> gather index from sub-pixel to image order (_upscale)
         # python ints, not tensor sizes: the ONNX tracer keeps them constant
         self.c1, self.c2 = int(self.up1[1].shape[0]) // 4, int(self.up2[1].shape[0]) // 4
 
@@ -242,8 +301,10 @@ class FastMaskDecoder:
             s0, s1 = (f.detach()[0] for f in high_res)
             # in the layout of _upscale's products (rows (y, x[, ky, kx]), columns (ky, kx, channel)), with the
             # products' biases added: they become the products' initial values, so no separate addition
-            rows = [s0.reshape(-1, h, 2, 2, w, 2, 2).permute(1, 4, 2, 5, 3, 6, 0).reshape(n * 4, -1) + self.up2[1],
-                    s1.reshape(-1, h, 2, w, 2).permute(1, 3, 2, 4, 0).reshape(n, -1) + self.up1[1]]
+            rows = [(s0.reshape(-1, h, 2, 2, w, 2, 2).permute(1, 4, 2, 5, 3, 6, 0).reshape(n * 4, -1)
+                     .to(self.product_dtype) + self.up2[1]),
+                    (s1.reshape(-1, h, 2, w, 2).permute(1, 3, 2, 4, 0).reshape(n, -1)
+                     .to(self.product_dtype) + self.up1[1])]
         return ImageState(keys=feat + self.no_mask, k0=k0, v0=v0, q0=q0, high_res=rows, hw=(h, w))
 
     @torch.no_grad()  # not inference_mode: the ONNX export traces decode_all
@@ -290,7 +351,7 @@ class FastMaskDecoder:
         tokens = torch.cat(weights + [sparse[0]], dim=0)  # T x C
         hs, keys = self._transformer(tokens, keys, cached)
         s = self.obj_token
-        hyper = torch.stack([dec.output_hypernetworks_mlps[i](hs[s + 1 + i]) for i in chosen])  # M x c
+        hyper = self.hypernets(hs[[s + 1 + i for i in chosen]], chosen)  # M x c
         masks = self._upscale(keys, hw, high_res, hyper, len(chosen))
         iou = dec.iou_prediction_head(hs[s:s + 1])[:, list(chosen)]
         return masks, iou
@@ -300,6 +361,7 @@ class FastMaskDecoder:
         """``TwoWayTransformer.forward`` on T x C tokens and N x C image tokens (embedding + dense); ``cached``:
         the image's :meth:`prepare` state and the dense prompt, for layer 0 (else everything from ``keys``)."""
         queries, query_pe = tokens[None], tokens[None]  # upstream token-side modules take B x T x C
+        low = self.product_dtype
         for i, layer in enumerate(self.transformer.layers):
             if layer.skip_first_layer_pe:
                 queries = layer.self_attn(q=queries, k=queries, v=queries)
@@ -308,11 +370,16 @@ class FastMaskDecoder:
                 queries = queries + layer.self_attn(q=q, k=q, v=queries)
             queries = layer.norm1(queries)
             first, dense = cached if cached is not None and i == 0 else (None, None)
+            # the keys' products in the product dtype: one cast per layer (none with the cached first layer)
+            keys_low = keys if first is not None or low == keys.dtype else keys.to(low)
             q = (queries + query_pe)[0]
-            queries = layer.norm2(queries + _tokens_to_image(self.t2i[i], q, keys, first, dense))
+            queries = layer.norm2(queries + _tokens_to_image(self.t2i[i], q, keys_low, first, dense))
             queries = layer.norm3(queries + layer.mlp(queries))
             q = (queries + query_pe)[0]
-            keys = layer.norm4(_image_to_tokens(self.i2t[i], keys, q, queries[0], first, dense))
+            # from the second layer on, ``keys`` is the previous layer's norm4 output: overwritten in place
+            keys = layer.norm4(_image_to_tokens(self.i2t[i], keys, q, queries[0], first, dense, inplace=i > 0,
+                                                keys_low=None if keys_low is keys else keys_low))
+        keys = keys.to(low)  # shared by the last attention and the upscaling
         q = (queries + query_pe)[0]
         out = _tokens_to_image(self.t2i[-1], q, keys)
         return self.transformer.norm_final_attn(queries + out)[0], keys
@@ -328,11 +395,19 @@ class FastMaskDecoder:
         (4y + 2ky + ky2, 4x + 2kx + kx2). One reshape at the end puts the M masks in image order.
         """
         h, w = hw
-        _, ln1, act1, _, act2 = self.decoder.output_upscaling
+        _, _, act1, _, act2 = self.decoder.output_upscaling
+        dtype = self.product_dtype  # float32, or bfloat16 (see anylabel.backends.precision); no-op casts in float32
         # SAM2: dc1(src) + feat_s1 and dc2(...) + feat_s0, the features' rows prepared with the biases
         b1, b2 = (self.up1[1], self.up2[1]) if high_res is None else (high_res[1], high_res[0])
-        x = torch.addmm(b1, keys, self.up1[0]).view(-1, self.c1)  # N x (4 c1) -> 4N x c1
-        x = act1(F.layer_norm(x, (self.c1,), ln1.weight, ln1.bias, ln1.eps))  # = LayerNorm2d per pixel
+        x = torch.addmm(b1, keys.to(dtype), self.up1[0]).view(-1, self.c1)  # N x (4 c1) -> 4N x c1
+        x = act1(F.layer_norm(x, (self.c1,), *self.ln1))  # = LayerNorm2d per pixel
         x = torch.addmm(b2, x, self.up2[0]).view(-1, self.c2)  # 4N x (4 c2) -> 16N x c2
-        masks = torch.mm(act2(x), hyper.t())  # 16N x M
-        return masks.view(h, w, 2, 2, 2, 2, m).permute(6, 0, 2, 4, 1, 3, 5).reshape(1, m, 4 * h, 4 * w)
+        masks = torch.mm(hyper.to(dtype), act2(x).t()).float()  # M x 16N, rows in sub-pixel order
+        if torch.jit.is_tracing():  # the ONNX export: a plain permutation
+            return masks.view(m, h, w, 2, 2, 2, 2).permute(0, 1, 3, 5, 2, 4, 6).reshape(1, m, 4 * h, 4 * w)
+        # the same permutation as one gather with a cached index: half the time of a 7-d strided copy
+        order = self._image_order.get((h, w, m))
+        if order is None:
+            order = torch.arange(m * 16 * h * w, device=masks.device).view(m, h, w, 2, 2, 2, 2)
+            order = self._image_order[(h, w, m)] = order.permute(0, 1, 3, 5, 2, 4, 6).reshape(-1)
+        return torch.take(masks, order).view(1, m, 4 * h, 4 * w)

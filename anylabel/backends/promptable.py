@@ -29,6 +29,7 @@ import numpy as np
 from anylabel.backends.base import Segmenter
 from anylabel.backends.cache import EmbeddingCache, shared_cache
 from anylabel.backends.cpu import background_priority, encoding
+from anylabel.backends.precision import resolve_precision
 from anylabel.backends.masks import exclude_boxes, logits_to_mask, negative_box_points, tight_box
 from anylabel.backends.prompt import Box, LazyMaskCandidate, MaskCandidate, Prompt
 
@@ -78,6 +79,9 @@ class CachedSegmenter(Segmenter):
 
     def __init__(self, name: str, cache: Optional[EmbeddingCache] = None) -> None:
         self.name = name
+        #: the embeddings' namespace in the shared cache: the model name, plus the precision when not float32
+        #: (a bfloat16 embedding is not the float32 one)
+        self.cache_name = name
         self.cache = cache if cache is not None else shared_cache()
         self._lock = threading.Lock()
         self._encode_lock = threading.Lock()  # one encoder run at a time: 2 cores, and torch is greedy
@@ -98,7 +102,7 @@ class CachedSegmenter(Segmenter):
             EmbeddingMissing: not cached and ``image`` is None.
         """
         while True:
-            emb = self.cache.get(self.name, key)
+            emb = self.cache.get(self.cache_name, key)
             if emb is not None:
                 return emb
             with self._lock:
@@ -110,13 +114,13 @@ class CachedSegmenter(Segmenter):
                     event = self._inflight[key] = threading.Event()
             if not mine:
                 event.wait()  # another thread (the prefetcher) is encoding this image: use its result
-                if image is None and not self.cache.contains(self.name, key):
+                if image is None and not self.cache.contains(self.cache_name, key):
                     raise EmbeddingMissing(f"no cached embedding of image {key} for model {self.name}")
                 continue
             try:
                 with self._encode_lock, encoding():  # clicks meanwhile use 1 thread (anylabel.backends.cpu)
                     emb = self._encode(check_image(image))
-                self.cache.put(self.name, key, emb)
+                self.cache.put(self.cache_name, key, emb)
                 return emb
             finally:
                 with self._lock:
@@ -139,7 +143,7 @@ class CachedSegmenter(Segmenter):
         self.embedding(image, key)
 
     def has_embedding(self, key: str) -> bool:
-        return self.cache.contains(self.name, key)
+        return self.cache.contains(self.cache_name, key)
 
     @property
     def current_key(self) -> Optional[str]:
@@ -180,7 +184,7 @@ class CachedSegmenter(Segmenter):
         with self._lock:
             self._current = None
             self._current_image = None
-        self.cache.clear(self.name)
+        self.cache.clear(self.cache_name)
 
 
 class PromptableSegmenter(CachedSegmenter):
@@ -189,8 +193,16 @@ class PromptableSegmenter(CachedSegmenter):
     #: models that accept negative points get a negative box's points as negatives too
     takes_negative_points = True
     mask_threshold = 0.0
+    #: "float32" or "bfloat16" (torch adapters: see :meth:`_use_precision`)
+    precision = "float32"
     #: (embedding, its _prepare result) of the latest image decoded: per-image constants of the decoder
     _prepared_memo: Optional[Tuple[Embedding, Any]] = None
+
+    def _use_precision(self, requested: Optional[str], device: str) -> str:
+        """Resolve and record the adapter's precision (see :mod:`anylabel.backends.precision`)."""
+        self.precision = resolve_precision(requested, device)
+        self.cache_name = self.name if self.precision == "float32" else f"{self.name}@{self.precision}"
+        return self.precision
 
     def _prepare(self, emb: Embedding) -> Any:
         """Per-image decoder constants, computed once when an image becomes current (optional hook).

@@ -23,6 +23,7 @@ import numpy as np
 
 from anylabel.backends.cache import EmbeddingCache
 from anylabel.backends.cpu import click_threads, tune_allocator
+from anylabel.backends.precision import encoder_autocast, torch_dtype
 from anylabel.backends.auto_masks import records_to_candidates, sam_everything  # noqa: F401 (re-exported)
 from anylabel.backends.prompt import Box, MaskCandidate
 from anylabel.backends.promptable import Embedding, PromptableSegmenter
@@ -78,8 +79,9 @@ class SamSegmenter(PromptableSegmenter):
     """segment-anything's SAM on torch (CPU by default)."""
 
     def __init__(self, spec: ModelSpec, checkpoint: Path, cache: Optional[EmbeddingCache] = None,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", precision: Optional[str] = None) -> None:
         super().__init__(spec.name, cache)
+        self._use_precision(precision, device)  # float32, or bfloat16 products (anylabel.backends.precision)
         import torch
         from segment_anything.utils.transforms import ResizeLongestSide
 
@@ -95,7 +97,8 @@ class SamSegmenter(PromptableSegmenter):
             tune_allocator()  # a click's temporaries stay mapped: no page faults (anylabel.backends.cpu)
         # SAM's own mask decoder, evaluated in a CPU-friendly order (see anylabel.backends.fast_decoder)
         with torch.inference_mode():
-            self._fast = FastMaskDecoder(self.model.mask_decoder, self.model.prompt_encoder)
+            self._fast = FastMaskDecoder(self.model.mask_decoder, self.model.prompt_encoder,
+                                         torch_dtype(self.precision))
 
     def _predictor(self) -> Any:
         """One SamPredictor per thread: its state (the current features) must not be shared."""
@@ -110,9 +113,10 @@ class SamSegmenter(PromptableSegmenter):
         import torch
 
         p = self._predictor()
-        with torch.inference_mode():
+        with torch.inference_mode(), encoder_autocast(self.precision, self.device):
             p.set_image(image)
-        emb = Embedding(orig_hw=tuple(image.shape[:2]), features=p.features, pre_scale=4,
+        # float32 whatever the encoder's precision: the decoder's per-image constants are float32
+        emb = Embedding(orig_hw=tuple(image.shape[:2]), features=p.features.float(), pre_scale=4,
                         logit_hw=logit_frame(p.input_size, p.model.image_encoder.img_size))
         p.reset_image()
         return emb

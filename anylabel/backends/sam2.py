@@ -23,6 +23,7 @@ import numpy as np
 from anylabel.backends.auto_masks import sam2_everything
 from anylabel.backends.cache import EmbeddingCache
 from anylabel.backends.cpu import click_threads, tune_allocator
+from anylabel.backends.precision import encoder_autocast, torch_dtype
 from anylabel.backends.prompt import Box, MaskCandidate
 from anylabel.backends.promptable import Embedding, PromptableSegmenter
 from anylabel.backends.sam2_build import build_sam2_model
@@ -37,8 +38,9 @@ class Sam2Segmenter(PromptableSegmenter):
     """sam2's image predictor on torch (CPU by default)."""
 
     def __init__(self, spec: ModelSpec, checkpoint: Path, cache: Optional[EmbeddingCache] = None,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", precision: Optional[str] = None) -> None:
         super().__init__(spec.name, cache)
+        self._use_precision(precision, device)  # float32, or bfloat16 products (anylabel.backends.precision)
         import torch
 
         from anylabel.backends.fast_decoder import FastMaskDecoder
@@ -56,7 +58,8 @@ class Sam2Segmenter(PromptableSegmenter):
             tune_allocator()  # a click's temporaries stay mapped: no page faults (anylabel.backends.cpu)
         # sam2's own mask decoder, evaluated in a CPU-friendly order (see anylabel.backends.fast_decoder)
         with torch.inference_mode():
-            self._fast = FastMaskDecoder(self.model.sam_mask_decoder, self.model.sam_prompt_encoder)
+            self._fast = FastMaskDecoder(self.model.sam_mask_decoder, self.model.sam_prompt_encoder,
+                                         torch_dtype(self.precision))
 
     def _predictor(self) -> Any:
         """One SAM2ImagePredictor per thread: its state (the current features) must not be shared."""
@@ -71,9 +74,12 @@ class Sam2Segmenter(PromptableSegmenter):
         import torch
 
         p = self._predictor()
-        with torch.inference_mode():
+        with torch.inference_mode(), encoder_autocast(self.precision, self.device):
             p.set_image(image)
         features = p._features  # {"image_embed": 1x256x64x64, "high_res_feats": [1x32x256x256, 1x64x128x128]}
+        # float32 whatever the encoder's precision: the decoder's per-image constants are float32
+        features = {"image_embed": features["image_embed"].float(),
+                    "high_res_feats": [f.float() for f in features["high_res_feats"]]}
         p.reset_predictor()
         low_res = 4 * features["image_embed"].shape[-1]
         return Embedding(orig_hw=tuple(image.shape[:2]), logit_hw=(low_res, low_res), features=features)

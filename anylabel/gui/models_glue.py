@@ -46,12 +46,13 @@ def initial_model(registry: ModelRegistry, preferred: Optional[str]) -> Optional
     return specs[0].name if specs else None
 
 
-def default_segmenter_factory(registry: ModelRegistry) -> Callable[[str], Segmenter]:
-    """``fn(name) -> Segmenter`` through the backends' factory (runs on the worker thread)."""
+def default_segmenter_factory(registry: ModelRegistry, precision: Optional[str] = None) -> Callable[[str], Segmenter]:
+    """``fn(name) -> Segmenter`` through the backends' factory (runs on the worker thread); ``precision``
+    is the settings' ``precision`` (None: ``$ANYLABEL_PRECISION`` or auto)."""
 
     def make(name: str) -> Segmenter:
         from anylabel.backends.factory import load_segmenter
 
-        return load_segmenter(name, registry=registry)
+        return load_segmenter(name, registry=registry, precision=precision)
 
     return make

@@ -27,7 +27,7 @@ def _upstream(predictor, prompt):
 
 @pytest.mark.parametrize("name", ["sam_vit_b", "sam2.1_hiera_tiny"])
 def test_masks_equal_the_upstream_predictor(name, registry, voc_image) -> None:
-    seg = load_segmenter(name, registry=registry)
+    seg = load_segmenter(name, registry=registry, precision="float32")
     seg.set_image(voc_image, key=f"agree-{name}")
     if name.startswith("sam2"):
         from sam2.sam2_image_predictor import SAM2ImagePredictor as P
@@ -45,7 +45,7 @@ def test_masks_equal_the_upstream_predictor(name, registry, voc_image) -> None:
 
 
 def test_onnx_decoder_agrees_with_torch(registry, voc_image) -> None:
-    torch_seg = load_segmenter("sam_vit_b", registry=registry)
+    torch_seg = load_segmenter("sam_vit_b", registry=registry, precision="float32")
     onnx_seg = load_segmenter("sam_vit_b_onnx", registry=registry)
     torch_seg.set_image(voc_image, key="onnx-agree")
     onnx_seg.set_image(voc_image, key="onnx-agree")

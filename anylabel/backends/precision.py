@@ -1,0 +1,72 @@
+"""Numeric precision of the SAM / SAM2 torch adapters: float32, or bfloat16 products where the CPU has them.
+
+Why: CPUs with Intel AMX (Xeon 4th generation and later, like this project's test machine) multiply
+bfloat16 matrices about 5x faster than float32 ones (measured here: 1240 vs 240 GFLOP/s on 2048^3). The
+SAM / SAM2 image encoders and the mask decoder's large products are matrix multiplications, so with
+bfloat16:
+
+* the image encoder runs under ``torch.autocast("cpu", dtype=torch.bfloat16)``: upstream's own modules, in
+  the precision sam2's own examples use on GPUs (SAM vit_b, 1024x1024: 12.4 s -> 6.5 s here); the
+  embedding is stored as float32;
+* the click decoder (:class:`~anylabel.backends.fast_decoder.FastMaskDecoder`) computes its products with
+  the 4096 image tokens and its upscaling in bfloat16; softmax, layer-norm statistics, residual sums and the
+  small token-side layers stay float32 (decoder ~21 -> ~17 ms per click here).
+
+bfloat16 keeps float32's range but only 8 bits of mantissa, so results are close to, not equal to,
+float32's: measured with random weights on a photo (``python benchmarks/click_latency.py``), the
+low-resolution masks agree with float32's at IoU ~0.997 and the logits within ~1 % of their range.
+Random weights say nothing about mask *quality*; the float32 path stays exact (within 1e-4 of upstream)
+and is one setting away.
+
+``precision`` is ``"auto"`` (bfloat16 on a CPU with AMX, else float32), ``"float32"`` or ``"bfloat16"``;
+the value comes from the caller (``load_segmenter(precision=...)``, the settings file's ``precision``,
+``anylabel segment --precision``) or the ``ANYLABEL_PRECISION`` environment variable.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any, ContextManager, Optional
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def fast_bfloat16() -> bool:
+    """True when this CPU multiplies bfloat16 matrices in hardware (AMX tiles), as torch reports it."""
+    import torch
+
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private in torch 2.x: absent means "no"
+    try:
+        return bool(probe()) if probe is not None else False
+    except RuntimeError:
+        return False
+
+
+def resolve_precision(requested: Optional[str] = None, device: str = "cpu") -> str:
+    """``"float32"`` or ``"bfloat16"`` for ``requested`` (None: ``$ANYLABEL_PRECISION``, else ``"auto"``).
+
+    Raises:
+        ValueError: an unknown precision name.
+    """
+    value = (requested or os.environ.get("ANYLABEL_PRECISION") or "auto").strip().lower()
+    if value not in PRECISIONS:
+        raise ValueError(f"unknown precision {value!r} (choose one of {', '.join(PRECISIONS)})")
+    if value == "auto":
+        return "bfloat16" if device == "cpu" and fast_bfloat16() else "float32"
+    return value
+
+
+def torch_dtype(precision: str) -> Any:
+    """The torch dtype of a resolved precision."""
+    import torch
+
+    return torch.bfloat16 if precision == "bfloat16" else torch.float32
+
+
+def encoder_autocast(precision: str, device: str = "cpu") -> ContextManager[Any]:
+    """The context an image encoder runs in: bfloat16 autocast, or nothing for float32."""
+    if precision != "bfloat16":
+        return contextlib.nullcontext()
+    import torch
+
+    return torch.autocast(device_type=device, dtype=torch.bfloat16)
