@@ -116,7 +116,7 @@ def worker(args: argparse.Namespace) -> Dict[str, Any]:
         from anylabel.imaging.video import open_frames
         from anylabel.tracking import TrackingSession
 
-        session = TrackingSession(predictor, open_frames(args.video))
+        session = TrackingSession(predictor, open_frames(args.video), precision="float32")  # as raw sam2
         for obj in range(args.objects):
             point, box = PROMPTS[obj]
             session.add_prompt(0, obj + 1, Prompt.from_clicks([point] if point else [], box=box))
@@ -154,7 +154,7 @@ def paired(args: argparse.Namespace) -> Dict[str, Any]:
                                         labels=[1] if point else None, box=box)
     raw_load, raw_load_cpu = time.perf_counter() - t0, time.process_time() - c0
     t0, c0 = time.perf_counter(), time.process_time()
-    session = TrackingSession(predictor, open_frames(args.video))
+    session = TrackingSession(predictor, open_frames(args.video), precision="float32")  # as raw sam2
     for obj in range(args.objects):
         point, box = PROMPTS[obj]
         session.add_prompt(0, obj + 1, Prompt.from_clicks([point] if point else [], box=box))

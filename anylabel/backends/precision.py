@@ -10,17 +10,21 @@ bfloat16:
   embedding is stored as float32;
 * the click decoder (:class:`~anylabel.backends.fast_decoder.FastMaskDecoder`) computes its products with
   the 4096 image tokens and its upscaling in bfloat16; softmax, layer-norm statistics, residual sums and the
-  small token-side layers stay float32 (decoder ~21 -> ~17 ms per click here).
+  small token-side layers stay float32 (decoder ~21 -> ~17 ms per click here);
+* a video :class:`~anylabel.tracking.TrackingSession` runs sam2's video predictor under the same autocast
+  (hiera tiny: 8.8 -> 2.9 s per frame here, ``benchmarks/tracking_precision.py``).
 
 bfloat16 keeps float32's range but only 8 bits of mantissa, so results are close to, not equal to,
 float32's: measured with random weights on a photo (``python benchmarks/click_latency.py``), the
-low-resolution masks agree with float32's at IoU ~0.997 and the logits within ~1 % of their range.
+low-resolution masks agree with float32's at IoU ~0.996 and the logits within ~1 % of their range; tracked
+masks at IoU ~0.98 (``benchmarks/tracking_precision.py``).
 Random weights say nothing about mask *quality*; the float32 path stays exact (within 1e-4 of upstream)
 and is one setting away.
 
 ``precision`` is ``"auto"`` (bfloat16 on a CPU with AMX, else float32), ``"float32"`` or ``"bfloat16"``;
-the value comes from the caller (``load_segmenter(precision=...)``, the settings file's ``precision``,
-``anylabel segment --precision``) or the ``ANYLABEL_PRECISION`` environment variable.
+the value comes from the caller (``load_segmenter(precision=...)``, ``TrackingSession(precision=...)``, the
+settings file's ``precision``, ``--precision`` of ``anylabel segment / everything / track``) or the
+``ANYLABEL_PRECISION`` environment variable.
 """
 from __future__ import annotations
 

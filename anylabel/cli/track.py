@@ -49,6 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="extra models file (YAML), may be repeated")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default=None,
+                        help="sam2's arithmetic: bfloat16 autocast is ~3x faster on CPUs with AMX and close to, "
+                        "not equal to, float32 (default: $ANYLABEL_PRECISION or auto = bfloat16 where the CPU "
+                        "has AMX)")
     parser.add_argument("--tolerance", type=float, default=1.0, help="polygon simplification, pixels")
     parser.add_argument("--no-mot", action="store_true", help="do not write the MOT track file")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -131,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(max(1, args.threads))
     predictor = load_video_predictor(args.model, args.models, device=args.device)
-    session = TrackingSession(predictor, frames)
+    session = TrackingSession(predictor, frames, precision=args.precision)
     for (frame, obj), p in sorted(prompts.items()):
         prompt = Prompt.from_clicks(p["pos"], p["neg"], box=p["box"])
         session.add_prompt(frame, obj, prompt, label=labels.get(obj))

@@ -58,8 +58,10 @@ class TrackerWorker(QtCore.QObject):
     error = QtCore.pyqtSignal(str)
     _wake = QtCore.pyqtSignal()
 
-    def __init__(self, load_predictor: Callable[[str], Any], target: Callable[[SegmentRequest], Target]) -> None:
+    def __init__(self, load_predictor: Callable[[str], Any], target: Callable[[SegmentRequest], Target],
+                 precision: Optional[str] = None) -> None:
         super().__init__()
+        self.precision = precision  # the sessions' (anylabel.backends.precision)
         self.name = "tracker"
         self._load = load_predictor
         self.target = target
@@ -169,7 +171,7 @@ class TrackerWorker(QtCore.QObject):
             self.status.emit(f"{model}: loaded in {time.perf_counter() - t0:.1f} s")
             self.modelLoaded.emit(model)
         self.name = model
-        self.session = TrackingSession(predictor, folder.source)
+        self.session = TrackingSession(predictor, folder.source, precision=self.precision)
         self.opened.emit(model)
 
     def _answer(self, req: SegmentRequest, target: Target) -> None:
