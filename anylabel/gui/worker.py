@@ -198,7 +198,9 @@ class SegmentWorker(QtCore.QObject):
                 log.exception("loading %s failed", self.name)
                 self._load_error = _message(e)
             else:
-                self.status.emit(f"{self.name}: ready (loaded in {time.perf_counter() - t0:.1f} s)")
+                precision = getattr(self._segmenter, "precision", None)  # torch SAM / SAM2 have a choice
+                how = f", {precision}" if precision else ""
+                self.status.emit(f"{self.name}: ready (loaded in {time.perf_counter() - t0:.1f} s{how})")
                 self.modelLoaded.emit(self.name)
                 return True
         if request is not None:
