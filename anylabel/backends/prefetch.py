@@ -17,6 +17,8 @@ from collections import deque
 from pathlib import Path
 from typing import Callable, Deque, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
+
 from anylabel.backends.base import Segmenter
 from anylabel.errors import AnylabelError
 
@@ -32,9 +34,12 @@ class Prefetcher:
     """
 
     def __init__(self, segmenter: Segmenter,
-                 on_encoded: Optional[Callable[[Path, str], None]] = None) -> None:
+                 on_encoded: Optional[Callable[[Path, str], None]] = None,
+                 load_image: Optional[Callable[[Path], np.ndarray]] = None) -> None:
         self.segmenter = segmenter
         self.on_encoded = on_encoded  # called from the worker thread with (path, key)
+        # the GUI passes its display read-ahead (anylabel.imaging.readahead): one decode serves both
+        self.load_image = load_image
         self.encoded: List[Path] = []
         self.errors: List[Tuple[Path, Exception]] = []
         self._cond = threading.Condition()
@@ -99,7 +104,7 @@ class Prefetcher:
                 key = loader.file_key(path)
                 if self.segmenter.has_embedding(key) or self._stale(generation):
                     continue
-                image = loader.load_image(path)
+                image = (self.load_image or loader.load_image)(path)
                 if self._stale(generation):
                     continue  # cancelled while decoding: skip the expensive part
                 self.segmenter.encode(image, key)

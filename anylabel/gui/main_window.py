@@ -39,6 +39,7 @@ from anylabel.gui.models_glue import default_segmenter_factory, initial_model, l
 from anylabel.gui.navigation import VIDEO_EXTENSIONS, NavigationMixin  # noqa: F401 - re-exported
 from anylabel.gui.plugins import PluginsMixin
 from anylabel.gui.worker import SegmentWorker
+from anylabel.imaging.readahead import ImageReadAhead
 
 log = logging.getLogger(__name__)
 #: modules with ``attach(window)`` that add features to every window (label suggestions, ...); a module
@@ -66,6 +67,7 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
                  plugins: Sequence[str] = PLUGINS) -> None:
         super().__init__()
         self.config = config or Config()
+        self.readahead = ImageReadAhead()  # the neighbours of the shown image, decoded in the background
         self.colors = LabelColors(self.config.label_colors)
         self.output_dir = output_dir or self.config.output_dir
         self.folder: Optional[ImageFolder] = None
@@ -179,7 +181,8 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         if old is not None:
             old.status.disconnect()
             old.retire()  # never blocks: a running encode finishes in the background, then memory is freed
-        worker = SegmentWorker(lambda: self._factory(name), name)
+        # the embedding prefetch decodes through the display read-ahead: each next image is decoded once
+        worker = SegmentWorker(lambda: self._factory(name), name, image_loader=lambda p: self.readahead.get(p))
         worker.status.connect(self.model_status.setText)
         self.worker = worker
         self.ai.set_worker(worker)

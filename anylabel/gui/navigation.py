@@ -13,7 +13,6 @@ from PyQt5 import QtGui, QtWidgets
 from anylabel.document.history import History
 from anylabel.errors import AnylabelError
 from anylabel.gui.documents import ImageFolder
-from anylabel.imaging.loader import load_image
 
 log = logging.getLogger(__name__)
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
@@ -53,7 +52,7 @@ class NavigationMixin:
             return False
         path = self.folder.image_path(row)
         try:
-            image = load_image(path)
+            image = self.readahead.get(path)  # decoded already when the user moves to a neighbour
             annotation, _ = self.folder.load(row)
         except AnylabelError as e:
             self._warn(str(e), "Cannot open the image")
@@ -78,6 +77,9 @@ class NavigationMixin:
         self._update_title()
         self.file_list.model.set_dirty(None)
         self.file_list.update_progress(row, -1)
+        # the images Next / Prev will show: decoded off the GUI thread while this one is annotated; queued
+        # before the embedding prefetch, which then waits for these decodes instead of decoding again
+        self.readahead.prefetch([self.folder.image_path(r) for r in (row + 1, row - 1) if 0 <= r < len(self.folder)])
         self._prefetch()
         self.imageLoaded.emit(str(path))
         return True
@@ -167,4 +169,5 @@ class NavigationMixin:
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
+        self.readahead.close()
         event.accept()

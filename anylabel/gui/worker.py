@@ -92,9 +92,11 @@ class SegmentWorker(QtCore.QObject):
     modelLoaded = QtCore.pyqtSignal(str)
     _wake = QtCore.pyqtSignal()
 
-    def __init__(self, make_segmenter: Callable[[], Segmenter], name: str) -> None:
+    def __init__(self, make_segmenter: Callable[[], Segmenter], name: str,
+                 image_loader: Optional[Callable[[str], np.ndarray]] = None) -> None:
         super().__init__()
         self.name = name
+        self._image_loader = image_loader  # decodes for the prefetcher (the window's read-ahead)
         self._make = make_segmenter
         self._segmenter: Optional[Segmenter] = None
         self._load_error: Optional[str] = None
@@ -264,7 +266,7 @@ class SegmentWorker(QtCore.QObject):
         def encoded(path, key) -> None:  # called on the prefetcher's thread: signals are thread-safe
             self.status.emit(f"{self.name}: pre-encoded {Path(path).name}")
 
-        prefetcher = Prefetcher(self._segmenter, on_encoded=encoded)
+        prefetcher = Prefetcher(self._segmenter, on_encoded=encoded, load_image=self._image_loader)
         with self._lock:
             if self._stopping:
                 return

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -37,15 +38,16 @@ def test_ten_thousand_images_open_without_decoding_them(make_window, tmp_path, v
     shutil.copy(sorted((voc_dir / "data_annotated").glob("*.jpg"))[0], big / "frame_00000.jpg")
     for i in range(1, 10_000):
         (big / f"frame_{i:05d}.jpg").write_bytes(b"")
-    import anylabel.gui.navigation as mw
+    from anylabel.imaging.loader import load_image
+    from anylabel.imaging.readahead import ImageReadAhead
 
     decoded = []
-    real = mw.load_image
-    monkeypatch.setattr(mw, "load_image", lambda p: decoded.append(p) or real(p))
     w = make_window()
+    w.readahead = ImageReadAhead(loader=lambda p: decoded.append(Path(p).name) or load_image(p))
     assert w.open_path(str(big))
     assert w.file_list.model.rowCount() == 10_000 and w.row == 0
-    assert [p.name for p in decoded] == ["frame_00000.jpg"]
+    qtbot.waitUntil(lambda: len(decoded) == 2)  # the image shown, then its next neighbour in the background
+    assert decoded == ["frame_00000.jpg", "frame_00001.jpg"]
     assert w.folder.names[:3] == ["frame_00000.jpg", "frame_00001.jpg", "frame_00002.jpg"]
     w.file_list.filter.setText("0999")
     assert w.file_list.proxy.rowCount() == 11  # 00999 and 09990..09999
@@ -111,3 +113,31 @@ def test_file_menu_opens_export_and_stats_on_the_annotation_folder(make_window, 
     w.actions_["stats"].trigger()
     assert w.stats_dialog.isVisible()
     w.stats_dialog.close()
+
+
+def test_next_image_was_decoded_in_the_background(make_window, tmp_path, voc_dir, qtbot):
+    """While one image is shown its neighbours are decoded off the GUI thread; Next then decodes nothing."""
+    import threading
+
+    from anylabel.imaging.loader import load_image
+    from anylabel.imaging.readahead import ImageReadAhead
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for p in sorted((voc_dir / "data_annotated").glob("*.jpg")):
+        shutil.copy(p, folder)
+    decodes = []  # (file name, decoded on the GUI thread)
+    gui = threading.get_ident()
+    w = make_window()
+    w.readahead = ImageReadAhead(loader=lambda p: decodes.append((Path(p).name, threading.get_ident() == gui))
+                                 or load_image(p))
+    assert w.open_path(str(folder))
+    names = w.folder.names
+    qtbot.waitUntil(lambda: w.readahead.cached(folder / names[1]))
+    w.next_image()
+    assert w.row == 1 and w.image.shape == load_image(folder / names[1]).shape
+    qtbot.waitUntil(lambda: w.readahead.cached(folder / names[2]))
+    w.next_image()
+    w.prev_image()  # the previous image is kept too
+    assert w.row == 1
+    assert decodes == [(names[0], True), (names[1], False), (names[2], False)]
