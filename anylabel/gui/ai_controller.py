@@ -7,7 +7,7 @@ previous answer's low-resolution logits go with the next click as long as prompt
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 from PyQt5 import QtCore, QtGui
@@ -141,6 +141,16 @@ class AiController(QtCore.QObject):
         self.canvas.set_busy("⏳ segmenting…")
         self.worker.submit(SegmentRequest(self.image_id, self.version, self.image_id, prompt, self.image,
                                           self.tolerance, self.min_area, self.colour))
+
+    def show_answer_for_box(self, box: Box, answer: Callable[[int, Prompt], SegmentResult]) -> SegmentResult:
+        """Make ``box`` the only prompt (a positive box that clicks then refine) and show an answer computed
+        elsewhere, without a model run: ``answer(version, prompt)`` builds it for the new prompt version,
+        and it is shown exactly as the worker's answer to that version would be (the find box uses this)."""
+        self.actions = [("box", tuple(float(v) for v in box), False)]
+        self._changed(reset_logits=True, submit=False)
+        result = answer(self.version, self.prompt())
+        self._on_result(result)
+        return result
 
     # ------------------------------------------------------------------------------ results
     def _on_result(self, res: SegmentResult) -> None:

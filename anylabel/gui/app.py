@@ -34,7 +34,7 @@ def create_window(path: Optional[str] = None, output_dir: Optional[str] = None, 
     window = MainWindow(output_dir=output_dir, **kwargs)
     window.show()
     if config_error is not None:
-        window._warn(f"The settings file is invalid; using the defaults until it is fixed:\n{config_error}",
+        window.warn(f"The settings file is invalid; using the defaults until it is fixed:\n{config_error}",
                      "Settings")
     if path:
         window.open_path(path)

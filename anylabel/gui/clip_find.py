@@ -143,7 +143,7 @@ class FindBox(QtCore.QObject):
         if clip.model_name is None:
             name = clip.default_model()
             if name is None:
-                w._warn("Find needs a CLIP model: choose one in AI → CLIP labels…", "Find")
+                w.warn("Find needs a CLIP model: choose one in AI → CLIP labels…", "Find")
                 return False
             clip.set_model(name)  # loads on the job thread, before the search queued below
         self.serial += 1
@@ -176,7 +176,7 @@ class FindBox(QtCore.QObject):
         if serial != self.serial:
             return
         self.window.canvas.set_busy("")
-        self.window._warn(f"Find failed:\n{message}", "Find")
+        self.window.warn(f"Find failed:\n{message}", "Find")
 
     def _on_found(self, out: FindOutcome) -> None:
         w, ai = self.window, self.window.ai
@@ -187,12 +187,11 @@ class FindBox(QtCore.QObject):
             why = "no automatic mask is large enough" if not out.searched else "no mask matched"
             w.statusBar().showMessage(f"Find “{out.text}”: nothing found ({why})", 6000)
             return
-        action = ("box", tuple(float(v) for v in out.candidates[0].box), False)
-        ai.actions = [action]  # the found object's box is the prompt in waiting: clicks refine it
-        ai._changed(reset_logits=True, submit=False)  # new prompt version, drawn; no model run
-        result = SegmentResult(out.image_id, ai.version, ai.prompt(), out.candidates, out.polygons, out.overlays)
-        self._shown, self._action, self._text = result, action, out.text
-        ai._on_result(result)  # shown exactly as the worker's answer to that prompt version
+        # the found object's box becomes the prompt in waiting (clicks refine it); the found masks are shown
+        # as the answer to that prompt, without a model run
+        result = ai.show_answer_for_box(out.candidates[0].box, lambda version, prompt: SegmentResult(
+            out.image_id, version, prompt, out.candidates, out.polygons, out.overlays))
+        self._shown, self._action, self._text = result, ai.actions[0], out.text
         providers = [(n, f) for n, f in w.suggestion_providers if n != SOURCE]
         w.suggestion_providers[:] = [(SOURCE, self.provider)] + providers  # first: pre-fills the dialog
         best = out.candidates[0].score

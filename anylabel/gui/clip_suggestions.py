@@ -194,7 +194,7 @@ class ClipSuggestions(QtCore.QObject):
         self._loading = None
         if classifier is None:
             self.model_name = None
-            self.window._warn(f"Cannot use the CLIP model {name}:\n{error}", "CLIP labels")
+            self.window.warn(f"Cannot use the CLIP model {name}:\n{error}", "CLIP labels")
             return
         self._use(classifier)
         self.window.statusBar().showMessage(f"CLIP labels from {name}", 4000)
@@ -365,7 +365,7 @@ def attach(window: "MainWindow") -> ClipSuggestions:
         try:
             clip.set_vocabulary(cfg.clip_vocabulary)
         except AnylabelError as e:
-            window._warn(f"The CLIP vocabulary of the settings is unusable:\n{e}", "CLIP labels")
+            window.warn(f"The CLIP vocabulary of the settings is unusable:\n{e}", "CLIP labels")
     if cfg.clip_model:
         clip.set_model(cfg.clip_model)
     from anylabel.gui.clip_find import FindBox

@@ -73,7 +73,10 @@ class EditingMixin:
             self.refocus()
 
     # ------------------------------------------------------------------------------ new shapes
-    def _on_finish_ready(self, mask: np.ndarray, polygons: List[np.ndarray]) -> None:
+    def finish_ai_object(self, mask: np.ndarray, polygons: List[np.ndarray]) -> None:
+        """Turn a finished AI answer (bool HxW ``mask``, its Kx2 (x, y) ``polygons``) into shapes: the label
+        dialog pre-filled by the suggestion sources, or the label accepted directly above the threshold.
+        Connected to the AI controller's ``finishReady``; the video panel calls it for tracker answers."""
         sources = self.label_suggestion_sources(mask)
         merged = sorted(((n, c) for items in sources.values() for n, c in items), key=lambda kv: -kv[1])
         threshold = self.config.auto_accept_confidence

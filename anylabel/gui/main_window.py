@@ -119,7 +119,7 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         if name:
             self.set_model(name)
         if self.bad_shortcuts:
-            self._warn("Some shortcuts in the settings file were ignored:\n" + "\n".join(self.bad_shortcuts))
+            self.warn("Some shortcuts in the settings file were ignored:\n" + "\n".join(self.bad_shortcuts))
         self.plugins = {}
         for module in plugins:
             self._attach_plugin(module)
@@ -160,9 +160,9 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         c.shapesEdited.connect(self._on_shapes_edited)
         c.selectionChanged.connect(self.shape_list.select)
         c.editLabelRequested.connect(lambda i: self.change_label([i]))
-        self.ai.finishReady.connect(self._on_finish_ready)
+        self.ai.finishReady.connect(self.finish_ai_object)
         self.ai.message.connect(lambda m: self.statusBar().showMessage(m, 4000))
-        self.ai.error.connect(lambda m: self._warn(m, "Model error"))
+        self.ai.error.connect(lambda m: self.warn(m, "Model error"))
         self.file_list.rowActivated.connect(self.load_row)
         self.shape_list.visibilityChanged.connect(self._shape_visibility)
         self.shape_list.selectionChangedByUser.connect(self._on_shape_list_selection)
@@ -247,7 +247,7 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.mode_label.setText({"ai": "AI: click / box", "polygon": "polygon", "rectangle": "rectangle",
                                  "edit": "edit"}[mode])
 
-    def _warn(self, message: str, title: str = "anylabel") -> None:
+    def warn(self, message: str, title: str = "anylabel") -> None:
         """Show a problem without blocking: status bar plus a non-modal message box (one per title)."""
         log.warning("%s: %s", title, message)
         self.statusBar().showMessage(message.splitlines()[0], 8000)

@@ -31,7 +31,7 @@ class NavigationMixin:
         try:
             folder, row = ImageFolder.for_path(path, self.output_dir)
         except AnylabelError as e:
-            self._warn(str(e), "Cannot open")
+            self.warn(str(e), "Cannot open")
             return False
         self.folder, self.row = folder, None
         self.file_list.set_folder(folder)
@@ -55,7 +55,7 @@ class NavigationMixin:
             image = self.readahead.get(path)  # decoded already when the user moves to a neighbour
             annotation, _ = self.folder.load(row)
         except AnylabelError as e:
-            self._warn(str(e), "Cannot open the image")
+            self.warn(str(e), "Cannot open the image")
             if self.row is not None:
                 self.file_list.select_row(self.row)
             return False
@@ -130,7 +130,7 @@ class NavigationMixin:
         try:
             path = self.folder.save(self.row, self.annotation)
         except AnylabelError as e:
-            self._warn(f"Not saved: {e}", "Cannot save")
+            self.warn(f"Not saved: {e}", "Cannot save")
             return False
         self.history.mark_saved()
         self.file_list.model.refresh_row(self.row)

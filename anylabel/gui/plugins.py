@@ -35,7 +35,7 @@ class PluginsMixin:
         try:
             return importlib.import_module(module)
         except ImportError as e:
-            self._warn(f"{module} is not available: {e}")
+            self.warn(f"{module} is not available: {e}")
             return None
 
     def _annotation_folder(self):

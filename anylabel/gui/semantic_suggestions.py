@@ -74,7 +74,7 @@ class SemanticSuggestions(QtCore.QObject):
 
     def _on_loaded(self, spec: str, suggester: Optional[LabelSuggester], error: str) -> None:
         if error or suggester is None:
-            self.window._warn(f"Cannot use the semantic branch {spec}:\n{error}", "Semantic labels")
+            self.window.warn(f"Cannot use the semantic branch {spec}:\n{error}", "Semantic labels")
             return
         self.set_suggester(suggester, spec)
         self.window.statusBar().showMessage(f"Label suggestions from {spec}", 4000)

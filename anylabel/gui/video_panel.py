@@ -70,7 +70,7 @@ class VideoPanel(QtCore.QObject):
         w, d, wk = self.window, self.dock_widget, self.worker
         # F in video mode is ours; for images the window's own handler runs (see _on_finish)
         try:
-            w.ai.finishReady.disconnect(w._on_finish_ready)
+            w.ai.finishReady.disconnect(w.finish_ai_object)
             self._delegate_finish = True
         except TypeError:  # the window finishes objects some other way: leave it, add ours for video
             self._delegate_finish = False
@@ -85,7 +85,7 @@ class VideoPanel(QtCore.QObject):
         d.cancelRequested.connect(self.cancel)
         d.resetRequested.connect(self.reset_tracker)
         wk.status.connect(self._status)
-        wk.error.connect(lambda m: w._warn(m, "Tracking"))
+        wk.error.connect(lambda m: w.warn(m, "Tracking"))
         wk.opened.connect(lambda name: self._status(f"{name}: ready to track"))
         wk.propagationStarted.connect(self._on_started)
         wk.frameTracked.connect(self._on_frame_tracked)
@@ -139,11 +139,11 @@ class VideoPanel(QtCore.QObject):
         try:
             folder = VideoFrameFolder.open(path, w.output_dir)
         except AnylabelError as e:
-            w._warn(str(e), "Cannot open the video")
+            w.warn(str(e), "Cannot open the video")
             return False
         model = self._tracking_model()
         if model is None:
-            w._warn("No SAM2 model is declared: tracking needs one (anylabel models list)", "Tracking")
+            w.warn("No SAM2 model is declared: tracking needs one (anylabel models list)", "Tracking")
         if self.worker.propagating:
             self.worker.cancel()
         self.folder, self.objects = folder, {}
@@ -255,7 +255,7 @@ class VideoPanel(QtCore.QObject):
         w = self.window
         if not self.active:
             if self._delegate_finish:
-                w._on_finish_ready(mask, polygons)
+                w.finish_ai_object(mask, polygons)
             return
         obj = self.current_obj
         choice = self._choose_label(obj, mask)
