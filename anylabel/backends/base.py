@@ -44,8 +44,13 @@ class Segmenter(ABC):
         """
 
     @abstractmethod
-    def everything(self, image: Optional[np.ndarray] = None) -> List[MaskCandidate]:
-        """Automatic masks of every object in ``image`` (or the current image), largest first."""
+    def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None) -> List[MaskCandidate]:
+        """Automatic masks of every object in ``image`` (or the current image), largest first.
+
+        ``key``: ``image``'s content key in the embedding cache (as given to ``set_image``), so that an image
+        encoded under its file's key (the GUI's prefetch) is not encoded again; default: a hash of the pixels.
+        The current image stays current either way.
+        """
 
     def has_embedding(self, key: str) -> bool:
         """True when ``set_image(None, key)`` would not need to run the encoder."""

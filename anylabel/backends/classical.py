@@ -140,8 +140,9 @@ class ClassicalSegmenter(CachedSegmenter):
         return np.isin(labels, list(keep)).astype(np.uint8)
 
     # ---------------------------------------------------------------- everything
-    def everything(self, image: Optional[np.ndarray] = None) -> List[MaskCandidate]:
-        """Watershed regions of the image, largest first (from the cached image when ``image`` is None)."""
+    def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None) -> List[MaskCandidate]:
+        """Watershed regions of the image, largest first (from the cached image when ``image`` is None; no
+        encoder, so ``key`` is not needed)."""
         img = self.everything_image(image) if image is not None else self._state()[0].features
         H, W = img.shape[:2]
         labels = self.watershed_labels(img)

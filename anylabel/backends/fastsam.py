@@ -190,9 +190,9 @@ class FastSamSegmenter(CachedSegmenter):
             out.append(MaskCandidate(mask=mask, score=score, logits=None, box=box))
         return out[:3] if prompt.multimask else out[:1]
 
-    def everything(self, image: Optional[np.ndarray] = None) -> List[MaskCandidate]:
+    def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None) -> List[MaskCandidate]:
         """Every FastSAM mask at full size, largest first (from the cached pass when ``image`` is None)."""
-        emb = self.embedding(image, self._key_for(image)) if image is not None else self._state()[0]
+        emb = self.embedding(image, key or self._key_for(image)) if image is not None else self._state()[0]
         f = emb.features
         out = []
         for i in np.argsort(-f["areas"], kind="stable"):

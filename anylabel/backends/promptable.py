@@ -165,12 +165,14 @@ class CachedSegmenter(Segmenter):
                              "the embedding cache, pass the image")
         return current
 
-    def everything_input(self, image: Optional[np.ndarray]) -> Tuple[np.ndarray, Embedding]:
+    def everything_input(self, image: Optional[np.ndarray],
+                         key: Optional[str] = None) -> Tuple[np.ndarray, Embedding]:
         """The pixels ``everything()`` works on and their embedding, so that automatic masks reuse the cache.
 
         ``image`` None or equal to the current image: the current image and its embedding (no encoder run).
-        Another image: its cached embedding, or one encoded now and cached under its content key; the current
-        image stays current. Raises ValueError when only the current image's embedding is known.
+        Another image: its cached embedding, or one encoded now and cached under ``key`` (default: a hash of
+        its pixels); the current image stays current. Raises ValueError when only the current image's
+        embedding is known.
         """
         with self._lock:
             emb, current = self._current, self._current_image
@@ -178,7 +180,7 @@ class CachedSegmenter(Segmenter):
                              and (image is current or np.array_equal(image, current))):
             return self.everything_image(None), emb  # type: ignore[return-value]
         image = check_image(image)
-        return image, self.embedding(image, array_key(image))
+        return image, self.embedding(image, key or array_key(image))
 
     def close(self) -> None:
         with self._lock:

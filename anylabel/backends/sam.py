@@ -148,10 +148,10 @@ class SamSegmenter(PromptableSegmenter):
         with click_threads():
             return self._fast.prepare(emb.features.to(self.device))
 
-    def everything(self, image: Optional[np.ndarray] = None) -> List[MaskCandidate]:
+    def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None) -> List[MaskCandidate]:
         """segment-anything's SamAutomaticMaskGenerator (options: ``everything_options``), largest first.
 
         The image's embedding comes from the cache (the encoder runs only for an image not encoded yet).
         """
-        image, emb = self.everything_input(image)
+        image, emb = self.everything_input(image, key)
         return sam_everything(self.model, image, self.everything_options, emb.features)

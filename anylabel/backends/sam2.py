@@ -122,10 +122,10 @@ class Sam2Segmenter(PromptableSegmenter):
         with click_threads():
             return self._fast.prepare(feats["image_embed"][-1].unsqueeze(0).to(self.device), high_res)
 
-    def everything(self, image: Optional[np.ndarray] = None) -> List[MaskCandidate]:
+    def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None) -> List[MaskCandidate]:
         """sam2's SAM2AutomaticMaskGenerator (options: ``everything_options``), largest mask first.
 
         The image's embedding comes from the cache (the encoder runs only for an image not encoded yet).
         """
-        image, emb = self.everything_input(image)
+        image, emb = self.everything_input(image, key)
         return sam2_everything(self.model, image, self.everything_options, emb.features)

@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 import numpy as np
@@ -253,7 +254,8 @@ class FindBox(QtCore.QObject):
             segmenter = self._segmenter(worker, cancel, serial)
             emit(self.progress, serial, f"Find: automatic masks of the image ({worker.name})…")
             t0 = time.perf_counter()
-            masks = [c.mask for c in segmenter.everything(image)]
+            # under the key the worker and its prefetch cache the image's embedding: no second encoder run
+            masks = [c.mask for c in segmenter.everything(image, key=_content_key(image_id))]
             if cancel.is_set():
                 raise CancelledError("find cancelled")
             emit(self.progress, serial, f"Find: CLIP on {len(masks)} masks "
@@ -299,3 +301,15 @@ def _overlay(mask: np.ndarray, box: Tuple[int, int, int, int],
     x0, y0, x1, y1 = box
     r, g, b, a = colour
     return mask_image(mask[y0:y1, x0:x1], QtGui.QColor(r, g, b), a), x0, y0
+
+
+def _content_key(image_id: str) -> Optional[str]:
+    """The image file's content key (:func:`anylabel.imaging.loader.file_key`, as the segment worker uses),
+    or None for an image that is not a file."""
+    from anylabel.errors import ImageLoadError
+    from anylabel.imaging.loader import file_key
+
+    try:
+        return file_key(image_id) if Path(image_id).is_file() else None
+    except (ImageLoadError, OSError, ValueError):
+        return None

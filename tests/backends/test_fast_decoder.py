@@ -92,6 +92,12 @@ def test_everything_reuses_the_cached_embedding(name, registry, voc_image, monke
     seg.everything(other)  # another image: encoded, once, and the current image stays current
     assert len(calls) == 2
     assert seg.current_key == f"everything-{name}"
+    third = np.ascontiguousarray(voc_image[:, ::-1])
+    seg.encode(third, "file-key-of-third")  # the GUI's prefetch caches under the file's key
+    assert len(calls) == 3
+    seg.everything(third, key="file-key-of-third")  # the find box passes that key: no second encoder run
+    assert len(calls) == 3
+    assert seg.current_key == f"everything-{name}"
 
 
 def _counting(fn, calls):
