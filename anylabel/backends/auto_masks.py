@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from anylabel.backends.base import Progress, report
 from anylabel.backends.masks import tight_box
 from anylabel.backends.prompt import MaskCandidate
 
@@ -33,11 +34,11 @@ def bounded_options(options: Dict[str, Any], hw: Tuple[int, ...], per_point: int
 
 
 def sam_everything(model: Any, image: np.ndarray, options: Dict[str, Any],
-                   features: Any = None) -> List[MaskCandidate]:
+                   features: Any = None, progress: Optional[Progress] = None) -> List[MaskCandidate]:
     """SamAutomaticMaskGenerator(model, **options) on ``image`` (HxWx3 uint8 RGB), largest mask first.
 
     ``features``: the image's 1x256x64x64 SAM embedding (tensor or array, e.g. from the ONNX encoder), or None
-    to let the generator encode the image.
+    to let the generator encode the image. ``progress``: see :func:`_batches_reported`.
     """
     import torch
     from segment_anything import SamAutomaticMaskGenerator
@@ -52,17 +53,20 @@ def sam_everything(model: Any, image: np.ndarray, options: Dict[str, Any],
             p.is_image_set = True
 
         _reuse_embedding(generator.predictor, image.shape[:2], install)
+    _batches_reported(generator, progress)
     with torch.inference_mode():
         records = generator.generate(image)
+    report(progress, *generator._anylabel_batches)
     return records_to_candidates(records)
 
 
 def sam2_everything(model: Any, image: np.ndarray, options: Dict[str, Any],
-                    features: Optional[Dict[str, Any]] = None) -> List[MaskCandidate]:
+                    features: Optional[Dict[str, Any]] = None,
+                    progress: Optional[Progress] = None) -> List[MaskCandidate]:
     """SAM2AutomaticMaskGenerator(model, **options) on ``image``, largest mask first.
 
     ``features``: the dict SAM2ImagePredictor.set_image computes (``image_embed``, ``high_res_feats``) for this
-    image, or None to let the generator encode the image.
+    image, or None to let the generator encode the image. ``progress``: see :func:`_batches_reported`.
     """
     import torch
     from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
@@ -76,9 +80,32 @@ def sam2_everything(model: Any, image: np.ndarray, options: Dict[str, Any],
             p._is_image_set = True
 
         _reuse_embedding(generator.predictor, image.shape[:2], install)
+    _batches_reported(generator, progress)
     with torch.inference_mode():
         records = generator.generate(image)
+    report(progress, *generator._anylabel_batches)
     return records_to_candidates(records)
+
+
+def _batches_reported(generator: Any, progress: Optional[Progress]) -> None:
+    """Report ``progress(batches done, batches in all)`` before each point batch of the generator, which
+    stops with CancelledError when ``progress`` answers False: a run of tens of seconds on a CPU can be
+    cancelled between two batches. The total counts the whole-image crop's batches (upstream's default,
+    ``crop_n_layers`` 0); with more crop layers it is 0 (unknown)."""
+    grid = len(generator.point_grids[0])
+    per_crop = -(-grid // max(1, int(generator.points_per_batch)))
+    total = per_crop if int(generator.crop_n_layers) == 0 else 0
+    generator._anylabel_batches = (0, total)
+    process = generator._process_batch  # upstream's per-batch step (both generators have it)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        done = generator._anylabel_batches[0]
+        report(progress, done, total)
+        out = process(*args, **kwargs)
+        generator._anylabel_batches = (done + 1, total)
+        return out
+
+    generator._process_batch = counted  # an instance attribute: this generator only
 
 
 def _reuse_embedding(predictor: Any, hw: Tuple[int, ...], install: Callable[[Any, Tuple[int, int]], None]) -> None:

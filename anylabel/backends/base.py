@@ -8,11 +8,22 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import Callable, List, Optional, Union
 
 import numpy as np
 
 from anylabel.backends.prompt import MaskCandidate, Prompt
+
+#: ``progress(done, total) -> False to cancel`` (None/True to go on); total 0 when unknown
+Progress = Callable[[int, int], Optional[bool]]
+
+
+def report(progress: Optional[Progress], done: int, total: int) -> None:
+    """Call ``progress`` (if any); raise CancelledError when it answers False."""
+    if progress is not None and progress(done, total) is False:
+        from anylabel.errors import CancelledError
+
+        raise CancelledError("cancelled")
 
 
 class Segmenter(ABC):
@@ -44,12 +55,15 @@ class Segmenter(ABC):
         """
 
     @abstractmethod
-    def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None) -> List[MaskCandidate]:
+    def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None,
+                   progress: Optional[Progress] = None) -> List[MaskCandidate]:
         """Automatic masks of every object in ``image`` (or the current image), largest first.
 
         ``key``: ``image``'s content key in the embedding cache (as given to ``set_image``), so that an image
         encoded under its file's key (the GUI's prefetch) is not encoded again; default: a hash of the pixels.
         The current image stays current either way.
+        ``progress(done, total)``: called as the work advances (``total`` 0 when unknown); returning False
+        stops it with :class:`~anylabel.errors.CancelledError` (SAM / SAM2: between point batches).
         """
 
     def has_embedding(self, key: str) -> bool:

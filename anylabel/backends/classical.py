@@ -25,6 +25,7 @@ from typing import List, Optional, Tuple
 import cv2
 import numpy as np
 
+from anylabel.backends.base import Progress, report
 from anylabel.backends.cache import EmbeddingCache
 from anylabel.backends.masks import exclude_boxes, pixel_box, resize_mask, tight_box
 from anylabel.backends.prompt import MaskCandidate, Prompt
@@ -140,22 +141,27 @@ class ClassicalSegmenter(CachedSegmenter):
         return np.isin(labels, list(keep)).astype(np.uint8)
 
     # ---------------------------------------------------------------- everything
-    def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None) -> List[MaskCandidate]:
+    def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None,
+                   progress: Optional[Progress] = None) -> List[MaskCandidate]:
         """Watershed regions of the image, largest first (from the cached image when ``image`` is None; no
         encoder, so ``key`` is not needed)."""
+        report(progress, 0, 0)
         img = self.everything_image(image) if image is not None else self._state()[0].features
         H, W = img.shape[:2]
         labels = self.watershed_labels(img)
         out = []
         ids, counts = np.unique(labels[labels > 0], return_counts=True)
         min_px = max(16, int(0.001 * labels.size))
-        for rid in ids[np.argsort(-counts, kind="stable")][: self.max_regions]:
+        regions = ids[np.argsort(-counts, kind="stable")][: self.max_regions]
+        for done, rid in enumerate(regions):
+            report(progress, done, len(regions))
             small = labels == rid
             if small.sum() < min_px:
                 continue
             mask, box = resize_mask(small, (H, W))
             if box is not None:
                 out.append(MaskCandidate(mask=mask, score=1.0, logits=None, box=box))
+        report(progress, len(regions), len(regions))
         return out
 
     def watershed_labels(self, image: np.ndarray) -> np.ndarray:

@@ -28,6 +28,7 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from anylabel.backends.base import Progress, report
 from anylabel.backends.cache import EmbeddingCache
 from anylabel.backends.masks import exclude_boxes, negative_box_points, pixel_box, resize_mask, tight_box
 from anylabel.backends.prompt import MaskCandidate, Prompt
@@ -190,16 +191,21 @@ class FastSamSegmenter(CachedSegmenter):
             out.append(MaskCandidate(mask=mask, score=score, logits=None, box=box))
         return out[:3] if prompt.multimask else out[:1]
 
-    def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None) -> List[MaskCandidate]:
+    def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None,
+                   progress: Optional[Progress] = None) -> List[MaskCandidate]:
         """Every FastSAM mask at full size, largest first (from the cached pass when ``image`` is None)."""
+        report(progress, 0, 0)
         emb = self.embedding(image, key or self._key_for(image)) if image is not None else self._state()[0]
         f = emb.features
         out = []
-        for i in np.argsort(-f["areas"], kind="stable"):
+        order = np.argsort(-f["areas"], kind="stable")
+        for done, i in enumerate(order):
+            report(progress, done, len(order))
             small = self._paint(f, [int(i)], np.zeros(f["work_hw"], dtype=bool))
             mask, box = resize_mask(small, emb.orig_hw)
             if box is not None:
                 out.append(MaskCandidate(mask=mask, score=float(f["scores"][i]), logits=None, box=box))
+        report(progress, len(order), len(order))
         return out
 
     @staticmethod

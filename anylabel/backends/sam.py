@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from anylabel.backends.base import Progress
 from anylabel.backends.cache import EmbeddingCache
 from anylabel.backends.cpu import click_threads, tune_allocator
 from anylabel.backends.precision import encoder_autocast, torch_dtype
@@ -148,10 +149,11 @@ class SamSegmenter(PromptableSegmenter):
         with click_threads():
             return self._fast.prepare(emb.features.to(self.device))
 
-    def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None) -> List[MaskCandidate]:
+    def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None,
+                   progress: Optional[Progress] = None) -> List[MaskCandidate]:
         """segment-anything's SamAutomaticMaskGenerator (options: ``everything_options``), largest first.
 
         The image's embedding comes from the cache (the encoder runs only for an image not encoded yet).
         """
         image, emb = self.everything_input(image, key)
-        return sam_everything(self.model, image, self.everything_options, emb.features)
+        return sam_everything(self.model, image, self.everything_options, emb.features, progress=progress)

@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from anylabel.backends.auto_masks import sam2_everything
+from anylabel.backends.base import Progress
 from anylabel.backends.cache import EmbeddingCache
 from anylabel.backends.cpu import click_threads, tune_allocator
 from anylabel.backends.precision import encoder_autocast, torch_dtype
@@ -122,10 +123,11 @@ class Sam2Segmenter(PromptableSegmenter):
         with click_threads():
             return self._fast.prepare(feats["image_embed"][-1].unsqueeze(0).to(self.device), high_res)
 
-    def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None) -> List[MaskCandidate]:
+    def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None,
+                   progress: Optional[Progress] = None) -> List[MaskCandidate]:
         """sam2's SAM2AutomaticMaskGenerator (options: ``everything_options``), largest mask first.
 
         The image's embedding comes from the cache (the encoder runs only for an image not encoded yet).
         """
         image, emb = self.everything_input(image, key)
-        return sam2_everything(self.model, image, self.everything_options, emb.features)
+        return sam2_everything(self.model, image, self.everything_options, emb.features, progress=progress)

@@ -24,6 +24,7 @@ from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
+from anylabel.backends.base import Progress
 from anylabel.backends.cache import EmbeddingCache
 from anylabel.backends.cpu import cores, idle_cores
 from anylabel.backends.prompt import Box, MaskCandidate
@@ -182,10 +183,11 @@ class SamOnnxSegmenter(PromptableSegmenter):
         sl = slice(1, None) if multimask else slice(0, 1)
         return low_res[0, sl], scores[0, sl]
 
-    def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None) -> List[MaskCandidate]:
+    def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None,
+                   progress: Optional[Progress] = None) -> List[MaskCandidate]:
         """Automatic masks through segment-anything's generator, which needs the torch model for its decoder;
         the image embedding is this adapter's cached ONNX one (same network: agrees with torch to 1e-3)."""
         image, emb = self.everything_input(image, key)
         if self._torch_model is None:
             self._torch_model = build_sam_model(self.spec.settings, self.checkpoint)
-        return sam_everything(self._torch_model, image, self.everything_options, emb.features)
+        return sam_everything(self._torch_model, image, self.everything_options, emb.features, progress=progress)

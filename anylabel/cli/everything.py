@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from anylabel.cli._segmenting import add_model_arguments, check_image_arg, load_cli_segmenter, open_annotation
@@ -32,7 +33,12 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     ann = open_annotation(out, image_path, image.shape[:2])
     segmenter = load_cli_segmenter(args)
-    candidates = [c for c in segmenter.everything(image) if c.area >= args.min_area]
+    progress, close = batch_progress()
+    try:
+        found = segmenter.everything(image, progress=progress)
+    finally:
+        close()
+    candidates = [c for c in found if c.area >= args.min_area]
     if args.max_masks > 0:
         candidates = candidates[: args.max_masks]
     added = 0
@@ -47,3 +53,23 @@ def run(args: argparse.Namespace) -> int:
     save_labelme(ann, out)
     print(f"{out}: added {added} objects ({'masks' if args.mask else 'polygons'}) from model {segmenter.name}")
     return 0
+
+
+def batch_progress():
+    """A ``progress(done, total)`` drawing a tqdm bar of the model's point batches on stderr, and its closer."""
+    state: dict = {}
+
+    def progress(done: int, total: int) -> bool:
+        if total and "bar" not in state:
+            from tqdm import tqdm
+
+            state["bar"] = tqdm(total=total, unit="batch", desc="everything", file=sys.stderr, leave=False)
+        if "bar" in state:
+            state["bar"].update(done - state["bar"].n)
+        return True
+
+    def close() -> None:
+        if "bar" in state:
+            state["bar"].close()
+
+    return progress, close

@@ -254,8 +254,13 @@ class FindBox(QtCore.QObject):
             segmenter = self._segmenter(worker, cancel, serial)
             emit(self.progress, serial, f"Find: automatic masks of the image ({worker.name})…")
             t0 = time.perf_counter()
+            def batches(done: int, total: int) -> bool:  # progress, and a cancel between two point batches
+                if total:
+                    emit(self.progress, serial, f"Find: automatic masks of the image ({worker.name}) {done}/{total}…")
+                return not cancel.is_set()
+
             # under the key the worker and its prefetch cache the image's embedding: no second encoder run
-            masks = [c.mask for c in segmenter.everything(image, key=_content_key(image_id))]
+            masks = [c.mask for c in segmenter.everything(image, key=_content_key(image_id), progress=batches)]
             if cancel.is_set():
                 raise CancelledError("find cancelled")
             emit(self.progress, serial, f"Find: CLIP on {len(masks)} masks "

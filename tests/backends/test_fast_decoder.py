@@ -116,3 +116,30 @@ def test_everything_batches_fit_the_memory_budget() -> None:
     big = bounded_options({"points_per_batch": 64}, (3000, 4000))
     assert big["points_per_batch"] == BATCH_BUDGET // (3 * 3000 * 4000 * 4) >= 1
     assert bounded_options({"points_per_batch": 64}, (30000, 40000))["points_per_batch"] == 1
+
+
+@pytest.mark.parametrize("name", ["sam_vit_b", "sam2.1_hiera_tiny", "classical"])
+def test_everything_reports_progress_and_stops_when_cancelled(name, registry, voc_image) -> None:
+    from anylabel.errors import CancelledError
+
+    seg = load_segmenter(name, registry=registry)
+    if name != "classical":  # 4 points in batches of 1: 4 steps
+        seg.everything_options = {**seg.everything_options, "points_per_side": 2, "points_per_batch": 1}
+    seg.set_image(voc_image, key=f"progress-{name}")
+    seen = []
+    masks = seg.everything(progress=lambda done, total: seen.append((done, total)))
+    assert all(m.mask.shape == voc_image.shape[:2] for m in masks)
+    total = seen[-1][1]
+    assert total >= 1 and seen[-1][0] == total  # the last report says "all done"
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)  # monotonic
+    if name != "classical":
+        assert seen == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+    calls = []
+
+    def stop_after_two(done: int, total: int) -> bool:
+        calls.append(done)
+        return done < 2
+
+    with pytest.raises(CancelledError):
+        seg.everything(progress=stop_after_two)
+    assert calls[-1] == 2 and max(calls) == 2  # stopped at the third step, not at the end

@@ -65,7 +65,7 @@ def test_only_the_best_candidate_is_upsampled_eagerly() -> None:
         def _decode(self, emb, coords, labels, box, mask_logits, multimask):
             return np.stack([_smooth_logits(s) for s in (1, 2, 3)]), np.array([0.2, 0.9, 0.5])
 
-        def everything(self, image=None, key=None):
+        def everything(self, image=None, key=None, progress=None):
             return []
 
     seg = Fixed("fixed", EmbeddingCache(10))

@@ -29,7 +29,7 @@ class GatedSegmenter(CachedSegmenter):
     def predict(self, prompt: Prompt):
         return []
 
-    def everything(self, image=None, key=None):
+    def everything(self, image=None, key=None, progress=None):
         return []
 
 

@@ -61,7 +61,7 @@ class DiskSegmenter(Segmenter):
             out.append(MaskCandidate(mask, 0.9 - 0.1 * k, logits=np.full((1, 8, 8), float(len(prompt.points)), np.float32)))
         return out
 
-    def everything(self, image=None, key=None):
+    def everything(self, image=None, key=None, progress=None):
         return []
 
 

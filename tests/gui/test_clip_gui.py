@@ -40,7 +40,7 @@ class SceneSegmenter(DiskSegmenter):
         super().__init__(radius=25.0)
         self.everything_calls = 0
 
-    def everything(self, image=None, key=None):
+    def everything(self, image=None, key=None, progress=None):
         assert image is not None and image.shape == SCENE.shape
         self.everything_calls += 1
         return [MaskCandidate(m.copy(), 0.9) for m in MASKS]

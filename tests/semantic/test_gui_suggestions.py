@@ -41,7 +41,7 @@ class DiskSegmenter(Segmenter):
         yy, xx = np.mgrid[0:h, 0:w]
         return [MaskCandidate((xx - cx) ** 2 + (yy - cy) ** 2 <= 30 ** 2, 0.9)]
 
-    def everything(self, image=None, key=None):
+    def everything(self, image=None, key=None, progress=None):
         return []
 
 

@@ -34,7 +34,7 @@ class StubSegmenter(Segmenter):
         StubSegmenter.calls += 1
         return [MaskCandidate(np.zeros((2, 2), bool), 0.0)]
 
-    def everything(self, image=None, key=None):
+    def everything(self, image=None, key=None, progress=None):
         return []
 
 
