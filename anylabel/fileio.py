@@ -75,3 +75,27 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def read_json(path: PathLike) -> Any:
+    """Parse the JSON file at ``path`` (UTF-8, a BOM allowed).
+
+    Raises:
+        FormatError: naming the file: unreadable, not UTF-8 (with the byte offset), not valid JSON (with line
+            and column) or nested too deeply to parse.
+    """
+    from anylabel.errors import FormatError
+
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise FormatError(f"cannot read: {e.strerror or e}", path) from e
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as e:
+        raise FormatError(f"not UTF-8 text ({e.reason} at byte {e.start})", path) from e
+    except json.JSONDecodeError as e:
+        raise FormatError(f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}", path) from e
+    except RecursionError as e:
+        raise FormatError("not valid JSON: nested too deeply", path) from e

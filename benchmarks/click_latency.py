@@ -30,6 +30,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -202,6 +203,23 @@ def upstream_post(emb, blob) -> None:
     mask_to_polygons(masks[0, 0].numpy())
 
 
+def full_models_file(models_file: Optional[Path]) -> Path:
+    """``models_file``, or the models file of full-size random SAM / SAM2 checkpoints in the cache, written by
+    ``tools/random_checkpoints.py`` the first time."""
+    if models_file is not None:
+        return models_file
+    from anylabel.models import cache_root
+
+    out = cache_root() / "random_full"
+    if not (out / "models.yaml").exists():
+        sys.path.insert(0, str(ROOT / "tools"))
+        import random_checkpoints
+
+        print(f"writing full-size random checkpoints to {out} ...", flush=True)
+        random_checkpoints.write_all(out, full=True, only=["sam", "sam2"])
+    return out / "models.yaml"
+
+
 def agreement(results) -> None:
     """Per model run in both precisions: IoU of the low-resolution masks (logits > 0, all 3 candidates) of the
     same clicks, bfloat16 vs float32, end to end (each precision's own encoder run and decoder)."""
@@ -235,21 +253,11 @@ def main() -> int:
     args = parser.parse_args()
     import torch
 
-    from anylabel.models import ModelRegistry, cache_root
+    from anylabel.models import ModelRegistry
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    models_file = args.models
-    if models_file is None:
-        out = cache_root() / "random_full"
-        models_file = out / "models.yaml"
-        if not models_file.exists():
-            sys.path.insert(0, str(ROOT / "tools"))
-            import random_checkpoints
-
-            print(f"writing full-size random checkpoints to {out} ...", flush=True)
-            random_checkpoints.write_all(out, full=True, only=["sam", "sam2"])
-    registry = ModelRegistry.load(extra_files=[models_file])
+    registry = ModelRegistry.load(extra_files=[full_models_file(args.models)])
     w, h = (int(v) for v in args.size.lower().split("x"))
     image = test_image((h, w))
     gflops = {p: matmul_gflops(dtype=p) for p in ("float32", "bfloat16")}

@@ -57,23 +57,14 @@ def main() -> int:
 
     import torch
 
-    from click_latency import matmul_gflops
+    from click_latency import full_models_file, matmul_gflops
     from tracking import bedroom_frames
 
-    from anylabel.models import cache_root
     from anylabel.tracking.model import load_video_predictor
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    models = args.models
-    if models is None:
-        out = cache_root() / "random_full"
-        models = out / "models.yaml"
-        if not models.exists():
-            sys.path.insert(0, str(ROOT / "tools"))
-            import random_checkpoints
-
-            random_checkpoints.write_all(out, full=True, only=["sam", "sam2"])
+    models = full_models_file(args.models)
     predictor = load_video_predictor("sam2.1_hiera_tiny", [models])
     # random weights put the "object visible" probability near 0.5 and masks vanish at random; as in
     # tests/tracking/conftest.py, the object-score head's last bias is raised so that masks stay

@@ -19,7 +19,6 @@ from anylabel.backends.base import Progress, report
 from anylabel.backends.masks import tight_box
 from anylabel.backends.prompt import MaskCandidate
 
-
 #: bytes the generators' full-resolution float32 candidate masks of one batch may take
 BATCH_BUDGET = 512 << 20
 
@@ -43,21 +42,15 @@ def sam_everything(model: Any, image: np.ndarray, options: Dict[str, Any],
     import torch
     from segment_anything import SamAutomaticMaskGenerator
 
-    generator = SamAutomaticMaskGenerator(model, **bounded_options(options, image.shape[:2]))
-    if features is not None:
-        def install(p: Any, hw: Tuple[int, int]) -> None:  # what SamPredictor.set_torch_image records
-            p.reset_image()
-            p.original_size = hw
-            p.input_size = p.transform.get_preprocess_shape(hw[0], hw[1], p.transform.target_length)
-            p.features = torch.as_tensor(features).to(p.device)
-            p.is_image_set = True
+    def install(p: Any, hw: Tuple[int, int]) -> None:  # what SamPredictor.set_torch_image records
+        p.reset_image()
+        p.original_size = hw
+        p.input_size = p.transform.get_preprocess_shape(hw[0], hw[1], p.transform.target_length)
+        p.features = torch.as_tensor(features).to(p.device)
+        p.is_image_set = True
 
-        _reuse_embedding(generator.predictor, image.shape[:2], install)
-    _batches_reported(generator, progress)
-    with torch.inference_mode():
-        records = generator.generate(image)
-    report(progress, *generator._anylabel_batches)
-    return records_to_candidates(records)
+    generator = SamAutomaticMaskGenerator(model, **bounded_options(options, image.shape[:2]))
+    return _generate(generator, image, install if features is not None else None, progress)
 
 
 def sam2_everything(model: Any, image: np.ndarray, options: Dict[str, Any],
@@ -68,17 +61,25 @@ def sam2_everything(model: Any, image: np.ndarray, options: Dict[str, Any],
     ``features``: the dict SAM2ImagePredictor.set_image computes (``image_embed``, ``high_res_feats``) for this
     image, or None to let the generator encode the image. ``progress``: see :func:`_batches_reported`.
     """
-    import torch
     from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
 
-    generator = SAM2AutomaticMaskGenerator(model, **bounded_options(options, image.shape[:2]))
-    if features is not None:
-        def install(p: Any, hw: Tuple[int, int]) -> None:  # what SAM2ImagePredictor.set_image records
-            p.reset_predictor()
-            p._orig_hw = [hw]
-            p._features = features
-            p._is_image_set = True
+    def install(p: Any, hw: Tuple[int, int]) -> None:  # what SAM2ImagePredictor.set_image records
+        p.reset_predictor()
+        p._orig_hw = [hw]
+        p._features = features
+        p._is_image_set = True
 
+    generator = SAM2AutomaticMaskGenerator(model, **bounded_options(options, image.shape[:2]))
+    return _generate(generator, image, install if features is not None else None, progress)
+
+
+def _generate(generator: Any, image: np.ndarray, install: Optional[Callable[[Any, Tuple[int, int]], None]],
+              progress: Optional[Progress]) -> List[MaskCandidate]:
+    """Run an upstream generator on ``image``: the whole-image embedding from ``install`` (None: encoded by
+    the generator), progress and cancel per point batch; candidates largest first."""
+    import torch
+
+    if install is not None:
         _reuse_embedding(generator.predictor, image.shape[:2], install)
     _batches_reported(generator, progress)
     with torch.inference_mode():

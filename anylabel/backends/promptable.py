@@ -29,8 +29,8 @@ import numpy as np
 from anylabel.backends.base import Segmenter
 from anylabel.backends.cache import EmbeddingCache, shared_cache
 from anylabel.backends.cpu import background_priority, encoding
-from anylabel.backends.precision import resolve_precision
 from anylabel.backends.masks import exclude_boxes, logits_to_mask, negative_box_points, tight_box
+from anylabel.backends.precision import resolve_precision
 from anylabel.backends.prompt import Box, LazyMaskCandidate, MaskCandidate, Prompt
 
 

@@ -15,25 +15,20 @@ segment-anything's automatic mask generator on the cached embedding (:mod:`anyla
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from anylabel.backends.auto_masks import records_to_candidates, sam_everything  # noqa: F401 (re-exported)
 from anylabel.backends.base import Progress
 from anylabel.backends.cache import EmbeddingCache
-from anylabel.backends.cpu import click_threads, tune_allocator
-from anylabel.backends.precision import encoder_autocast, torch_dtype
-from anylabel.backends.auto_masks import records_to_candidates, sam_everything  # noqa: F401 (re-exported)
+from anylabel.backends.cpu import click_threads
 from anylabel.backends.prompt import Box, MaskCandidate
-from anylabel.backends.promptable import Embedding, PromptableSegmenter
+from anylabel.backends.promptable import Embedding
+from anylabel.backends.torch_promptable import TorchPromptableSegmenter
 from anylabel.errors import ModelError
 from anylabel.models import ModelSpec, safe_torch_load
-
-#: options of segment-anything's SamAutomaticMaskGenerator for everything(); settings.everything overrides.
-#: 16 points per side instead of upstream's 32: 4x fewer decoder runs, for CPUs.
-EVERYTHING_DEFAULTS: Dict[str, Any] = {"points_per_side": 16, "points_per_batch": 64}
 
 
 def build_sam_model(settings: Dict[str, Any], checkpoint: Path) -> Any:
@@ -76,46 +71,26 @@ def logit_frame(input_hw: Tuple[int, int], img_size: int = 1024, low_res: int = 
     return input_hw[0] * scale, input_hw[1] * scale
 
 
-class SamSegmenter(PromptableSegmenter):
+class SamSegmenter(TorchPromptableSegmenter):
     """segment-anything's SAM on torch (CPU by default)."""
 
     def __init__(self, spec: ModelSpec, checkpoint: Path, cache: Optional[EmbeddingCache] = None,
                  device: str = "cpu", precision: Optional[str] = None) -> None:
         super().__init__(spec.name, cache)
         self._use_precision(precision, device)  # float32, or bfloat16 products (anylabel.backends.precision)
-        import torch
         from segment_anything.utils.transforms import ResizeLongestSide
 
-        from anylabel.backends.fast_decoder import FastMaskDecoder
-
-        self.spec = spec
-        self.device = device
-        self.model = build_sam_model(spec.settings, Path(checkpoint)).to(device)
+        model = build_sam_model(spec.settings, Path(checkpoint)).to(device)
+        self._setup(spec, model, model.mask_decoder, model.prompt_encoder, device)
         self.transform = ResizeLongestSide(self.model.image_encoder.img_size)
-        self.everything_options: Dict[str, Any] = {**EVERYTHING_DEFAULTS, **spec.settings.get("everything", {})}
-        self._local = threading.local()
-        if device == "cpu":
-            tune_allocator()  # a click's temporaries stay mapped: no page faults (anylabel.backends.cpu)
-        # SAM's own mask decoder, evaluated in a CPU-friendly order (see anylabel.backends.fast_decoder)
-        with torch.inference_mode():
-            self._fast = FastMaskDecoder(self.model.mask_decoder, self.model.prompt_encoder,
-                                         torch_dtype(self.precision))
 
-    def _predictor(self) -> Any:
-        """One SamPredictor per thread: its state (the current features) must not be shared."""
-        p = getattr(self._local, "predictor", None)
-        if p is None:
-            from segment_anything import SamPredictor
+    def _new_predictor(self) -> Any:
+        from segment_anything import SamPredictor
 
-            p = self._local.predictor = SamPredictor(self.model)
-        return p
+        return SamPredictor(self.model)
 
     def _encode(self, image: np.ndarray) -> Embedding:
-        import torch
-
-        p = self._predictor()
-        with torch.inference_mode(), encoder_autocast(self.precision, self.device):
-            p.set_image(image)
+        p = self._encoded_predictor(image)
         # float32 whatever the encoder's precision: the decoder's per-image constants are float32
         emb = Embedding(orig_hw=tuple(image.shape[:2]), features=p.features.float(), pre_scale=4,
                         logit_hw=logit_frame(p.input_size, p.model.image_encoder.img_size))

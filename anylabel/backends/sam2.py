@@ -14,69 +14,44 @@ stretches the image over its 1024x1024 input (no padding), so the whole 256x256 
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
 from anylabel.backends.auto_masks import sam2_everything
 from anylabel.backends.base import Progress
 from anylabel.backends.cache import EmbeddingCache
-from anylabel.backends.cpu import click_threads, tune_allocator
-from anylabel.backends.precision import encoder_autocast, torch_dtype
+from anylabel.backends.cpu import click_threads
 from anylabel.backends.prompt import Box, MaskCandidate
-from anylabel.backends.promptable import Embedding, PromptableSegmenter
+from anylabel.backends.promptable import Embedding
 from anylabel.backends.sam2_build import build_sam2_model
+from anylabel.backends.torch_promptable import TorchPromptableSegmenter
 from anylabel.errors import ModelError
 from anylabel.models import ModelSpec
 
-#: SAM2AutomaticMaskGenerator options for everything(); settings.everything overrides (16: CPU-friendly).
-EVERYTHING_DEFAULTS: Dict[str, Any] = {"points_per_side": 16, "points_per_batch": 64}
 
-
-class Sam2Segmenter(PromptableSegmenter):
+class Sam2Segmenter(TorchPromptableSegmenter):
     """sam2's image predictor on torch (CPU by default)."""
 
     def __init__(self, spec: ModelSpec, checkpoint: Path, cache: Optional[EmbeddingCache] = None,
                  device: str = "cpu", precision: Optional[str] = None) -> None:
         super().__init__(spec.name, cache)
         self._use_precision(precision, device)  # float32, or bfloat16 products (anylabel.backends.precision)
-        import torch
-
-        from anylabel.backends.fast_decoder import FastMaskDecoder
-
         config = spec.settings.get("config")
         if not config:
             raise ModelError(f"model {spec.name!r}: settings.config (the sam2 hydra config) is missing",
                              spec.source)
-        self.spec = spec
-        self.device = device
-        self.model = build_sam2_model(str(config), checkpoint, video=False, device=device)
-        self.everything_options: Dict[str, Any] = {**EVERYTHING_DEFAULTS, **spec.settings.get("everything", {})}
-        self._local = threading.local()
-        if device == "cpu":
-            tune_allocator()  # a click's temporaries stay mapped: no page faults (anylabel.backends.cpu)
-        # sam2's own mask decoder, evaluated in a CPU-friendly order (see anylabel.backends.fast_decoder)
-        with torch.inference_mode():
-            self._fast = FastMaskDecoder(self.model.sam_mask_decoder, self.model.sam_prompt_encoder,
-                                         torch_dtype(self.precision))
+        model = build_sam2_model(str(config), checkpoint, video=False, device=device)
+        self._setup(spec, model, model.sam_mask_decoder, model.sam_prompt_encoder, device)
 
-    def _predictor(self) -> Any:
-        """One SAM2ImagePredictor per thread: its state (the current features) must not be shared."""
-        p = getattr(self._local, "predictor", None)
-        if p is None:
-            from sam2.sam2_image_predictor import SAM2ImagePredictor
+    def _new_predictor(self) -> Any:
+        from sam2.sam2_image_predictor import SAM2ImagePredictor
 
-            p = self._local.predictor = SAM2ImagePredictor(self.model)
-        return p
+        return SAM2ImagePredictor(self.model)
 
     def _encode(self, image: np.ndarray) -> Embedding:
-        import torch
-
-        p = self._predictor()
-        with torch.inference_mode(), encoder_autocast(self.precision, self.device):
-            p.set_image(image)
+        p = self._encoded_predictor(image)
         features = p._features  # {"image_embed": 1x256x64x64, "high_res_feats": [1x32x256x256, 1x64x128x128]}
         # float32 whatever the encoder's precision: the decoder's per-image constants are float32
         features = {"image_embed": features["image_embed"].float(),

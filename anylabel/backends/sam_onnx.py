@@ -16,21 +16,22 @@ on the mask's box only, exactly as for the torch adapter. Its outputs agree with
 from __future__ import annotations
 
 import os
-import warnings
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
+from anylabel.backends.auto_masks import sam_everything
 from anylabel.backends.base import Progress
 from anylabel.backends.cache import EmbeddingCache
 from anylabel.backends.cpu import cores, idle_cores
 from anylabel.backends.prompt import Box, MaskCandidate
 from anylabel.backends.promptable import Embedding, PromptableSegmenter
-from anylabel.backends.auto_masks import sam_everything
-from anylabel.backends.sam import EVERYTHING_DEFAULTS, build_sam_model, logit_frame
+from anylabel.backends.sam import build_sam_model, logit_frame
+from anylabel.backends.torch_promptable import EVERYTHING_DEFAULTS
 from anylabel.errors import ModelError
 from anylabel.models import ModelSpec, cache_root, file_checksum
 

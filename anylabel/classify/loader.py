@@ -137,7 +137,8 @@ def load_clip_file(path: PathLike, settings: Dict[str, Any], name: str = "clip")
     wrong = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items()
              if k in state and state[k].shape != v.shape]
     if missing or unexpected or wrong:
-        arch = "settings.model_config" if settings.get("model_config") else (settings.get("arch") or settings.get("model_name"))
+        arch = ("settings.model_config" if settings.get("model_config")
+                else (settings.get("arch") or settings.get("model_name")))
         details = "; ".join(
             part for part in (
                 f"missing {len(missing)} (e.g. {', '.join(missing[:3])})" if missing else "",

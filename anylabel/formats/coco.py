@@ -27,7 +27,7 @@ import numpy as np
 from anylabel import __version__
 from anylabel.document import ImageAnnotation, Shape
 from anylabel.errors import FormatError, GeometryError
-from anylabel.fileio import atomic_write_text
+from anylabel.fileio import atomic_write_text, read_json
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes, resolve_label_map
 from anylabel.formats.images import NamePool, check_image, place_image, prepare_output, remove_stale
@@ -147,12 +147,7 @@ def read_coco(path: PathLike, options: Optional[Options] = None, report: Optiona
     options = options or Options()
     report = report if report is not None else Report(format="coco")
     file = find_coco_file(path)
-    try:
-        data = json.loads(file.read_bytes().decode("utf-8-sig"))
-    except OSError as e:
-        raise FormatError(f"cannot read: {e.strerror or e}", file) from e
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-        raise FormatError(f"not a JSON file: {e}", file) from e
+    data = read_json(file)
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(
             data.get("annotations", []), list):
         raise FormatError("not a COCO instances file (needs 'images' and 'annotations' lists)", file)

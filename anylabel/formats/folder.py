@@ -12,12 +12,12 @@
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path, PureWindowsPath
 from typing import List, Optional
 
 from anylabel.errors import AnylabelError, FormatError
+from anylabel.fileio import read_json
 from anylabel.formats.base import Item, Options, PathLike, Report, display_path
 from anylabel.formats.labelme import labelme_from_dict
 
@@ -57,12 +57,10 @@ def resolve_image(json_path: Path, image_path: str) -> Optional[Path]:
 def read_labelme_file(path: Path, name: str, report: Report) -> Optional[Item]:
     """One LabelMe file as an item, or ``None`` (with a warning) when it is not a readable annotation."""
     try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except OSError as e:
-        report.warn(name, None, "unreadable", f"cannot read: {e.strerror or e}: skipped")
-        return None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-        report.warn(name, None, "not_labelme", f"not a JSON file ({type(e).__name__}: {e}): skipped")
+        data = read_json(path)
+    except FormatError as e:
+        kind = "unreadable" if e.reason.startswith("cannot read") else "not_labelme"
+        report.warn(name, None, kind, f"{e.reason}: skipped")
         return None
     if not isinstance(data, dict) or "shapes" not in data or "imagePath" not in data:
         report.warn(name, None, "not_labelme", "not a LabelMe annotation (no 'shapes' and 'imagePath'): skipped")

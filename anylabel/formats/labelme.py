@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
@@ -21,7 +20,7 @@ from PIL import Image
 
 from anylabel.document import SHAPE_TYPES, ImageAnnotation, Shape
 from anylabel.errors import FormatError, GeometryError
-from anylabel.fileio import atomic_write_json
+from anylabel.fileio import atomic_write_json, read_json
 from anylabel.geometry.rle import rle_decode, rle_encode
 from anylabel.imaging.loader import MAX_PIXELS
 
@@ -38,17 +37,7 @@ def load_labelme(path: PathLike) -> ImageAnnotation:
         FormatError: naming the file, when it is missing, not JSON, or not a LabelMe annotation.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise FormatError(f"cannot read: {e.strerror or e}", path) from e
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as e:
-        raise FormatError(f"not UTF-8 text ({e.reason} at byte {e.start})", path) from e
-    except json.JSONDecodeError as e:
-        raise FormatError(f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}", path) from e
-    return labelme_from_dict(data, path)
+    return labelme_from_dict(read_json(path), path)
 
 
 def labelme_from_dict(data: Any, path: PathLike) -> ImageAnnotation:

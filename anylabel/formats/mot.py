@@ -37,7 +37,6 @@ from anylabel.formats.images import check_image, place_image, prepare_output, re
 from anylabel.formats.instances import collect_instances
 from anylabel.imaging.loader import image_size
 
-
 #: frames per sequence we accept when reading (a hostile seqLength or frame number must not allocate)
 MAX_FRAMES = 10_000_000
 

@@ -15,12 +15,12 @@ corrupt counts are caught by pycocotools when a mask is decoded (a ``GeometryErr
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Dict, List, Union
 
 from anylabel.document import ImageAnnotation, Shape
 from anylabel.errors import FormatError
+from anylabel.fileio import read_json
 
 PathLike = Union[str, Path]
 
@@ -39,13 +39,7 @@ def load_sa1b(path: PathLike) -> ImageAnnotation:
             a corrupt RLE or one whose size differs from the image's.
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except OSError as e:
-        raise FormatError(f"cannot read: {e.strerror or e}", path) from e
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FormatError(f"not valid JSON: {e}", path) from e
-    return sa1b_from_dict(data, path)
+    return sa1b_from_dict(read_json(path), path)
 
 
 def sa1b_from_dict(data: Any, path: PathLike) -> ImageAnnotation:

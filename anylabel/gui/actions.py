@@ -18,7 +18,8 @@ def key_sequences(keys: List[str]) -> List[QtGui.QKeySequence]:
     out = []
     for k in keys:
         seq = QtGui.QKeySequence.fromString(k, QtGui.QKeySequence.PortableText)
-        if seq.isEmpty() or any((int(seq[i]) & ~int(Qt.KeyboardModifierMask)) == int(Qt.Key_unknown) for i in range(seq.count())):
+        unknown = any((int(seq[i]) & ~int(Qt.KeyboardModifierMask)) == int(Qt.Key_unknown) for i in range(seq.count()))
+        if seq.isEmpty() or unknown:
             raise ValueError(f"not a key sequence Qt understands: {k!r}")
         out.append(seq)
     return out

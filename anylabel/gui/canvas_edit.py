@@ -219,4 +219,5 @@ def _translated(shape: Shape, dx: float, dy: float) -> Shape:
 
 
 def _box_inside(box, a, b) -> bool:
-    return box[0] >= min(a[0], b[0]) and box[2] <= max(a[0], b[0]) and box[1] >= min(a[1], b[1]) and box[3] <= max(a[1], b[1])
+    return (box[0] >= min(a[0], b[0]) and box[2] <= max(a[0], b[0])
+            and box[1] >= min(a[1], b[1]) and box[3] <= max(a[1], b[1]))

@@ -338,7 +338,8 @@ class ClipDialog(QtWidgets.QDialog):
         return self.model.currentData()
 
     def _browse(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Vocabulary file", "", "Text (*.txt *.names *.csv);;All files (*)")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Vocabulary file", "",
+                                                        "Text (*.txt *.names *.csv);;All files (*)")
         if path:
             self.vocab.setText(path)
 

@@ -40,7 +40,7 @@ class LabelListWidget(QtWidgets.QListWidget):
         self.add_known(counts)
         self._updating = True
         self.clear()
-        for label in sorted(self.known, key=lambda l: (-counts.get(l, 0), l.lower())):
+        for label in sorted(self.known, key=lambda name: (-counts.get(name, 0), name.lower())):
             n = counts.get(label, 0)
             item = QtWidgets.QListWidgetItem(self.colors.icon(label), f"{label}   {n}" if n else label)
             item.setData(Qt.UserRole, label)

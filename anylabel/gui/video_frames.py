@@ -20,8 +20,8 @@ import numpy as np
 from anylabel.document import ImageAnnotation, Shape
 from anylabel.document.history import Command
 from anylabel.errors import AnylabelError
-from anylabel.geometry import rle_decode, shape_to_mask
 from anylabel.formats.labelme import load_labelme, save_labelme
+from anylabel.geometry import rle_decode, shape_to_mask
 from anylabel.imaging.video import FrameSource, open_frames
 from anylabel.tracking.output import FrameAnnotations
 

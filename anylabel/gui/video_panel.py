@@ -31,7 +31,7 @@ from PyQt5.QtCore import Qt
 from anylabel.errors import AnylabelError
 from anylabel.gui.video_dock import VideoDock
 from anylabel.gui.video_frames import ReplaceTrack, VideoFrameFolder, max_track_id, shape_mask
-from anylabel.gui.video_worker import TrackerWorker, Target
+from anylabel.gui.video_worker import Target, TrackerWorker
 from anylabel.gui.worker import SegmentRequest
 
 log = logging.getLogger(__name__)

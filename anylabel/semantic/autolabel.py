@@ -28,7 +28,6 @@ and Ray runs write identical files.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import asdict, dataclass, field
@@ -37,14 +36,15 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from anylabel.backends.shapes import candidate_to_shapes, next_group_id
 from anylabel.document import ImageAnnotation, Shape
 from anylabel.errors import AnylabelError, FormatError
+from anylabel.fileio import read_json
 from anylabel.formats.labelme import labelme_from_dict, save_labelme
 from anylabel.formats.sa1b import is_sa1b_dict, sa1b_from_dict
-from anylabel.backends.shapes import candidate_to_shapes, next_group_id
 from anylabel.geometry import rle_decode, shape_to_mask
 from anylabel.imaging import is_image_file, load_image
-from anylabel.semantic.proposers import Labeler, LabeledMask, SemanticVoter, parse_classifier_spec
+from anylabel.semantic.proposers import LabeledMask, Labeler, SemanticVoter, parse_classifier_spec
 from anylabel.semantic.spec import parse_semantic_spec, split_spec
 
 log = logging.getLogger(__name__)
@@ -266,12 +266,7 @@ class AutolabelPipeline:
 
 def read_annotation(path: Path) -> ImageAnnotation:
     """A LabelMe JSON or an SA-1B per-image JSON, told apart by their keys."""
-    try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except OSError as e:
-        raise FormatError(f"cannot read: {e.strerror or e}", path) from e
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FormatError(f"not valid JSON: {e}", path) from e
+    data = read_json(path)
     if is_sa1b_dict(data):
         return sa1b_from_dict(data, path)
     return labelme_from_dict(data, path)

@@ -54,7 +54,8 @@ class LabelMapBranch(SemanticBranch):
                 candidate = self.folder / f"{stem}{ext}"
                 if candidate.is_file():
                     return candidate
-        raise FormatError(f"no label map for image {Path(image_path).name}", self.folder / f"{Path(image_path).stem}.png")
+        raise FormatError(f"no label map for image {Path(image_path).name}",
+                          self.folder / f"{Path(image_path).stem}.png")
 
     def class_map(self, image: Optional[np.ndarray], image_path: Optional[PathLike] = None) -> ClassMap:
         if image_path is None:

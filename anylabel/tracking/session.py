@@ -299,7 +299,8 @@ class TrackingSession:
 
     def _frame_order(self, objs: List[int], start: Optional[int], end: Optional[int], reverse: bool) -> range:
         if start is None:
-            marks = [f for o in objs for f in self.pending.get(o, ())] or [f for o in objs for f in self._cond_frames(o)]
+            marks = ([f for o in objs for f in self.pending.get(o, ())]
+                     or [f for o in objs for f in self._cond_frames(o)])
             start = max(marks) if reverse else min(marks)
         start = self._check_frame(start)
         end = self._check_frame(end) if end is not None else (0 if reverse else self.num_frames - 1)
