@@ -43,6 +43,8 @@ EXTRAS = {
         # labelme's own loader reads what we write in the interop tests. It pulls the CPU onnxruntime
         # beside onnxruntime-gpu (same module); harmless on CPU, see README for GPU developer boxes.
         "labelme>=6.0",
+        # tests/core/test_lint.py: pyflakes errors, pycodestyle at 120 columns, sorted imports (ruff.toml)
+        "ruff>=0.6,<1",
     ],
 }
 

@@ -265,7 +265,8 @@ def speed_table(pairs: List[Dict[str, Any]], mem: Dict[str, Dict[str, Any]]) -> 
     wall = [o / r for p in pairs for o, r in zip(p["ours_s"][1:], p["raw_s"][1:])]
     head = ("| tracker | load + prompt, wall (s) | s/frame wall | s/frame CPU | s/frame CPU incl. load | "
             "peak RSS (MB) | peak over model (MB) |\n|---|---:|---:|---:|---:|---:|---:|")
-    over = (f"| overhead of ours (CPU time) | | wall, median per-frame ratio {100 * (statistics.median(wall) - 1):+.1f} % | "
+    wall_ratio = 100 * (statistics.median(wall) - 1)
+    over = (f"| overhead of ours (CPU time) | | wall, median per-frame ratio {wall_ratio:+.1f} % | "
             f"median per-frame ratio {100 * (statistics.median(ratios) - 1):+.1f} % | "
             f"total {100 * (total['ours'] / total['raw'] - 1):+.1f} % | | |")
     return "\n".join([head, *rows, over])

@@ -56,7 +56,6 @@ def main() -> int:
     import tempfile
 
     import torch
-
     from click_latency import full_models_file, matmul_gflops
     from tracking import bedroom_frames
 

@@ -116,9 +116,8 @@ def small_sam2_config() -> dict:
     Everything else (heads, memory encoder, image size 1024, feature sizes) stays as upstream so both the
     image predictor and the video predictor build and run from it.
     """
-    from omegaconf import OmegaConf
-
     import sam2
+    from omegaconf import OmegaConf
 
     base = Path(sam2.__file__).parent / SAM2_CONFIGS["tiny"]
     cfg = OmegaConf.to_container(OmegaConf.load(base), resolve=False)
@@ -140,11 +139,10 @@ def write_sam2(out_dir: Path, full: bool = False) -> List[dict]:
     Small checkpoints come with ``sam2.1_hiera_random_small.yaml`` (a complete hydra config, absolute path in
     ``settings.config``); full ones use sam2's packaged config name, as the official download does.
     """
+    import sam2
     import torch
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
-
-    import sam2
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

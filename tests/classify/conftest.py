@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+
 @pytest.fixture(scope="session")
 def clip_models_file(tmp_path_factory: pytest.TempPathFactory, random_checkpoints) -> Path:
     """models.yaml with only the small random clip_vit_b32 / clip_vit_l14 (fast: no SAM/FastSAM)."""

@@ -12,8 +12,17 @@ from shapely.geometry import Polygon
 from anylabel.errors import GeometryError
 from anylabel.formats.labelme import load_labelme
 from anylabel.geometry import (
-    box_iou, mask_iou, mask_to_box, mask_to_polygons, polygon_area, polygon_to_mask, rle_area, rle_decode,
-    rle_encode, shape_to_mask, simplify_polygon,
+    box_iou,
+    mask_iou,
+    mask_to_box,
+    mask_to_polygons,
+    polygon_area,
+    polygon_to_mask,
+    rle_area,
+    rle_decode,
+    rle_encode,
+    shape_to_mask,
+    simplify_polygon,
 )
 
 VOC_NAMES = ["2011_000003", "2011_000006", "2011_000025"]

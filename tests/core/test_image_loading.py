@@ -112,7 +112,6 @@ def test_file_key_follows_content_not_name(tmp_path: Path) -> None:
 def test_corrupt_file_fails_fast_even_after_ultralytics_patched_pillow(tmp_path: Path) -> None:
     """ultralytics wraps PIL.Image.open to pip-install a HEIF plugin on unknown files; we must not go there."""
     import PIL.Image
-
     import ultralytics.utils.patches  # noqa: F401  (applies the patch)
 
     assert PIL.Image.open.__module__.startswith("ultralytics")

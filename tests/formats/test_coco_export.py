@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from formats_util import poly, write_doc, write_image
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
@@ -19,8 +20,6 @@ from anylabel.formats.folder import read_labelme_folder
 from anylabel.formats.labels import read_labels_file
 from anylabel.formats.registry import export_folder, import_dataset, read_dataset
 from anylabel.geometry.rle import rle_decode, rle_encode
-
-from formats_util import poly, write_doc, write_image
 
 
 def _coco(path: Path) -> COCO:

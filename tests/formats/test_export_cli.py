@@ -5,10 +5,10 @@ import json
 import subprocess
 import sys
 
+from formats_util import poly, write_doc
+
 from anylabel.cli import main
 from anylabel.formats.stats import folder_stats
-
-from formats_util import poly, write_doc
 
 
 def test_export_every_format_then_import(voc_copy, tmp_path, capsys):

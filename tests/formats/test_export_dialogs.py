@@ -7,11 +7,11 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from formats_util import poly, write_doc  # noqa: E402
+
 from anylabel.formats.stats import folder_stats  # noqa: E402
 from anylabel.gui.export_dialog import open_export_dialog, open_import_dialog  # noqa: E402
 from anylabel.gui.stats_dialog import open_stats_dialog  # noqa: E402
-
-from formats_util import poly, write_doc  # noqa: E402
 
 pytestmark = pytest.mark.gui
 

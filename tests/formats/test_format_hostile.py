@@ -10,14 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from formats_util import poly, write_doc, write_image
 from pycocotools.coco import COCO
 
 from anylabel.document import Shape
 from anylabel.errors import AnylabelError, CancelledError
 from anylabel.formats.base import Options
 from anylabel.formats.registry import export_folder
-
-from formats_util import poly, write_doc, write_image
 
 TRI = [(1, 1), (20, 1), (10, 15)]
 FORMATS = ["coco", "yolo-seg", "yolo-det"]

@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from formats_util import write_doc, write_image
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,8 +24,6 @@ from anylabel.formats.folder import read_labelme_folder
 from anylabel.formats.mot import read_mot
 from anylabel.formats.registry import export_folder, import_dataset
 from anylabel.formats.yolo_read import read_yolo
-
-from formats_util import write_doc, write_image
 
 # 25 examples per test keeps the suite fast; ANYLABEL_HYPOTHESIS_EXAMPLES=500 for a deeper search
 SETTINGS = settings(max_examples=int(os.environ.get("ANYLABEL_HYPOTHESIS_EXAMPLES", 25)), deadline=None,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from formats_util import poly, write_doc
 
 from anylabel.document import Shape
 from anylabel.errors import AnylabelError, FormatError
@@ -11,8 +12,6 @@ from anylabel.formats.labels import label_map_from_list, read_labels_file
 from anylabel.formats.registry import export_folder, format_names, get_format, import_dataset, read_dataset
 from anylabel.geometry.polygons import mask_to_polygons, polygon_to_mask
 from anylabel.geometry.rle import mask_iou, rle_decode, rle_encode
-
-from formats_util import poly, write_doc
 
 
 def test_registry_lookup_and_pairs(voc_dir):

@@ -4,11 +4,10 @@ from __future__ import annotations
 import configparser
 
 import numpy as np
+from formats_util import poly, write_doc
 
 from anylabel.document import Shape
 from anylabel.formats.registry import export_folder, read_dataset
-
-from formats_util import poly, write_doc
 
 
 def test_mot_rows_labels_and_seqinfo(tmp_path):

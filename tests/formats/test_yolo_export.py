@@ -9,14 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from formats_util import poly, write_doc
 
 from anylabel.formats.base import Options
 from anylabel.formats.folder import read_labelme_folder
 from anylabel.formats.labels import read_labels_file
 from anylabel.formats.registry import export_folder, import_dataset, read_dataset
 from anylabel.formats.yolo_geometry import bridge_parts, split_bridged
-
-from formats_util import poly, write_doc
 
 
 def _source_instances(json_file: Path):

@@ -58,7 +58,8 @@ class DiskSegmenter(Segmenter):
                 mask &= (xx - nx) ** 2 + (yy - ny) ** 2 > (self.radius * 0.5) ** 2
             for bx1, by1, bx2, by2 in prompt.negative_boxes:
                 mask[int(by1):int(by2) + 1, int(bx1):int(bx2) + 1] = False
-            out.append(MaskCandidate(mask, 0.9 - 0.1 * k, logits=np.full((1, 8, 8), float(len(prompt.points)), np.float32)))
+            logits = np.full((1, 8, 8), float(len(prompt.points)), np.float32)
+            out.append(MaskCandidate(mask, 0.9 - 0.1 * k, logits=logits))
         return out
 
     def everything(self, image=None, key=None, progress=None):

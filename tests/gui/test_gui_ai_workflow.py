@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gui_testutil import answer_label, answer_message_box, drag
 from gui_fakes import DiskSegmenter, GatedSegmenter
+from gui_testutil import answer_label, answer_message_box, drag
 from PyQt5 import QtWidgets
 from PyQt5.QtCore import QPoint, Qt
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from gui_testutil import answer_message_box
 from gui_fakes import DiskSegmenter, GatedSegmenter
+from gui_testutil import answer_message_box
 from PyQt5 import QtCore, QtWidgets
 from PyQt5.QtCore import QPoint, Qt
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from gui_testutil import answer_label, drag
 from gui_fakes import DiskSegmenter
+from gui_testutil import answer_label, drag
 from PyQt5 import QtWidgets
 from PyQt5.QtCore import QPoint, Qt
 
@@ -126,7 +126,8 @@ def test_visibility_toggles_hide_shapes(win, qtbot):
     item.setCheckState(Qt.Unchecked)
     assert w.canvas.hidden == {0} and w.canvas.visible_indices() == [1]
     assert w.canvas.shape_index_at(100, 100) is None  # a hidden shape cannot be picked
-    label_item = next(w.label_list.item(i) for i in range(w.label_list.count()) if w.label_list.item(i).data(Qt.UserRole) == "b")
+    items = [w.label_list.item(i) for i in range(w.label_list.count())]
+    label_item = next(item for item in items if item.data(Qt.UserRole) == "b")
     label_item.setCheckState(Qt.Unchecked)
     assert w.canvas.visible_indices() == []
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-
 from anylabel.cli import main
 from anylabel.models import ModelRegistry, safe_torch_load
 

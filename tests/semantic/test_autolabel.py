@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from anylabel.cli import main
-from anylabel.formats.labelme import load_labelme
 from anylabel.errors import AnylabelError, FormatError, ModelError
+from anylabel.formats.labelme import load_labelme
 from anylabel.geometry import rle_decode
 from anylabel.semantic.autolabel import AutolabelConfig, plan_tasks, preflight
 

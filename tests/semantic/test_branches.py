@@ -4,14 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from semantic_testutil import write_palette_png
 
 from anylabel.errors import AnylabelError, FormatError, ModelError
 from anylabel.semantic import parse_semantic_spec, read_names
 from anylabel.semantic.labelmap import LabelMapBranch, read_label_png
 from anylabel.semantic.spec import split_spec
 from anylabel.semantic.yolo_branch import rasterise_instances
-
-from semantic_testutil import write_palette_png
 
 
 @pytest.fixture

@@ -58,7 +58,8 @@ def setup(tmp_path, voc_dir, qtbot, monkeypatch):
     class_map = np.asarray(Image.open(maps / "photo.png"))
     # a point well inside a bus: the disk around it is all bus
     ys, xs = np.nonzero(class_map == BUS)
-    inside = [(x, y) for x, y in zip(xs[::97], ys[::97]) if (class_map[max(0, y - 31):y + 32, max(0, x - 31):x + 32] == BUS).all()]
+    inside = [(x, y) for x, y in zip(xs[::97], ys[::97])
+              if (class_map[max(0, y - 31):y + 32, max(0, x - 31):x + 32] == BUS).all()]
     assert inside
     made = []
 

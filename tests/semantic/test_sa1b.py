@@ -30,7 +30,8 @@ def _sa1b_shard(voc_dir, folder):
         ys, xs = np.nonzero(m)
         anns.append({"id": 1000 + oid, "segmentation": rle_encode(m), "area": int(m.sum()),
                      "bbox": [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)],
-                     "predicted_iou": 0.9 + oid / 100, "stability_score": 0.95, "point_coords": [[float(xs[0]), float(ys[0])]],
+                     "predicted_iou": 0.9 + oid / 100, "stability_score": 0.95,
+                     "point_coords": [[float(xs[0]), float(ys[0])]],
                      "crop_box": [0, 0, w, h]})
     data = {"image": {"image_id": 6, "width": w, "height": h, "file_name": f"{STEM}.jpg"}, "annotations": anns}
     (folder / f"{STEM}.json").write_text(json.dumps(data))

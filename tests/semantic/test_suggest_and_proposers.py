@@ -9,8 +9,7 @@ from PIL import Image
 
 from anylabel.errors import AnylabelError
 from anylabel.semantic.branch import SemanticBranch
-from anylabel.semantic.proposers import (CLASSIFIERS, Labeler, LabelProposer, SemanticVoter,
-                                         parse_classifier_spec)
+from anylabel.semantic.proposers import CLASSIFIERS, Labeler, LabelProposer, SemanticVoter, parse_classifier_spec
 from anylabel.semantic.suggest import LabelSuggester, auto_accept
 from anylabel.semantic.voting import Proposal, Vote
 

@@ -7,8 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from anylabel.errors import GeometryError
-from anylabel.semantic.voting import (class_counts, prepare_class_map, resize_class_map, vote_masks,
-                                      votes_from_counts)
+from anylabel.semantic.voting import class_counts, prepare_class_map, resize_class_map, vote_masks, votes_from_counts
 
 NAMES = ["background", "cat", "dog", "car"]
 

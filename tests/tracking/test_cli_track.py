@@ -20,7 +20,8 @@ def _tracks(path: Path):
     return {(s.track_id, s.label) for s in load_labelme(path).shapes}
 
 
-def test_track_frame_folder_writes_labelme_and_mot(frames_dir: Path, track_models: Path, tmp_path: Path, capsys) -> None:
+def test_track_frame_folder_writes_labelme_and_mot(frames_dir: Path, track_models: Path, tmp_path: Path,
+                                                   capsys) -> None:
     out = tmp_path / "out"
     code = main(["track", str(frames_dir), "--model", MODEL, "--models", str(track_models),
                  "--point", "0:1:210,350", "--point", "0:1:250,420,0", "--box", "0:2:420,100,700,420",
