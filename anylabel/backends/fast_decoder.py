@@ -15,8 +15,8 @@ constant or larger than it needs to be:
    are the projections of the embedding (computed once per image: three 4096x256x128 products, 0.8 GFLOP)
    plus a constant vector plus ``g (W W3)^T`` (rank 16: ~1/8 of the cost, and only with a mask prompt).
    Likewise the positional encoding's share of every image-side projection, ``pe Wk^T + bk``, is a
-   per-model constant (:class:`_Cross`), so ``keys + pe`` is never formed.
-2. **Associativity** (:func:`_tokens_to_image`, :func:`_image_to_tokens`): a projection of the 4096 image
+   per-model constant (``fast_attention.CrossAttention``), so ``keys + pe`` is never formed.
+2. **Associativity** (``fast_attention.tokens_to_image`` / ``image_to_tokens``): a projection of the 4096 image
    tokens followed by a product with ~7 tokens is done the other way round, on the weights first:
    ``(X Wk^T) q^T == X (q Wk)^T``, ``A (X Wv^T + bv) == (A X) Wv^T + bv`` (softmax rows sum to 1) and
    ``out_proj(concat_h A_h v_h) == sum_h A_h (v_h Wo_h^T) + bo``. Each 4096x256x128 projection (268 MFLOP)
@@ -43,13 +43,14 @@ Everything is batch size 1 (one prompt set per click), which is how the adapters
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from anylabel.backends.fast_attention import CrossAttention, DenseEmbedding, image_to_tokens, tokens_to_image
 
 
 @dataclass
@@ -79,130 +80,6 @@ class ImageState:
 def _rows(x: Tensor) -> Tensor:
     """1 x C x h x w -> (h*w) x C view (one row per image token, the order of upstream's flatten(2))."""
     return x.flatten(2)[0].t()
-
-
-class _Cross:
-    """Views of one upstream cross ``Attention`` module's weights, split by head, and its positional constant.
-
-    ``image_side`` is the projection applied to the image tokens (``k_proj`` token-to-image, ``q_proj``
-    image-to-token). ``pe_proj`` = ``(pe W^T + b)`` of that projection, H x d x N: with it,
-    ``proj(keys + pe) == keys W^T + pe_proj`` and ``keys + pe`` is never materialised.
-    """
-
-    def __init__(self, attn: Any, image_side: Any, pe: Tensor) -> None:
-        self.attn = attn
-        self.heads = int(attn.num_heads)
-        self.d = int(attn.internal_dim) // self.heads
-        scale = 1.0 / math.sqrt(self.d)  # a power of two for d = 16: folding it into the weights is exact
-        small = attn.q_proj if image_side is attn.k_proj else attn.k_proj  # the projection of the T tokens
-        self.w_small, self.b_small = small.weight.detach() * scale, small.bias.detach() * scale
-        # detached views of the parameters (no copies); detached so that the ONNX tracer may embed them
-        w, b = image_side.weight.detach(), image_side.bias.detach()
-        self.w_image = w.view(self.heads, self.d, w.shape[1])  # H x d x C
-        self.pe_proj = F.linear(pe, w, b).view(-1, self.heads, self.d).permute(1, 2, 0).contiguous()  # H x d x N
-        v, o = attn.v_proj.weight.detach(), attn.out_proj.weight.detach()
-        self.wv_t = v.view(self.heads, self.d, v.shape[1]).transpose(1, 2)  # H x C x d (token-to-image)
-        self.bv = attn.v_proj.bias.detach().view(self.heads, 1, self.d)
-        self.wo = o.view(o.shape[0], self.heads, self.d).permute(1, 2, 0)  # H x d x C (image-to-token)
-        self.wv = v  # D x C
-
-    def dense_terms(self, w3: Tensor) -> None:
-        """First layer only: the image-side and value projections of a rank-r dense embedding ``g W3^T``
-        (``w3``: C x r), i.e. ``W W3`` head-split (H x d x r), so that ``proj(g W3^T) == g (W W3)^T``."""
-        r = w3.shape[1]
-        self.low_image = torch.mm(self.w_image.reshape(-1, w3.shape[0]), w3).view(self.heads, self.d, r)
-        self.low_value_t = torch.mm(self.wv, w3).view(self.heads, self.d, r).transpose(1, 2)  # H x r x d
-
-    def dense_scores(self, small: Tensor, dense: "_Dense") -> Tensor:
-        """H x T x N (or H x T x 1) share of a dense embedding in the first layer's scores of ``small``."""
-        const = torch.mv(self.w_image.reshape(-1, dense.b.shape[0]), dense.b).view(self.heads, self.d, 1)
-        out = torch.bmm(small, const)  # H x T x 1
-        if dense.g is not None:
-            out = out + torch.matmul(torch.bmm(small, self.low_image), dense.g.t())  # (q W W3) g^T
-        return out
-
-    def project_small(self, x: Tensor) -> Tensor:
-        """H x T x d scaled projection of the T x C tokens (q_proj token-to-image, k_proj image-to-token)."""
-        return F.linear(x, self.w_small, self.b_small).view(x.shape[0], self.heads, self.d).transpose(0, 1)
-
-    def image_scores(self, small: Tensor, keys: Tensor) -> Tensor:
-        """H x T x N scores ``small_h . proj(keys + pe)_h`` of H x T x d ``small`` against N x C ``keys``."""
-        h, t, _ = small.shape
-        sw = torch.bmm(small, self.w_image)  # H x T x C: the weights meet the T tokens, not the N keys
-        pe = torch.bmm(small, self.pe_proj).view(h * t, -1)  # the positional share: the product's initial value
-        if keys.dtype == pe.dtype:
-            return torch.addmm(pe, sw.reshape(h * t, -1), keys.t()).view(h, t, -1)
-        # bfloat16 keys: a bfloat16 product, summed with the positional share in float32
-        return torch.mm(sw.reshape(h * t, -1).to(keys.dtype), keys.t()).float().add_(pe).view(h, t, -1)
-
-
-@dataclass
-class _Dense:
-    """A dense prompt embedding ``g W3^T + b`` (rows): ``g`` N x r or None (no mask prompt), ``b`` C;
-    ``w3t`` = W3^T (r x C) and ``shift`` = ``b - no_mask_embed`` (C) when ``g`` is given."""
-
-    g: Optional[Tensor]
-    b: Tensor
-    w3t: Optional[Tensor] = None
-    shift: Optional[Tensor] = None
-
-
-def _tokens_to_image(x: _Cross, q_in: Tensor, keys: Optional[Tensor], first: Optional[ImageState] = None,
-                     dense: Optional[_Dense] = None) -> Tensor:
-    """``attn(q=q_in, k=keys + pe, v=keys)`` for T tokens attending to N image tokens; returns T x C.
-
-    q_in: T x C; keys: N x C (float32, or bfloat16 for cheaper products), or (first layer) the image's
-    ``first`` state plus the ``dense`` prompt.
-    """
-    a, t = x.attn, q_in.shape[0]
-    q = x.project_small(q_in)  # H x T x d
-    if first is not None:
-        scores = torch.bmm(q, first.k0) + x.dense_scores(q, dense)
-    else:
-        scores = x.image_scores(q, keys)
-    attn = torch.softmax(scores, dim=-1)  # over the image tokens: the last, long axis
-    if first is not None:  # rows of attn sum to 1: the constant's value is added once
-        out = torch.bmm(attn, first.v0) + torch.mv(x.wv, dense.b).view(x.heads, 1, x.d)  # H x T x d
-        if dense.g is not None:
-            out = out + torch.bmm(torch.matmul(attn, dense.g), x.low_value_t)  # (A g) (Wv W3)^T
-    else:  # A_h (X Wv_h^T + bv_h) == (A_h X) Wv_h^T + bv_h
-        ax = torch.mm(attn.view(x.heads * t, -1).to(keys.dtype), keys).float().view(x.heads, t, -1)  # H x T x C
-        out = torch.baddbmm(x.bv, ax, x.wv_t)
-    return a.out_proj(out.transpose(0, 1).reshape(t, x.heads * x.d))
-
-
-def _image_to_tokens(x: _Cross, keys: Tensor, k_in: Tensor, v_in: Tensor, first: Optional[ImageState] = None,
-                     dense: Optional[_Dense] = None, inplace: bool = False,
-                     keys_low: Optional[Tensor] = None) -> Tensor:
-    """``keys + attn(q=keys + pe, k=k_in, v=v_in)`` for N image tokens attending to T tokens; N x C.
-
-    keys: N x C float32; k_in, v_in: T x C; first layer: the image's ``first`` state and the ``dense`` prompt.
-    ``inplace``: ``keys`` is a temporary of this click, the result may overwrite it (no 4 MB copy).
-    ``keys_low``: ``keys`` in bfloat16 for the scores' product (the residual sum stays float32).
-    """
-    a, t = x.attn, k_in.shape[0]
-    k = x.project_small(k_in)  # H x T x d
-    v = a.v_proj(v_in).view(t, x.heads, x.d).transpose(0, 1)  # H x T x d
-    if first is not None:
-        scores = torch.bmm(k, first.q0) + x.dense_scores(k, dense)  # H x T x N
-    else:
-        scores = x.image_scores(k, keys if keys_low is None else keys_low)
-    attn = torch.softmax(scores, dim=1)  # over the T tokens: tokens-first keeps the kernel vectorised
-    u = torch.bmm(v, x.wo)  # H x T x C: v_h Wo_h^T
-    # one product for everything added to the residual ``keys``: attention output, out_proj's bias (a column
-    # of ones) and, with a mask prompt in the first layer, its dense embedding's difference to the no-mask
-    # rows ``keys`` (g W3^T + b3 - no_mask): no separate N x C passes
-    n = scores.shape[-1]
-    cols, rows, const = [attn.view(x.heads * t, n).t()], [u.reshape(x.heads * t, -1)], a.out_proj.bias
-    if dense is not None and dense.g is not None:
-        cols.append(dense.g)
-        rows.append(dense.w3t)
-        const = const + dense.shift
-    cols.append(attn.new_ones(n, 1))
-    rows.append(const[None])
-    if inplace:
-        return keys.addmm_(torch.cat(cols, 1), torch.cat(rows, 0))
-    return torch.addmm(keys, torch.cat(cols, 1), torch.cat(rows, 0))
 
 
 class _StackedMLPs:
@@ -269,10 +146,10 @@ class FastMaskDecoder:
             self.no_mask = prompt_encoder.no_mask_embed.weight.detach().reshape(-1)
             self.w3, self.b3 = last.weight.detach().flatten(1), last.bias.detach()  # C x r, C
             pe = _rows(prompt_encoder.get_dense_pe().detach())
-            self.t2i = [_Cross(layer.cross_attn_token_to_image, layer.cross_attn_token_to_image.k_proj, pe)
-                        for layer in tr.layers] + [_Cross(tr.final_attn_token_to_image,
+            self.t2i = [CrossAttention(layer.cross_attn_token_to_image, layer.cross_attn_token_to_image.k_proj, pe)
+                        for layer in tr.layers] + [CrossAttention(tr.final_attn_token_to_image,
                                                           tr.final_attn_token_to_image.k_proj, pe)]
-            self.i2t = [_Cross(layer.cross_attn_image_to_token, layer.cross_attn_image_to_token.q_proj, pe)
+            self.i2t = [CrossAttention(layer.cross_attn_image_to_token, layer.cross_attn_image_to_token.q_proj, pe)
                         for layer in tr.layers]
             self.t2i[0].dense_terms(self.w3)
             self.i2t[0].dense_terms(self.w3)
@@ -324,10 +201,10 @@ class FastMaskDecoder:
         dynamic = not multimask and getattr(dec, "dynamic_multimask_via_stability", False)
         chosen = range(1, dec.num_mask_tokens) if multimask else (range(dec.num_mask_tokens) if dynamic else [0])
         if mask_input is None:
-            dense = _Dense(None, self.no_mask)
-        else:  # prompt_encoder._embed_masks(mask_input) == g W3^T + b3: kept factored (see _image_to_tokens)
+            dense = DenseEmbedding(None, self.no_mask)
+        else:  # prompt_encoder._embed_masks(mask_input) == g W3^T + b3: kept factored (fast_attention)
             g = _rows(self.downscaling[:-1](mask_input))  # N x r
-            dense = _Dense(g, self.b3, self.w3.t(), self.b3 - self.no_mask)
+            dense = DenseEmbedding(g, self.b3, self.w3.t(), self.b3 - self.no_mask)
         masks, iou = self._decode(state.keys, (state, dense), state.hw, state.high_res, sparse, chosen)
         if dynamic:
             masks, iou = dec._dynamic_multimask_via_stability(masks, iou)
@@ -341,7 +218,7 @@ class FastMaskDecoder:
         return self._decode(_rows(image_embed + dense), None, hw, None, sparse,
                             range(self.decoder.num_mask_tokens))
 
-    def _decode(self, keys: Tensor, cached: Optional[Tuple[ImageState, _Dense]], hw: Tuple[int, int],
+    def _decode(self, keys: Tensor, cached: Optional[Tuple[ImageState, DenseEmbedding]], hw: Tuple[int, int],
                 high_res: Optional[List[Tensor]], sparse: Tensor, chosen: Sequence[int]) -> Tuple[Tensor, Tensor]:
         """Transformer, upscaling and the ``chosen`` mask tokens' masks and IoU predictions."""
         dec = self.decoder
@@ -357,7 +234,7 @@ class FastMaskDecoder:
         return masks, iou
 
     def _transformer(self, tokens: Tensor, keys: Tensor,
-                     cached: Optional[Tuple[ImageState, _Dense]]) -> Tuple[Tensor, Tensor]:
+                     cached: Optional[Tuple[ImageState, DenseEmbedding]]) -> Tuple[Tensor, Tensor]:
         """``TwoWayTransformer.forward`` on T x C tokens and N x C image tokens (embedding + dense); ``cached``:
         the image's :meth:`prepare` state and the dense prompt, for layer 0 (else everything from ``keys``)."""
         queries, query_pe = tokens[None], tokens[None]  # upstream token-side modules take B x T x C
@@ -373,15 +250,15 @@ class FastMaskDecoder:
             # the keys' products in the product dtype: one cast per layer (none with the cached first layer)
             keys_low = keys if first is not None or low == keys.dtype else keys.to(low)
             q = (queries + query_pe)[0]
-            queries = layer.norm2(queries + _tokens_to_image(self.t2i[i], q, keys_low, first, dense))
+            queries = layer.norm2(queries + tokens_to_image(self.t2i[i], q, keys_low, first, dense))
             queries = layer.norm3(queries + layer.mlp(queries))
             q = (queries + query_pe)[0]
             # from the second layer on, ``keys`` is the previous layer's norm4 output: overwritten in place
-            keys = layer.norm4(_image_to_tokens(self.i2t[i], keys, q, queries[0], first, dense, inplace=i > 0,
+            keys = layer.norm4(image_to_tokens(self.i2t[i], keys, q, queries[0], first, dense, inplace=i > 0,
                                                 keys_low=None if keys_low is keys else keys_low))
         keys = keys.to(low)  # shared by the last attention and the upscaling
         q = (queries + query_pe)[0]
-        out = _tokens_to_image(self.t2i[-1], q, keys)
+        out = tokens_to_image(self.t2i[-1], q, keys)
         return self.transformer.norm_final_attn(queries + out)[0], keys
 
     def _upscale(self, keys: Tensor, hw: Tuple[int, int], high_res: Optional[List[Tensor]],
