@@ -179,8 +179,8 @@ class AiController(QtCore.QObject):
             self.canvas.set_preview(None)
         else:
             k = self.candidate
-            overlay, x0, y0 = res.overlays[k]
-            self.canvas.set_preview(Preview(overlay, x0, y0, res.polygons[k]))
+            (overlay, x0, y0), polygons = res.view(k)
+            self.canvas.set_preview(Preview(overlay, x0, y0, polygons))
             logits = res.candidates[k].logits
             self._last_logits = logits if res.version >= self._logits_from else None
         self.previewChanged.emit()
@@ -225,7 +225,7 @@ class AiController(QtCore.QObject):
         if mask is None or not mask.any():
             self.message.emit("The mask is empty: add a positive point or a box")
             return
-        self.finishReady.emit(mask, list(self.result.polygons[self.candidate]))
+        self.finishReady.emit(mask, list(self.result.view(self.candidate)[1]))
 
     def set_colour(self, colour: QtGui.QColor, alpha: float) -> None:
         self.colour = (colour.red(), colour.green(), colour.blue(), alpha)

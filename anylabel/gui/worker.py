@@ -65,7 +65,12 @@ class SegmentRequest:
 @dataclass
 class SegmentResult:
     """The answer to a :class:`SegmentRequest`: candidates best first, each with its polygons
-    (Kx2 float64 (x, y) arrays) and its coloured overlay (ARGB32 QImage of the mask's box crop, x0, y0)."""
+    (Kx2 float64 (x, y) arrays) and its coloured overlay (ARGB32 QImage of the mask's box crop, x0, y0).
+
+    ``polygons`` / ``overlays`` hold what was computed in the worker: the best candidate's. The others are
+    computed by :meth:`view` when first shown (C cycles to them): a click then pays for one full-size mask,
+    polygon and overlay, not three (a few ms each on a 12 MP image).
+    """
 
     image_id: str
     version: int
@@ -75,6 +80,17 @@ class SegmentResult:
     overlays: List[Tuple[Optional[QtGui.QImage], int, int]] = field(default_factory=list)
     encode_seconds: float = 0.0
     predict_seconds: float = 0.0
+    tolerance: float = 1.0
+    min_area: float = 25.0
+    colour: Tuple[int, int, int, float] = (0, 200, 255, 0.45)
+
+    def view(self, k: int) -> Tuple[Tuple[Optional[QtGui.QImage], int, int], List[np.ndarray]]:
+        """Candidate ``k``'s (overlay, x0, y0) and polygons, computed on first use."""
+        while len(self.polygons) <= k:
+            cand = self.candidates[len(self.polygons)]
+            self.polygons.append(cand.polygons(tolerance=self.tolerance, min_area=self.min_area))
+            self.overlays.append(_overlay(cand.mask, self.colour, cand.box))
+        return self.overlays[k], self.polygons[k]
 
 
 class SegmentWorker(QtCore.QObject):
@@ -248,17 +264,17 @@ class SegmentWorker(QtCore.QObject):
             candidates = self._segmenter.predict(req.prompt)
             predict = time.perf_counter() - t0
             self.requests_run += 1
-            polygons, overlays = [], []
-            for cand in candidates:
-                polygons.append(cand.polygons(tolerance=req.tolerance, min_area=req.min_area))
-                overlays.append(_overlay(cand.mask, req.colour, cand.box))
+            result = SegmentResult(req.image_id, req.version, req.prompt, candidates, encode_seconds=encode,
+                                   predict_seconds=predict, tolerance=req.tolerance, min_area=req.min_area,
+                                   colour=req.colour)
+            if candidates:
+                result.view(0)  # the best candidate's polygons and overlay, here off the GUI thread
         except Exception as e:  # noqa: BLE001 - reported to the user, traceback logged
             log.exception("%s failed on %s", self.name, req.image_path)
             self._current_key = None
             self.failed.emit(req.image_id, req.version, _message(e))
             return
-        self.resultReady.emit(SegmentResult(req.image_id, req.version, req.prompt, candidates, polygons,
-                                            overlays, encode, predict))
+        self.resultReady.emit(result)
         self.status.emit(f"{self.name}: {len(candidates)} mask(s) in {predict * 1000:.0f} ms"
                          + (f" (encoding {encode:.1f} s)" if encode > 0.05 else ""))
 

@@ -72,7 +72,17 @@ def test_random_sam_vit_b_mask_shape_and_refinement(make_window, image_dir, regi
     h, wd = w.image.shape[:2]
     click(qtbot, w, wd * 0.5, h * 0.5)
     wait_preview(qtbot, w)
-    assert len(w.ai.result.candidates) == 3  # whole / part / subpart
+    result = w.ai.result
+    assert len(result.candidates) == 3  # whole / part / subpart
+    # only the shown (best) candidate's full-size mask, polygons and overlay were computed for the click
+    assert len(result.polygons) == len(result.overlays) == 1
+    assert [c._make is None for c in result.candidates[1:]] == [False, False]  # LazyMaskCandidate, not made
+    qtbot.keyClick(w.canvas, Qt.Key_C)  # cycling computes the next one, once
+    assert w.ai.candidate == 1 and len(result.polygons) == 2 and result.candidates[1]._make is None
+    assert w.canvas.preview is not None and w.canvas.preview.polygons is result.polygons[1]
+    qtbot.keyClick(w.canvas, Qt.Key_C)
+    qtbot.keyClick(w.canvas, Qt.Key_C)  # back to the best: nothing recomputed
+    assert w.ai.candidate == 0 and len(result.polygons) == 3
     click(qtbot, w, wd * 0.2, h * 0.2, Qt.RightButton)
     mask = wait_preview(qtbot, w)
     prompt = w.ai.result.prompt
