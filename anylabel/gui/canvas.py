@@ -65,6 +65,7 @@ class Canvas(QtWidgets.QWidget):
         self.setAttribute(Qt.WA_OpaquePaintEvent)
         self.setMinimumSize(200, 150)
         self.pixmap: Optional[QtGui.QPixmap] = None
+        self.display_pixmap = canvas_paint.DisplayPixmap()  # the image at the zoom, when zoomed out
         self.image_size: Tuple[int, int] = (0, 0)  # (h, w)
         self.shapes: List[Shape] = []
         self.hidden: Set[int] = set()
