@@ -112,7 +112,7 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.resize(1400, 900)
         QtCore.QTimer.singleShot(0, self._initial_dock_sizes)  # once laid out: sizes need the real geometry
         self._update_title()
-        self.registry = registry if registry is not None else load_registry(self._warn)
+        self.registry = registry if registry is not None else load_registry(self.warn)
         self._factory = segmenter_factory or default_segmenter_factory(self.registry, self.config.precision)
         self.model_picker.set_registry(self.registry, None)
         name = model or initial_model(self.registry, self.config.default_model)
