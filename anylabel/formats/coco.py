@@ -30,7 +30,7 @@ from anylabel.errors import FormatError, GeometryError
 from anylabel.fileio import atomic_write_text, read_json
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes, resolve_label_map
-from anylabel.formats.images import NamePool, check_image, place_image, prepare_output, remove_stale
+from anylabel.formats.images import NamePool, place_image, prepare_output, remove_stale
 from anylabel.formats.instances import Instance, collect_instances
 from anylabel.geometry.rle import rle_decode, rle_encode
 
@@ -75,11 +75,10 @@ def write_coco(items: Sequence[Item], out: PathLike, options: Options) -> Report
     for k, item in enumerate(items):
         options.tick(k, len(items), "writing")
         name, ann = item.label, item.annotation
-        src = check_image(item, name, report)
-        stem = pool.claim(src, name, report) if src is not None else None
-        if src is None or stem is None:
-            report.skipped_images += 1
+        claimed = pool.claim_item(item, report)
+        if claimed is None:
             continue
+        src, stem = claimed
         file_name = stem + src.suffix
         notes.path(file_name, name)
         instances = collect_instances(ann, name, report, filter_map, item.shape_ids)

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Optional, Set
+from typing import Dict, Iterable, Optional, Set, Tuple
 
 from PIL import Image, UnidentifiedImageError
 
@@ -85,6 +85,16 @@ class NamePool:
         """The output stem for ``src``; ``None`` (with a warning) when that image was already exported."""
         key = str(src.path.resolve()) if src.path is not None else None
         return self.claim_stem(key, src.stem, src.suffix, name, report)
+
+    def claim_item(self, item: Item, report: Report) -> Optional[Tuple[ImageSource, str]]:
+        """The item's exportable image and its unique output stem, or ``None`` (warned, counted as skipped)
+        when the image is missing, unreadable, of another size or already exported."""
+        src = check_image(item, item.label, report)
+        stem = self.claim(src, item.label, report) if src is not None else None
+        if src is None or stem is None:
+            report.skipped_images += 1
+            return None
+        return src, stem
 
     def claim_stem(self, key: Optional[str], stem: str, suffix: str, name: str, report: Report) -> Optional[str]:
         """A unique stem for the file identified by ``key`` (``None``: always new) wanting ``stem``."""

@@ -28,7 +28,7 @@ import yaml
 from anylabel.fileio import atomic_write_text
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes, resolve_label_map, split_subsets
-from anylabel.formats.images import NamePool, check_image, place_image, prepare_output, remove_stale
+from anylabel.formats.images import NamePool, place_image, prepare_output, remove_stale
 from anylabel.formats.instances import Instance, collect_instances
 from anylabel.formats.labels import LabelMap
 from anylabel.formats.yolo_geometry import bridge_parts, format_row, instance_outline, normalise
@@ -85,11 +85,10 @@ def write_yolo(items: Sequence[Item], out: PathLike, options: Options, task: str
     for k, (item, subset) in enumerate(zip(items, subsets)):
         options.tick(k, len(items), "writing")
         name, ann = item.label, item.annotation
-        src = check_image(item, name, report)
-        stem = pool.claim(src, name, report) if src is not None else None
-        if src is None or stem is None:
-            report.skipped_images += 1
+        claimed = pool.claim_item(item, report)
+        if claimed is None:
             continue
+        src, stem = claimed
         notes.path(stem + src.suffix, name)
         instances = collect_instances(ann, name, report, filter_map, item.shape_ids)
         lines, seen = [], set()

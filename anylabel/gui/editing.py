@@ -85,18 +85,27 @@ class EditingMixin:
             self.statusBar().showMessage(f"Accepted {merged[0][0]} ({merged[0][1]:.0%}) without asking", 4000)
         else:
             choice = self.ask_label(merged[0][0] if merged else self.last_label, sources)
-        if choice is None:
-            self.statusBar().showMessage("Not finished: the prompts are kept (B clears them)", 4000)
-            return
-        shapes = self.shapes_from_mask(mask, polygons, choice)
-        if not shapes:
-            self.statusBar().showMessage("The mask has no part large enough for a polygon", 4000)
+        shapes = self.finished_shapes(mask, polygons, choice)
+        if shapes is None:
             return
         self.last_label = choice.label
         indices = self.history.add(shapes, f"finish {choice.label}")
         self.ai.clear()
         self.canvas.set_selection(set(indices))
         self.after_object_finished()
+
+    def finished_shapes(self, mask: np.ndarray, polygons: Sequence[np.ndarray],
+                        choice: Optional[LabelChoice]) -> Optional[List[Shape]]:
+        """The shapes of a finished AI object with the label ``choice``, or None when there is nothing to add
+        (no label chosen, or no part large enough): the status bar says which, and the prompts stay."""
+        if choice is None:
+            self.statusBar().showMessage("Not finished: the prompts are kept (B clears them)", 4000)
+            return None
+        shapes = self.shapes_from_mask(mask, polygons, choice)
+        if not shapes:
+            self.statusBar().showMessage("The mask has no part large enough for a polygon", 4000)
+            return None
+        return shapes
 
     def shapes_from_mask(self, mask: np.ndarray, polygons: Sequence[np.ndarray], choice: LabelChoice) -> List[Shape]:
         """The shapes F makes: one mask shape, or one polygon per part (parts share a group id)."""

@@ -259,12 +259,8 @@ class VideoPanel(QtCore.QObject):
             return
         obj = self.current_obj
         choice = self._choose_label(obj, mask)
-        if choice is None:
-            w.statusBar().showMessage("Not finished: the prompts are kept (B clears them)", 4000)
-            return
-        shapes = w.shapes_from_mask(mask, polygons, choice)
-        if not shapes:
-            w.statusBar().showMessage("The mask has no part large enough for a polygon", 4000)
+        shapes = w.finished_shapes(mask, polygons, choice)
+        if shapes is None:
             return
         for s in shapes:
             s.track_id = obj
