@@ -80,6 +80,7 @@ class VideoPanel(QtCore.QObject):
         w.file_list.view.selectionModel().currentChanged.connect(lambda *_: self._sync_frame())
         d.frameRequested.connect(self.goto)
         d.objectChosen.connect(self.set_object)
+        w.canvas.selectionChanged.connect(self._on_selection)
         d.newObjectRequested.connect(self.new_object)
         d.propagateRequested.connect(self.propagate)
         d.cancelRequested.connect(self.cancel)
@@ -231,6 +232,24 @@ class VideoPanel(QtCore.QObject):
             self.window.ai.clear()
         self.current_obj = int(obj_id)
         self.dock_widget.set_objects(self.objects, self.current_obj)
+
+    def _on_selection(self, indices: list) -> None:
+        """Selecting a tracked object's shape (canvas or shape list) makes the next clicks correct that object,
+        unless an object is being prompted (its clicks are kept: finish or clear it first)."""
+        w = self.window
+        if not self.active or not indices or w.annotation is None:
+            return
+        ids = {w.annotation.shapes[i].track_id for i in indices if i < len(w.annotation.shapes)}
+        if len(ids) != 1 or None in ids:
+            return
+        obj = int(ids.pop())
+        if obj == self.current_obj:
+            return
+        if w.ai.has_prompts:
+            self._status(f"Finish (F) or clear (B) the object being prompted to correct object {obj}")
+            return
+        self.set_object(obj)
+        self._status(f"Clicks now correct object {obj}" + (f" ({self.objects[obj]})" if obj in self.objects else ""))
 
     def new_object(self) -> None:
         """The next clicks start a new object, with a fresh id."""

@@ -155,9 +155,16 @@ def test_video_mode_click_finish_propagate_cancel_reset(qtbot, window, video_fil
     # re-tracks only object 1, from frame 5
     panel.goto(5)
     before5 = [(s.track_id, s.points) for s in window.annotation.shapes]
-    panel.dock_widget.object_box.activated.emit(panel.dock_widget.object_box.findData(1))
+    bed = next(i for i, s in enumerate(window.annotation.shapes) if s.track_id == 2)
+    window.canvas.set_selection({bed})  # selecting a tracked shape picks its object
+    assert panel.current_obj == 2
+    panel.dock_widget.object_box.activated.emit(panel.dock_widget.object_box.findData(1))  # so does the list
     assert panel.current_obj == 1
     click_object(qtbot, window, 230, 330)
+    window.canvas.set_selection(set())
+    window.canvas.set_selection({bed})  # while object 1 is being prompted, its clicks are not thrown away
+    assert panel.current_obj == 1 and window.ai.has_prompts
+    window.canvas.set_selection(set())
     finish(qtbot, window, "child")
     after5 = [(s.track_id, s.points) for s in window.annotation.shapes]
     assert [t for t, _ in after5 if t == 2] == [t for t, _ in before5 if t == 2]
