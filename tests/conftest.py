@@ -27,6 +27,12 @@ def _data_dir(*parts: str) -> Path:
     pytest.skip(f"test data {'/'.join(parts)} not found in ../shared/data or tests/fixtures")
 
 
+@pytest.fixture(autouse=True)
+def _no_user_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the real user's settings folder (config.yaml, remembered dialog options)."""
+    monkeypatch.setenv("ANYLABEL_CONFIG", str(tmp_path_factory.mktemp("settings") / "config.yaml"))
+
+
 @pytest.fixture(scope="session")
 def voc_dir() -> Path:
     """labelme's VOC example: data_annotated/, data_dataset_coco/, data_dataset_voc/."""

@@ -15,6 +15,7 @@ from PyQt5 import QtCore, QtWidgets
 
 from anylabel.errors import AnylabelError, CancelledError
 from anylabel.formats.base import Options, Report
+from anylabel.gui.remembered import recall, remember
 
 
 class TaskThread(QtCore.QThread):
@@ -177,6 +178,22 @@ class ExportDialog(_TaskDialog):
         self.form.addRow("Images", self.image_mode)
         self.form.addRow("", self.overwrite)
         self.run_button.setText("Export")
+        self._recall(folder)
+
+    def _recall(self, folder: Optional[str]) -> None:
+        """The options of the last export (the folder given by the caller wins; "replace" is never kept)."""
+        last = recall("export")
+        if not folder and last.get("source"):
+            self.source.setText(str(last["source"]))
+        if last.get("format") in self.FORMATS:
+            self.format.setCurrentText(last["format"])
+        self.output.setText(str(last.get("output", "")))
+        self.labels.setText(str(last.get("labels", "")))
+        self.use_split.setChecked(bool(last.get("use_split", False)))
+        self.split.setValue(float(last.get("split", self.split.value())))
+        self.seed.setValue(int(last.get("seed", self.seed.value())))
+        if last.get("image_mode") in ("copy", "hardlink", "symlink"):
+            self.image_mode.setCurrentText(last["image_mode"])
 
     def options(self) -> Options:
         """The form as core :class:`Options` (raises AnylabelError for a bad labels file)."""
@@ -196,6 +213,9 @@ class ExportDialog(_TaskDialog):
             raise AnylabelError("choose the LabelMe folder and the output folder")
         fmt = self.format.currentText()
         options = self.options()
+        remember("export", {"source": src, "format": fmt, "output": out, "labels": self.labels.text().strip(),
+                            "use_split": self.use_split.isChecked(), "split": self.split.value(),
+                            "seed": self.seed.value(), "image_mode": self.image_mode.currentText()})
 
         def task(progress: Callable) -> Report:
             options.progress = progress
@@ -233,6 +253,13 @@ class ImportDialog(_TaskDialog):
         self.form.addRow("", self.copy_images)
         self.form.addRow("", self.overwrite)
         self.run_button.setText("Import")
+        last = recall("import")  # the last import's options ("write into a non-empty folder" is never kept)
+        for edit, key in ((self.source, "source"), (self.images, "images"), (self.labels, "labels"),
+                          (self.output, "output")):
+            edit.setText(str(last.get(key, "")))
+        if last.get("format") in self.FORMATS:
+            self.format.setCurrentText(last["format"])
+        self.copy_images.setChecked(bool(last.get("copy_images", False)))
 
     def make_task(self) -> Callable:
         from anylabel.formats.registry import import_dataset
@@ -245,6 +272,8 @@ class ImportDialog(_TaskDialog):
         fmt = self.format.currentText()
         labels_path = self.labels.text().strip()
         images = self.images.text().strip()
+        remember("import", {"source": src, "format": fmt, "images": images, "labels": labels_path, "output": out,
+                            "copy_images": self.copy_images.isChecked()})
         options = Options(labels=read_labels_file(labels_path) if labels_path else None,
                           images_dir=Path(images) if images else None,
                           image_mode="copy" if self.copy_images.isChecked() else "reference",

@@ -100,3 +100,47 @@ def test_stats_dialog_shows_the_cli_numbers(qtbot, voc_dir):
     image = dialog.chart.grab().toImage()  # the chart paints bars (not only background)
     colours = {image.pixel(x, y) for x in range(0, image.width(), 5) for y in range(0, image.height(), 5)}
     assert len(colours) > 2
+
+
+def test_dialogs_remember_their_last_options(qtbot, voc_dir, tmp_path):
+    first = open_export_dialog(None, str(voc_dir / "data_annotated"))
+    qtbot.addWidget(first)
+    first.format.setCurrentText("yolo-seg")
+    first.output.setText(str(tmp_path / "yolo"))
+    first.use_split.setChecked(True)
+    first.split.setValue(0.75)
+    first.seed.setValue(7)
+    first.overwrite.setChecked(True)
+    with qtbot.waitSignal(first.finished_report, timeout=30000):
+        first.run_button.click()
+    qtbot.waitUntil(lambda: first.run_button.isEnabled())
+    again = open_export_dialog(None, None)  # no folder given: the last one
+    qtbot.addWidget(again)
+    assert again.source.text() == str(voc_dir / "data_annotated")
+    assert (again.format.currentText(), again.output.text()) == ("yolo-seg", str(tmp_path / "yolo"))
+    assert again.use_split.isChecked() and again.split.value() == 0.75 and again.seed.value() == 7
+    assert not again.overwrite.isChecked()  # replacing an export is asked for each time
+    other = open_export_dialog(None, str(tmp_path))  # the caller's folder wins over the remembered one
+    qtbot.addWidget(other)
+    assert other.source.text() == str(tmp_path)
+
+    imp = open_import_dialog(None)
+    qtbot.addWidget(imp)
+    imp.source.setText(str(tmp_path / "yolo" / "data.yaml"))
+    imp.format.setCurrentText("yolo-seg")
+    imp.output.setText(str(tmp_path / "back"))
+    with qtbot.waitSignal(imp.finished_report, timeout=30000):
+        imp.run_button.click()
+    qtbot.waitUntil(lambda: imp.run_button.isEnabled())
+    imp2 = open_import_dialog(None)
+    qtbot.addWidget(imp2)
+    assert (imp2.source.text(), imp2.format.currentText(), imp2.output.text()) == (
+        str(tmp_path / "yolo" / "data.yaml"), "yolo-seg", str(tmp_path / "back"))
+
+
+def test_a_corrupt_memory_file_is_ignored(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANYLABEL_CONFIG", str(tmp_path / "config.yaml"))
+    (tmp_path / "dialogs.json").write_text("{not json", encoding="utf-8")
+    dialog = open_export_dialog(None, None)
+    qtbot.addWidget(dialog)
+    assert dialog.output.text() == "" and dialog.format.currentText() == "coco"

@@ -140,4 +140,7 @@ def test_next_image_was_decoded_in_the_background(make_window, tmp_path, voc_dir
     w.next_image()
     w.prev_image()  # the previous image is kept too
     assert w.row == 1
-    assert decodes == [(names[0], True), (names[1], False), (names[2], False)]
+    # each image decoded once; only the first on the GUI thread (the read-ahead and the embedding prefetch,
+    # which decodes through it, may take the next two in either order)
+    assert decodes[0] == (names[0], True)
+    assert sorted(decodes[1:]) == [(names[1], False), (names[2], False)]
