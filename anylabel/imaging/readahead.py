@@ -60,10 +60,14 @@ class ImageReadAhead:
     def get(self, path: os.PathLike | str) -> np.ndarray:
         """The decoded image at ``path``: from the cache, from the decode in flight, or decoded now.
 
+        A decode done here is registered as in flight too, so another thread asking for the same image (the
+        embedding prefetch, a read-ahead) waits for it instead of decoding it a second time.
+
         Raises:
             ImageLoadError: the file is missing, not an image, corrupt or truncated.
         """
         key = _key(path)
+        mine: Optional[Future] = None
         if key is not None:
             with self._lock:
                 image = self._done.get(key)
@@ -72,6 +76,9 @@ class ImageReadAhead:
                     self.hits += 1
                     return image
                 future = self._running.get(key)
+                if future is None:
+                    mine = self._running[key] = Future()
+                    mine.set_running_or_notify_cancel()  # running: prefetch() cannot cancel it
             if future is not None:
                 try:
                     image = future.result()
@@ -81,10 +88,17 @@ class ImageReadAhead:
                     self.hits += 1
                     return image
         self.misses += 1
-        image = self.loader(path)
-        if key is not None:
-            self._store(key, image)
-        return image
+        image = None
+        try:
+            image = self.loader(path)
+            return image
+        finally:
+            if mine is not None:
+                with self._lock:  # cached and no longer in flight in one step (see _decode)
+                    if image is not None:
+                        self._keep(key, image)
+                    self._running.pop(key, None)
+                mine.set_result(image)  # None after a failure: waiters decode themselves, to raise there
 
     def prefetch(self, paths: Iterable[os.PathLike | str]) -> None:
         """Decode ``paths`` in the background, in order; queued decodes of other paths are dropped."""
@@ -108,10 +122,6 @@ class ImageReadAhead:
                 self._keep(key, image)
             self._running.pop(key, None)
         return image
-
-    def _store(self, key: Key, image: np.ndarray) -> None:
-        with self._lock:
-            self._keep(key, image)
 
     def _keep(self, key: Key, image: np.ndarray) -> None:
         """Cache ``image`` as the newest entry and evict the oldest beyond the bounds (lock held)."""

@@ -135,3 +135,46 @@ def test_prefetch_drops_queued_paths_that_are_no_longer_wanted(tmp_path) -> None
     _wait(lambda: ra.cached(paths[3]))
     assert "001.png" not in loader.calls and "002.png" not in loader.calls
     ra.close()
+
+
+def test_concurrent_gets_and_prefetch_decode_an_image_once(tmp_path) -> None:
+    """The GUI thread, the embedding prefetch and the read-ahead asking for one image at once: one decode."""
+    paths = _images(tmp_path, 1)
+    loader = CountingLoader(delay=0.3)
+    ra = ImageReadAhead(loader=loader)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(ra.get(paths[0]))) for _ in range(3)]
+    threads[0].start()
+    _wait(lambda: loader.calls)  # the first get() is decoding in its thread
+    for t in threads[1:]:
+        t.start()
+    ra.prefetch(paths)  # in flight already: not queued again
+    for t in threads:
+        t.join(10)
+    assert loader.calls == ["000.png"] and len(results) == 3
+    assert all(r is results[0] for r in results)
+    ra.close()
+
+
+def test_waiters_on_a_failed_decode_raise_their_own_error(tmp_path) -> None:
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    loader = CountingLoader(delay=0.2)
+    ra = ImageReadAhead(loader=loader)
+    errors = []
+
+    def get() -> None:
+        try:
+            ra.get(bad)
+        except ImageLoadError as e:
+            errors.append(str(e))
+
+    threads = [threading.Thread(target=get) for _ in range(2)]
+    threads[0].start()
+    _wait(lambda: loader.calls)
+    threads[1].start()
+    for t in threads:
+        t.join(10)
+    assert len(errors) == 2 and all("broken.png" in e for e in errors)
+    assert not ra.cached(bad)
+    ra.close()
