@@ -48,6 +48,16 @@ class SemanticBranch(ABC):
             ``(class_map, names)``: int32 HxW class ids (any resolution) and the class names by id.
         """
 
+    def pixels(self, image: Optional[np.ndarray], image_path: Optional[PathLike]) -> np.ndarray:
+        """``image``, or the image decoded from ``image_path`` (ValueError when neither is given)."""
+        if image is not None:
+            return image
+        if image_path is None:
+            raise ValueError(f"the {self.name.split(':')[0]} branch needs the image or its path")
+        from anylabel.imaging import load_image
+
+        return load_image(image_path)
+
     def close(self) -> None:
         """Release the model (optional)."""
 

@@ -59,12 +59,7 @@ class HFBranch(SemanticBranch):
     def class_map(self, image: Optional[np.ndarray], image_path: Optional[PathLike] = None) -> ClassMap:
         import torch
 
-        if image is None:
-            if image_path is None:
-                raise ValueError("the hf branch needs the image or its path")
-            from anylabel.imaging import load_image
-
-            image = load_image(image_path)
+        image = self.pixels(image, image_path)
         h, w = image.shape[:2]
         try:
             inputs = self.processor(images=image, return_tensors="pt").to(self.device)

@@ -70,12 +70,7 @@ class YoloBranch(SemanticBranch):
         self.name = f"yolo:{path}"
 
     def class_map(self, image: Optional[np.ndarray], image_path: Optional[PathLike] = None) -> ClassMap:
-        if image is None:
-            if image_path is None:
-                raise ValueError("the yolo branch needs the image or its path")
-            from anylabel.imaging import load_image
-
-            image = load_image(image_path)
+        image = self.pixels(image, image_path)
         h, w = image.shape[:2]
         try:
             # ultralytics reads numpy images as BGR (OpenCV's order); ours are RGB.
