@@ -32,6 +32,9 @@ from anylabel.fileio import atomic_write_text
 
 PathLike = Union[str, Path]
 
+#: the values of the ``precision`` setting (see anylabel.backends.precision); also the CLI's --precision choices
+PRECISIONS = ("auto", "float32", "bfloat16")
+
 #: action name -> (default key sequences, description). The first sequence is the one shown in menus.
 #: Several keys for one action are written as a list in the file (``redo: [Ctrl+Shift+Z, Ctrl+Y]``).
 SHORTCUTS: Dict[str, tuple] = {
@@ -288,7 +291,7 @@ _CHECKS = {
     "default_model": _opt_str,
     "prefetch": _number(0, 64, integer=True),
     "cache_mb": _number(0, 1 << 20, integer=True),
-    "precision": _choice("auto", "float32", "bfloat16"),
+    "precision": _choice(*PRECISIONS),
     "mask_opacity": _number(0.0, 1.0),
     "auto_accept_confidence": _number(0.0, 1.0, optional=True),
     "semantic": _opt_str,

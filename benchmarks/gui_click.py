@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from anylabel.config import PRECISIONS  # noqa: E402
+
 
 def _pump(app, condition, signal, timeout: float = 600.0) -> None:
     """Run the Qt event loop (idle, as in the app: not a busy wait that would take a core from the worker)
@@ -58,7 +60,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", type=Path, help="models.yaml of --full random checkpoints")
     ap.add_argument("--model", default="sam_vit_b")
-    ap.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"])
+    ap.add_argument("--precision", default="auto", choices=PRECISIONS)
     ap.add_argument("--clicks", type=int, default=20)
     ap.add_argument("--size", default="4000x3000")
     args = ap.parse_args()

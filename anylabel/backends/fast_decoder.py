@@ -135,7 +135,7 @@ class FastMaskDecoder:
 
     def __init__(self, decoder: Any, prompt_encoder: Any, product_dtype: torch.dtype = torch.float32) -> None:
         self.decoder = decoder
-        self.product_dtype = upscale_dtype = product_dtype
+        self.product_dtype = product_dtype
         self.transformer = tr = decoder.transformer
         self.downscaling = prompt_encoder.mask_downscaling  # convolutions ..., then a 1x1 conv to C channels
         last = self.downscaling[-1]
@@ -153,10 +153,10 @@ class FastMaskDecoder:
                         for layer in tr.layers]
             self.t2i[0].dense_terms(self.w3)
             self.i2t[0].dense_terms(self.w3)
-            self.up1, self.up2 = (tuple(t.to(upscale_dtype) for t in _subpixel(decoder.output_upscaling[i]))
+            self.up1, self.up2 = (tuple(t.to(product_dtype) for t in _subpixel(decoder.output_upscaling[i]))
                                   for i in (0, 3))
             ln = decoder.output_upscaling[1]
-            self.ln1 = (ln.weight.detach().to(upscale_dtype), ln.bias.detach().to(upscale_dtype), float(ln.eps))
+            self.ln1 = (ln.weight.detach().to(product_dtype), ln.bias.detach().to(product_dtype), float(ln.eps))
             self.hypernets = _StackedMLPs(decoder.output_hypernetworks_mlps)
         self._image_order: dict = {}  # (h, w, masks) -> gather index from sub-pixel to image order (_upscale)
         # python ints, not tensor sizes: the ONNX tracer keeps them constant

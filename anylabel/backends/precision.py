@@ -32,7 +32,7 @@ import contextlib
 import os
 from typing import Any, ContextManager, Optional
 
-PRECISIONS = ("auto", "float32", "bfloat16")
+from anylabel.config import PRECISIONS  # the names live with the setting
 
 
 def fast_bfloat16() -> bool:

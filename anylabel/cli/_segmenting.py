@@ -5,8 +5,9 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Callable, List, Tuple
+from typing import Any, Callable, List, Tuple
 
+from anylabel.config import PRECISIONS
 from anylabel.errors import AnylabelError
 
 
@@ -15,29 +16,38 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         "available model, the classical backend on a fresh machine")
     parser.add_argument("--models", action="append", default=[], metavar="FILE",
                         help="extra models file(s), after the shipped one and $ANYLABEL_MODELS")
-    parser.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default=None,
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
                         help="SAM / SAM2 arithmetic: bfloat16 products are several times faster on CPUs with "
                         "AMX and close to, not equal to, float32 (default: $ANYLABEL_PRECISION or auto = "
                         "bfloat16 where the CPU has AMX)")
 
 
-def download_progress() -> Tuple[Callable[[int, int], None], Callable[[], None]]:
-    """A ``progress(done, total)`` callback drawing a tqdm bar on stderr, and a function closing it."""
+def tqdm_progress(desc: str, unit: str, **options: Any) -> Tuple[Callable[[int, int], bool], Callable[[], None]]:
+    """A ``progress(done, total)`` callback drawing a tqdm bar on stderr (``total`` 0 = unknown, filled in
+    when it becomes known), and a function closing it. The callback answers True: go on."""
     state: dict = {}
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int) -> bool:
         if "bar" not in state:
             from tqdm import tqdm
 
-            state["bar"] = tqdm(total=total or None, unit="B", unit_scale=True, desc="model", file=sys.stderr)
+            state["bar"] = tqdm(total=total or None, desc=desc, unit=unit, file=sys.stderr, **options)
         bar = state["bar"]
+        if total and bar.total != total:
+            bar.total = total
         bar.update(done - bar.n)
+        return True
 
     def close() -> None:
         if "bar" in state:
             state["bar"].close()
 
     return progress, close
+
+
+def download_progress() -> Tuple[Callable[[int, int], bool], Callable[[], None]]:
+    """The model download's progress bar (bytes)."""
+    return tqdm_progress("model", "B", unit_scale=True)
 
 
 def load_cli_segmenter(args: argparse.Namespace):

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from anylabel.cli._segmenting import add_model_arguments, check_image_arg, load_cli_segmenter, open_annotation
+from anylabel.cli._segmenting import (
+    add_model_arguments,
+    check_image_arg,
+    load_cli_segmenter,
+    open_annotation,
+    tqdm_progress,
+)
 from anylabel.errors import AnylabelError
 
 COMMAND = "everything"
@@ -33,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     ann = open_annotation(out, image_path, image.shape[:2])
     segmenter = load_cli_segmenter(args)
-    progress, close = batch_progress()
+    progress, close = tqdm_progress("everything", "batch", leave=False)  # point batches
     try:
         found = segmenter.everything(image, progress=progress)
     finally:
@@ -54,22 +59,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"{out}: added {added} objects ({'masks' if args.mask else 'polygons'}) from model {segmenter.name}")
     return 0
 
-
-def batch_progress():
-    """A ``progress(done, total)`` drawing a tqdm bar of the model's point batches on stderr, and its closer."""
-    state: dict = {}
-
-    def progress(done: int, total: int) -> bool:
-        if total and "bar" not in state:
-            from tqdm import tqdm
-
-            state["bar"] = tqdm(total=total, unit="batch", desc="everything", file=sys.stderr, leave=False)
-        if "bar" in state:
-            state["bar"].update(done - state["bar"].n)
-        return True
-
-    def close() -> None:
-        if "bar" in state:
-            state["bar"].close()
-
-    return progress, close

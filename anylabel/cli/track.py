@@ -21,6 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from anylabel.config import PRECISIONS
 from anylabel.errors import AnylabelError
 
 COMMAND = "track"
@@ -49,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="extra models file (YAML), may be repeated")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default=None,
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
                         help="sam2's arithmetic: bfloat16 autocast is ~3x faster on CPUs with AMX and close to, "
                         "not equal to, float32 (default: $ANYLABEL_PRECISION or auto = bfloat16 where the CPU "
                         "has AMX)")

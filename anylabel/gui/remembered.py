@@ -6,14 +6,13 @@ means "nothing remembered" (logged), never an error in the user's way.
 """
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any, Dict
 
 from anylabel.config import config_path
-from anylabel.errors import AnylabelError
-from anylabel.fileio import atomic_write_json
+from anylabel.errors import AnylabelError, FormatError
+from anylabel.fileio import atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +23,12 @@ def _file() -> Path:
 
 def _read_all() -> Dict[str, Any]:
     path = _file()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         return {}
-    except (OSError, ValueError) as e:
-        log.warning("ignoring the remembered dialog options in %s: %s", path, e)
+    try:
+        data = read_json(path)
+    except FormatError as e:
+        log.warning("ignoring the remembered dialog options: %s", e)
         return {}
     return data if isinstance(data, dict) else {}
 
