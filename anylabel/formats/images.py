@@ -51,8 +51,25 @@ def pixels_problem(path: Path) -> str:
 
     The check reads the whole file at a fraction of a full decode's cost: a JPEG is decoded at 1/8 scale
     (the entropy-coded data is still read to its end, so truncation and corrupt data show), a PNG has the
-    CRC of every chunk checked up to IEND; other formats are decoded in full.
+    CRC of every chunk checked up to IEND; other formats are decoded in full. One file (the same inode,
+    size and mtime: hard links, frames referenced twice) is checked once per process.
     """
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        return e.strerror or str(e)
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _CHECKED:
+        if len(_CHECKED) >= 100_000:
+            _CHECKED.clear()
+        _CHECKED[key] = _decode_problem(path)
+    return _CHECKED[key]
+
+
+_CHECKED: Dict[tuple, str] = {}  # (device, inode, size, mtime) -> problem
+
+
+def _decode_problem(path: Path) -> str:
     try:
         with pillow_open(path) as img:
             if img.format == "PNG":

@@ -119,20 +119,24 @@ def write_dataset(name: str, items: Sequence[Item], out: PathLike, options: Opti
     return report
 
 
-def export_folder(src: PathLike, name: str, out: PathLike, options: Optional[Options] = None) -> Report:
+def export_folder(src: PathLike, name: str, out: PathLike, options: Optional[Options] = None,
+                  nested_ok: bool = False) -> Report:
     """Read the LabelMe folder ``src`` and write it to ``out`` as format ``name``; one report for both.
 
-    ``out`` may neither contain ``src`` nor lie inside it (:func:`~anylabel.formats.output.check_separate`).
+    ``out`` may neither contain ``src`` nor lie inside it (:func:`~anylabel.formats.output.check_separate`),
+    except with ``nested_ok`` (a folder we made for ourselves, such as ``track``'s ``OUT/mot``): ``out`` is
+    then left out of the reading, so a previous export is never read as input.
     """
     options = options or Options()
     get_format(name)  # fail on a bad name before reading thousands of files
     src, out = Path(src), Path(out)
-    check_separate(out, [src if src.is_dir() else src.parent])
+    folder = src if src.is_dir() else src.parent
+    check_separate(out, [folder], inside_ok=nested_ok)
     read = Report(format="labelme")
-    items = read_labelme_folder(src, options, read, check_images=True)
+    items = read_labelme_folder(src, options, read, exclude=out if nested_ok else None, check_images=True)
     if not items and not read.warnings:
         raise AnylabelError("no LabelMe annotation files (*.json) found", src)
-    return write_dataset(name, items, out, options, read, [src if src.is_dir() else src.parent])
+    return write_dataset(name, items, out, options, read, [folder] if not nested_ok else [])
 
 
 def import_dataset(path: PathLike, name: str, out: PathLike, options: Optional[Options] = None) -> Report:
