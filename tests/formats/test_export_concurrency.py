@@ -101,11 +101,14 @@ def test_killed_saves_leave_temporaries_that_the_next_save_removes(tmp_path):
     folder = tmp_path / "ann"
     folder.mkdir()
     code = ("import sys; from anylabel.fileio import atomic_write_bytes\n"
+            "atomic_write_bytes(sys.argv[1], b'x'); print('ready', flush=True)\n"
             "while True: atomic_write_bytes(sys.argv[1], b'x' * (1 << 22))\n")
     stale = 0
-    for _ in range(40):
-        proc = subprocess.Popen([sys.executable, "-c", code, str(folder / "a.json")], env=_env())
-        time.sleep(0.3)
+    for k in range(40):
+        proc = subprocess.Popen([sys.executable, "-c", code, str(folder / "a.json")], env=_env(),
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"  # started (slow on a loaded machine), now writing
+        time.sleep(0.05 + 0.01 * (k % 7))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         stale = len([p for p in folder.iterdir() if p.name.endswith(".tmp")])
