@@ -29,9 +29,9 @@ from anylabel.gui.actions import build_actions, build_menus, build_toolbar
 from anylabel.gui.ai_controller import AiController
 from anylabel.gui.canvas import Canvas
 from anylabel.gui.colors import LabelColors
-from anylabel.gui.dialogs import ShortcutsDialog, ask_unsaved
+from anylabel.gui.dialogs import ShortcutsDialog, ask_changed_on_disk, ask_save_path, ask_unsaved
 from anylabel.gui.docks import LabelListWidget, ShapeListWidget
-from anylabel.gui.documents import ImageFolder
+from anylabel.gui.documents import ImageFolder, display_name
 from anylabel.gui.editing import EditingMixin
 from anylabel.gui.file_list import FileListWidget
 from anylabel.gui.model_picker import ModelPicker
@@ -83,6 +83,8 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.label_dialog = None
         self.video_panel = None
         self.ask_unsaved = ask_unsaved
+        self.ask_changed = ask_changed_on_disk  # the annotation file changed on disk: reload / keep mine / save as
+        self.ask_save_path = ask_save_path
         self.messages = {}  # title -> the non-modal QMessageBox showing the latest problem
 
         self.canvas = Canvas(self.colors)
@@ -232,7 +234,7 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.canvas.update()
 
     def _update_title(self) -> None:
-        name = self.folder.names[self.row] if self.folder is not None and self.row is not None else ""
+        name = display_name(self.folder.names[self.row]) if self.folder is not None and self.row is not None else ""
         dirty = "*" if self.history is not None and self.history.dirty else ""
         where = f" ({self.row + 1}/{len(self.folder)})" if name else ""
         self.setWindowTitle(f"{name}{dirty}{where} — anylabel {__version__}" if name else f"anylabel {__version__}")
@@ -249,6 +251,7 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
 
     def warn(self, message: str, title: str = "anylabel") -> None:
         """Show a problem without blocking: status bar plus a non-modal message box (one per title)."""
+        message = display_name(message)  # a non-UTF-8 file name in it: its bytes spelled out
         log.warning("%s: %s", title, message)
         self.statusBar().showMessage(message.splitlines()[0], 8000)
         box = self.messages.get(title)

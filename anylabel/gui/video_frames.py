@@ -22,6 +22,7 @@ from anylabel.document.history import Command
 from anylabel.errors import AnylabelError
 from anylabel.formats.labelme import load_labelme, save_labelme
 from anylabel.geometry import rle_decode, shape_to_mask
+from anylabel.gui.documents import FileVersions, relative_image_path
 from anylabel.imaging.video import FrameSource, open_frames
 from anylabel.tracking.output import FrameAnnotations
 
@@ -52,6 +53,7 @@ class VideoFrameFolder:
         self.names: List[str] = [self._name(i) for i in range(len(source))]
         self._index: Dict[str, int] = {n: i for i, n in enumerate(self.names)}
         self._annotated: Set[int] = set()
+        self.versions = FileVersions()  # what each frame's file held when read or written here
         if self.output_dir.is_dir():
             stems = {p.stem for p in self.output_dir.glob("*.json")}
             self._annotated = {i for i in range(len(source)) if source.frame_name(i) in stems}
@@ -92,15 +94,20 @@ class VideoFrameFolder:
     def load(self, row: int) -> Tuple[ImageAnnotation, bool]:
         """The frame's annotation and whether it came from a file (see ``FrameAnnotations.load``)."""
         path = self.annotation_path(row)
-        exists = path.is_file()
-        ann = load_labelme(path) if exists else self.annotations.load(row)
+        loaded = self.versions.read(row, path, lambda: load_labelme(path) if path.is_file() else None)
+        exists = loaded is not None
+        ann = loaded if exists else self.annotations.load(row)
         ann.frame_index = row
         if exists:
             self.set_annotated(row, True)
         return ann, exists
 
-    def save(self, row: int, ann: ImageAnnotation) -> Path:
-        """Write the frame's annotation (atomically) with its ``frame_index`` and image path."""
+    def save(self, row: int, ann: ImageAnnotation, overwrite: bool = False) -> Path:
+        """Write the frame's annotation (atomically, under its lock) with its ``frame_index`` and image path.
+
+        Raises:
+            ChangedOnDiskError: the file changed since it was read here (not with ``overwrite``).
+        """
         path = self.annotation_path(row)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,8 +115,17 @@ class VideoFrameFolder:
             raise AnylabelError(f"cannot create the output folder: {e.strerror or e}", path.parent) from e
         ann.frame_index = row
         ann.image_path = self.annotations.image_path(row)
-        save_labelme(ann, path)
+        self.versions.write(row, path, lambda: save_labelme(ann, path), overwrite)
         self.set_annotated(row, True)
+        return path
+
+    def save_copy(self, row: int, ann: ImageAnnotation, path: Path) -> Path:
+        """Save as: write ``ann`` to another file, its ``imagePath`` relative to there."""
+        path = Path(path)
+        copy = ann.copy()
+        copy.frame_index = row
+        copy.image_path = relative_image_path(self.image_path(row), path.parent)
+        save_labelme(copy, path)
         return path
 
 
