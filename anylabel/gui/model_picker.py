@@ -11,6 +11,7 @@ from PyQt5.QtCore import Qt
 
 from anylabel.errors import AnylabelError, CancelledError
 from anylabel.models import ModelRegistry, ModelSpec
+from anylabel.sizes import format_size
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +20,7 @@ _RUNNING: set = set()  # download threads still running
 
 
 def _size(n: Optional[int]) -> str:
-    if not n:
-        return ""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit in ("B", "KB") else f"{n:.1f} {unit}"
-        n /= 1024
-    return ""
+    return format_size(n, unknown="") if n else ""
 
 
 class DownloadThread(QtCore.QThread):
