@@ -97,7 +97,11 @@ def _acquire(lock: Path, path: Path, timeout: Optional[float]) -> int:
     delay = 0.002
     while True:
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+            except FileNotFoundError:  # a new output folder: the write that follows would create it too
+                lock.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as e:
             raise AnylabelError(f"cannot create the lock file {lock}: {e.strerror or e}", path) from e
         if _try_lock(fd):
@@ -139,7 +143,7 @@ def locked(path: PathLike, timeout: Optional[float] = 30.0, lock_path: Optional[
     """Hold the exclusive advisory lock of ``path`` for the ``with`` block (see the module docstring).
 
     Args:
-        path: the file or folder being written (need not exist).
+        path: the file or folder being written (need not exist; the folder of the lock file is created).
         timeout: seconds to wait for another holder; ``None`` waits forever, ``0`` fails at once.
         lock_path: the lock file to use instead of :func:`lock_path_for(path) <lock_path_for>` (e.g. for a
             folder whose parent is not writable).

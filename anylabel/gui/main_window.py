@@ -163,6 +163,7 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         c.selectionChanged.connect(self.shape_list.select)
         c.editLabelRequested.connect(lambda i: self.change_label([i]))
         self.ai.finishReady.connect(self.finish_ai_object)
+        self.ai.previewChanged.connect(self._update_redo)  # every prompt change ends in a preview update
         self.ai.message.connect(lambda m: self.statusBar().showMessage(m, 4000))
         self.ai.error.connect(lambda m: self.warn(m, "Model error"))
         self.file_list.rowActivated.connect(self.load_row)
@@ -218,7 +219,12 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self._apply_label_visibility()
         self.shape_list.refresh(shapes, self.canvas.hidden, self.canvas.selected)
         self.actions_["undo"].setEnabled(True)
-        self.actions_["redo"].setEnabled(self.history is not None and self.history.can_redo)
+        self._update_redo()
+
+    def _update_redo(self) -> None:
+        """Redo is possible for an undone AI prompt or an undone edit."""
+        self.actions_["redo"].setEnabled(self.ai.prompts.can_redo
+                                         or (self.history is not None and self.history.can_redo))
 
     def _apply_label_visibility(self) -> None:
         shapes = self.annotation.shapes if self.annotation is not None else []
