@@ -23,6 +23,17 @@ def _size(n: Optional[int]) -> str:
     return format_size(n, unknown="") if n else ""
 
 
+def ask_download(parent: Optional[QtWidgets.QWidget], registry: ModelRegistry, spec: ModelSpec,
+                 why: str = "") -> bool:
+    """Ask before downloading ``spec`` (its size, URL and destination); ``why`` says what needs it."""
+    where = registry.local_path(spec)
+    answer = QtWidgets.QMessageBox.question(
+        parent, "Download model",
+        f"{spec.display_name or spec.name} is not downloaded yet.{(' ' + why) if why else ''}\n\n"
+        f"Download {_size(spec.size) or 'it'} from\n{spec.url}\nto {where}?")
+    return answer == QtWidgets.QMessageBox.Yes
+
+
 class DownloadThread(QtCore.QThread):
     """Runs ``registry.ensure(spec, progress, cancel)``; reports bytes and the outcome as signals."""
 
@@ -127,15 +138,9 @@ class ModelPicker(QtWidgets.QComboBox):
             self.current_name = name
             self.modelChosen.emit(name)
             return
-        if self.confirm_download:
-            where = self.registry.local_path(spec)
-            answer = QtWidgets.QMessageBox.question(
-                self, "Download model",
-                f"{spec.display_name or spec.name} is not downloaded yet.\n\n"
-                f"Download {_size(spec.size) or 'it'} from\n{spec.url}\nto {where}?")
-            if answer != QtWidgets.QMessageBox.Yes:
-                self.set_current(self.current_name or "")
-                return
+        if self.confirm_download and not ask_download(self, self.registry, spec):
+            self.set_current(self.current_name or "")
+            return
         self.start_download(spec)
 
     def start_download(self, spec: ModelSpec) -> DownloadThread:
