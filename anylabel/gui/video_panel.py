@@ -32,6 +32,7 @@ from PyQt5 import QtCore, QtWidgets
 from PyQt5.QtCore import Qt
 
 from anylabel.errors import AnylabelError
+from anylabel.gui import video_model
 from anylabel.gui.documents import display_name
 from anylabel.gui.model_picker import ask_download
 from anylabel.gui.video_dock import VideoDock
@@ -153,10 +154,9 @@ class VideoPanel(QtCore.QObject):
         except AnylabelError as e:
             w.warn(str(e), "Cannot open the video")
             return False
-        model = self._tracking_model()
+        model = video_model.tracking_model(w.registry, getattr(w.worker, "name", None))
         if model is None:
-            w.warn("No SAM2 model is declared: tracking needs one (anylabel models list). The frames can still "
-                   "be annotated by hand or with the image model.", "Tracking")
+            w.warn(video_model.no_model_message(), "Tracking")
         if self.worker.propagating:
             self.worker.cancel()
         self.folder, self.objects = folder, {}
@@ -192,18 +192,12 @@ class VideoPanel(QtCore.QObject):
         if not self.active or self.model != model or self.tracking != "off":
             return
         spec = w.registry.get(model)
-        where = w.registry.local_path(spec)
         if spec.url and self.ask_download(w, w.registry, spec):
             w.model_picker.start_download(spec)  # when done, the picker chooses it: _on_model_chosen opens it
             self._status(f"Downloading {model} for tracking…")
             return
-        how = ("download it with the model picker (the model list in the toolbar: ⬇ entries download)"
-               if spec.url else f"put its file at {where}")
-        text = (f"Tracking is off: the SAM2 model {spec.display_name or model} ({model}) is not downloaded "
-                f"(expected at {where}).\nTo track objects, {how}, or choose another SAM2 model there.\n"
-                "The frames can still be browsed, annotated by hand or with the image model, and saved.")
         self._status(f"Tracking is off: {model} is not downloaded (model picker ⬇ downloads it)")
-        w.warn(text, "Tracking")
+        w.warn(video_model.missing_model_message(w.registry, model), "Tracking")
 
     def _on_opened(self, name: str) -> None:
         if name == self.model:
@@ -218,16 +212,7 @@ class VideoPanel(QtCore.QObject):
         w = self.window
         if self.active and w.ai.worker is self.worker:
             w.ai.set_worker(w.worker)
-        w.warn(f"The tracking model {name} could not be loaded:\n{message}\n\nTracking is off; the frames can "
-               "still be annotated by hand or with the image model. Choose another SAM2 model in the model "
-               "picker to track.", "Tracking")
-
-    def _tracking_model(self) -> Optional[str]:
-        from anylabel.tracking.model import sam2_models
-
-        names = sam2_models(self.window.registry)
-        current = getattr(self.window.worker, "name", None)
-        return current if current in names else (names[0] if names else None)
+        w.warn(video_model.load_failed_message(name, message), "Tracking")
 
     def _load_predictor(self, name: str) -> Any:
         from anylabel.tracking.model import load_video_predictor
@@ -383,6 +368,9 @@ class VideoPanel(QtCore.QObject):
             return
         if self.worker.propagating:
             w.statusBar().showMessage("Already propagating (Cancel stops it)", 3000)
+            return
+        if self.tracking == "off":
+            w.warn(video_model.tracking_off_message(self.model), "Tracking")
             return
         if w.history is not None and w.history.dirty and not w.save():
             return

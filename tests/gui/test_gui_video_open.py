@@ -90,6 +90,9 @@ def test_video_without_its_model_asks_then_stays_usable(make_window, videos, tmp
     assert w.folder.annotation_path(1).parent == ours and saved.labels() == ["bed"]
     assert json.loads((ours / MARKER).read_text())["video"] == "bedroom.avi"
     assert _listing(videos / "bedroom") == before  # the user's folder was not touched
+    panel.propagate()  # Ctrl+M without a tracker: says so and how to get one
+    assert "Tracking is off" in w.messages["Tracking"].text() and "model picker" in w.messages["Tracking"].text()
+    assert not panel.worker.propagating
 
 
 def test_yes_starts_the_pickers_download(make_window, videos, tmp_path, qtbot):
