@@ -34,7 +34,7 @@ _TRACK_ID = re.compile(r'"track_id"\s*:\s*(-?\d+)')
 
 
 #: the file that marks a folder as anylabel's own annotation folder for one video (see claim_video_folder)
-MARKER = ".anylabel-video.json"
+MARKER = ".anylabel-video"
 
 
 def default_output_dir(path: Path, output_dir: Optional[str]) -> Path:
