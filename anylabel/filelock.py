@@ -24,7 +24,10 @@ API:
 How: the lock is a separate small file, because atomic writes replace the file itself (a lock on the
 replaced inode would protect nothing). POSIX uses ``fcntl.flock`` (a lock on an open file description,
 so threads of one process exclude each other as processes do); Windows uses ``msvcrt.locking`` on the
-lock file's first byte. The lock file is removed when the lock is released, so folders are not littered
+lock file's first byte. The holder writes ``{"pid", "host", "since", "command"}`` into the lock file, so a
+writer that gives up names it ("process 1234 (anylabel export) is writing it"); the kernel drops the lock
+when its process dies, however it dies, so a killed writer never leaves a stale lock (the file's content
+is only a message). The lock file is removed when the lock is released, so folders are not littered
 with ``.lock`` files; a waiter that then finds it held a lock on a removed file simply tries again. The
 locks are advisory: programs that do not take them (labelme, an editor) are noticed by the GUI's
 changed-on-disk check instead. Network file systems without ``flock`` support get no protection.
@@ -32,7 +35,9 @@ changed-on-disk check instead. Network file systems without ``flock`` support ge
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -106,15 +111,37 @@ def _acquire(lock: Path, path: Path, timeout: Optional[float]) -> int:
             raise AnylabelError(f"cannot create the lock file {lock}: {e.strerror or e}", path) from e
         if _try_lock(fd):
             if not _REMOVE_ON_RELEASE or _same_file(fd, lock):
+                _write_owner(fd)
                 return fd
             os.close(fd)  # we locked a lock file its holder had just removed: take the new one
             continue
         os.close(fd)
         if deadline is not None and time.monotonic() >= deadline:
-            raise LockTimeout(f"another program is writing it (waited {timeout:g} s for {lock.name}); "
+            raise LockTimeout(f"{_owner(lock)} is writing it (waited {timeout:g} s for {lock.name}); "
                               "try again when it has finished", path)
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
+
+
+def _write_owner(fd: int) -> None:
+    """Who holds the lock, for the message a waiting writer shows (best effort: the lock works without)."""
+    info = {"pid": os.getpid(), "host": socket.gethostname(), "since": round(time.time(), 3),
+            "command": " ".join(os.path.basename(a) for a in sys.argv[:2]) or "python"}
+    try:
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, json.dumps(info).encode("utf-8"))
+    except OSError:
+        pass  # e.g. Windows: the locked byte cannot be written; the message then says "another program"
+
+
+def _owner(lock: Path) -> str:
+    """"process 1234 (anylabel segment)" for the holder of ``lock``, or "another program"."""
+    try:
+        info = json.loads(lock.read_text(encoding="utf-8"))
+        return f"process {int(info['pid'])} ({info.get('command') or 'python'})"
+    except (OSError, ValueError, TypeError, KeyError):
+        return "another program"
 
 
 def _same_file(fd: int, lock: Path) -> bool:
