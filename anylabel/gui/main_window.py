@@ -186,7 +186,7 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
             old.retire()  # never blocks: a running encode finishes in the background, then memory is freed
         # the embedding prefetch decodes through the display read-ahead: each next image is decoded once
         worker = SegmentWorker(lambda: self._factory(name), name, image_loader=lambda p: self.readahead.get(p))
-        worker.status.connect(self.model_status.setText)
+        worker.status.connect(lambda text: self.model_status.setText(display_name(text)))
         self.worker = worker
         self.ai.set_worker(worker)
         self.model_picker.set_current(name)
