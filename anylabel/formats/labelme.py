@@ -34,6 +34,7 @@ PathLike = Union[str, Path]
 
 _TOP_KEYS = {"version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth", "frame_index"}
 _SHAPE_KEYS = {"label", "points", "group_id", "shape_type", "flags", "description", "mask", "track_id", "score"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def load_labelme(path: PathLike) -> ImageAnnotation:
@@ -104,33 +105,27 @@ def labelme_to_dict(annotation: ImageAnnotation) -> Dict[str, Any]:
 
 
 def save_labelme(annotation: ImageAnnotation, path: PathLike, timeout: Optional[float] = 30.0) -> None:
-    """Write ``annotation`` to ``path`` atomically, holding the file's lock. An existing file is replaced
-    only once the new one is complete on disk.
+    """Write ``annotation`` to ``path`` atomically, holding the file's lock (:func:`anylabel.filelock.locked`,
+    waiting up to ``timeout`` seconds for another writer). An existing file is replaced only once the new one
+    is complete on disk.
 
     Raises:
-        AnylabelError: naming the file: cannot be written, or cannot be serialised.
+        AnylabelError: naming the file: cannot be serialised or written.
         anylabel.filelock.LockTimeout: another writer held the file for ``timeout`` seconds.
     """
-    text = labelme_json_text(labelme_to_dict(annotation), path)
+    try:
+        text = json_text(labelme_to_dict(annotation))
+    except (TypeError, ValueError) as e:  # serialised first: a failure never touches the file
+        raise AnylabelError(f"cannot serialise to JSON: {e}", path) from e
     with locked(path, timeout=timeout):
         atomic_write_text(path, text)
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def labelme_json_text(data: Dict[str, Any], path: PathLike) -> str:
-    """The JSON text of a LabelMe dict (labelme's layout: indent 2, non-ASCII kept), always valid UTF-8.
-
-    Lone surrogates (the undecodable bytes of a non-UTF-8 file name, as ``os.fsdecode`` gives them) cannot
-    be encoded as UTF-8: they are written as ``\\udcXX`` escapes, which JSON readers (labelme's, ours) turn
-    back into the same str, so ``imagePath`` still names the file.
-    """
-    try:
-        text = json.dumps(data, indent=2, ensure_ascii=False)
-    except (TypeError, ValueError) as e:
-        raise AnylabelError(f"cannot serialise to JSON: {e}", path) from e
-    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+def json_text(data: Any, indent: int = 2) -> str:
+    """``data`` as JSON text (non-ASCII kept readable, as labelme writes it), with the lone surrogates of
+    undecodable file names written as ``\\udcXX`` escapes so that the text is always valid UTF-8."""
+    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 def _image_size(data: Dict[str, Any], path: Path) -> tuple:
