@@ -139,6 +139,11 @@ class NavigationMixin:
         except AnylabelError as e:
             self.warn(f"Not saved: {e}", "Cannot save")
             return False
+        except (OSError, ValueError) as e:  # a bug must not abort the process (PyQt) and lose the work
+            log.exception("save failed")
+            self.warn(f"Not saved: {self.folder.annotation_path(self.row)}: {type(e).__name__}: {e}\n"
+                      "Your changes are still here: try File → Save again or another output folder.", "Cannot save")
+            return False
         self.history.mark_saved()
         self.file_list.model.refresh_row(self.row)
         self.statusBar().showMessage(f"Saved {display_name(path)}", 4000)

@@ -86,3 +86,18 @@ def test_cancel_keeps_the_work_and_a_file_created_meanwhile_counts_too(make_wind
     _ctrl_s(qtbot, w)
     assert load_labelme(image_dir / "IMG1.json").labels() == [] and w.history.dirty
     assert QtWidgets.QApplication.activeModalWidget() is None
+
+
+def test_an_unexpected_save_error_is_a_message_not_an_abort(make_window, image_dir, qtbot, monkeypatch):
+    """PyQt aborts the process on an exception escaping a slot: Ctrl+S must never let one out."""
+    w = make_window()
+    w.open_path(str(image_dir))
+    w.history.add([Shape("mine", [(1, 1), (30, 1), (30, 30)])])
+
+    def broken(*args, **kwargs):
+        raise UnicodeEncodeError("utf-8", "caf\udce9", 3, 4, "surrogates not allowed")
+
+    monkeypatch.setattr(w.folder, "save", broken)
+    _ctrl_s(qtbot, w)  # pytest-qt fails the test if the exception escapes the slot
+    assert w.history.dirty and "Not saved" in w.messages["Cannot save"].text()
+    assert "UnicodeEncodeError" in w.messages["Cannot save"].text()
