@@ -37,11 +37,48 @@ def subcommands() -> Dict[str, ModuleType]:
     return dict(sorted(found.items()))
 
 
+def gui_parser() -> argparse.ArgumentParser:
+    """The options of ``anylabel [PATH] [--output DIR]`` (the GUI)."""
+    gui = argparse.ArgumentParser(prog="anylabel", description="Open the anylabel GUI.")
+    gui.add_argument("--gui", action="store_true", help=argparse.SUPPRESS)
+    gui.add_argument("path", nargs="?", metavar="PATH",
+                     help="an image, a folder of images, a LabelMe JSON or a video")
+    gui.add_argument("--output", "-o", metavar="DIR",
+                     help="folder for saved LabelMe JSON (default: next to the images)")
+    return gui
+
+
+#: GUI options that take a value (the token after them is not PATH or a subcommand)
+_GUI_VALUE_OPTIONS = ("--output", "-o")
+
+
+def _wants_gui(argv: List[str], commands: Dict[str, ModuleType]) -> bool:
+    """True unless the first positional word is a subcommand (or the top-level --help / --version is
+    asked for): GUI options may come before or after PATH."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in ("-h", "--help", "--version"):
+            return False
+        if word in _GUI_VALUE_OPTIONS:
+            i += 2
+            continue
+        if word.startswith("-"):
+            i += 1
+            continue
+        return word not in commands
+    return True
+
+
 def build_parser(commands: Dict[str, ModuleType]) -> argparse.ArgumentParser:
+    gui_help = gui_parser().format_help().replace("usage: ", "", 1)
     parser = argparse.ArgumentParser(
         prog="anylabel",
+        usage="anylabel [PATH] [--output DIR]      (the GUI)\n       anylabel SUBCOMMAND [options]     "
+        "(headless; anylabel SUBCOMMAND --help)",
         description="Annotate images and videos with SAM, SAM2 and FastSAM. "
         "Without a subcommand, opens the GUI (on PATH if given).",
+        epilog="the GUI:\n" + "\n".join(f"  {line}" if line else "" for line in gui_help.strip().splitlines()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"anylabel {__version__}")
@@ -57,7 +94,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = subcommands()
     parser = build_parser(commands)
-    if not argv or (argv[0] not in commands and not argv[0].startswith("-")) or argv[0] in ("--gui",):
+    if _wants_gui(argv, commands):
         return _run_gui(argv)
     args = parser.parse_args(argv)
     if args.command is None:  # only options such as --version, handled by argparse
@@ -73,11 +110,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _run_gui(argv: List[str]) -> int:
-    gui = argparse.ArgumentParser(prog="anylabel", description="Open the anylabel GUI.")
-    gui.add_argument("--gui", action="store_true", help=argparse.SUPPRESS)
-    gui.add_argument("path", nargs="?", help="an image, a folder of images, a LabelMe JSON or a video")
-    gui.add_argument("--output", "-o", help="folder for saved LabelMe JSON (default: next to the images)")
-    args = gui.parse_args(argv)
+    args = gui_parser().parse_args(argv)
     from anylabel.gui.app import run_gui  # Qt is imported only here
 
     return run_gui(args.path, output_dir=args.output)

@@ -6,12 +6,17 @@
 * Mask shapes are written the way labelme writes them (``mask``: a base64 PNG of the mask cropped to
   ``points`` = its inclusive box), so labelme opens them; in memory they are full-size COCO RLE. A
   ``mask`` given as a COCO RLE dict is read too.
-* Writes are atomic (see :mod:`anylabel.fileio`).
+* Writes are atomic (see :mod:`anylabel.fileio`) and hold the file's lock (:mod:`anylabel.filelock`), so
+  two programs saving one file serialise; a read-modify-write is ``with locked(path): load ... save``.
+* A file name that is not UTF-8 (``os.fsdecode`` gives ``'caf\\udce9.jpg'``) is written as a JSON escape
+  (``"caf\\udce9.jpg"``): the file stays valid UTF-8 and reads back to the same name and bytes.
 """
 from __future__ import annotations
 
 import base64
 import io
+import json
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
@@ -19,8 +24,9 @@ import numpy as np
 from PIL import Image
 
 from anylabel.document import SHAPE_TYPES, ImageAnnotation, Shape
-from anylabel.errors import FormatError, GeometryError
-from anylabel.fileio import atomic_write_json, read_json
+from anylabel.errors import AnylabelError, FormatError, GeometryError
+from anylabel.fileio import atomic_write_text, read_json
+from anylabel.filelock import locked
 from anylabel.geometry.rle import rle_decode, rle_encode
 from anylabel.imaging.loader import MAX_PIXELS
 
@@ -28,6 +34,7 @@ PathLike = Union[str, Path]
 
 _TOP_KEYS = {"version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth", "frame_index"}
 _SHAPE_KEYS = {"label", "points", "group_id", "shape_type", "flags", "description", "mask", "track_id", "score"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def load_labelme(path: PathLike) -> ImageAnnotation:
@@ -97,10 +104,28 @@ def labelme_to_dict(annotation: ImageAnnotation) -> Dict[str, Any]:
     return data
 
 
-def save_labelme(annotation: ImageAnnotation, path: PathLike) -> None:
-    """Write ``annotation`` to ``path`` atomically. An existing file is replaced only once the new one is
-    complete on disk."""
-    atomic_write_json(path, labelme_to_dict(annotation))
+def save_labelme(annotation: ImageAnnotation, path: PathLike, timeout: Optional[float] = 30.0) -> None:
+    """Write ``annotation`` to ``path`` atomically, holding the file's lock (:func:`anylabel.filelock.locked`,
+    waiting up to ``timeout`` seconds for another writer). An existing file is replaced only once the new one
+    is complete on disk.
+
+    Raises:
+        AnylabelError: naming the file: cannot be serialised or written.
+        anylabel.filelock.LockTimeout: another writer held the file for ``timeout`` seconds.
+    """
+    try:
+        text = json_text(labelme_to_dict(annotation))
+    except (TypeError, ValueError) as e:  # serialised first: a failure never touches the file
+        raise AnylabelError(f"cannot serialise to JSON: {e}", path) from e
+    with locked(path, timeout=timeout):
+        atomic_write_text(path, text)
+
+
+def json_text(data: Any, indent: int = 2) -> str:
+    """``data`` as JSON text (non-ASCII kept readable, as labelme writes it), with the lone surrogates of
+    undecodable file names written as ``\\udcXX`` escapes so that the text is always valid UTF-8."""
+    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 def _image_size(data: Dict[str, Any], path: Path) -> tuple:

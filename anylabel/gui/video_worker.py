@@ -51,6 +51,7 @@ class TrackerWorker(QtCore.QObject):
     busyChanged = QtCore.pyqtSignal(bool)
     modelLoaded = QtCore.pyqtSignal(str)
     opened = QtCore.pyqtSignal(str)  # model name: the session is ready
+    openFailed = QtCore.pyqtSignal(str, str)  # model name, message: no session (the model did not load)
     propagationStarted = QtCore.pyqtSignal(int, int)  # first frame, number of frames
     frameTracked = QtCore.pyqtSignal(int, int, int)  # frame, frames done, frames in the run
     propagationFinished = QtCore.pyqtSignal(int, bool)  # frames done, cancelled
@@ -98,9 +99,11 @@ class TrackerWorker(QtCore.QObject):
         self._wake.emit()
 
     def stop(self, wait_ms: int = 30000) -> None:
-        """Cancel any propagation and stop the thread."""
+        """Cancel any propagation and stop the thread (once: the window's exit and its destruction both call it)."""
         self.cancel()
         with self._lock:
+            if self._stopping:
+                return
             self._stopping = True
             self._pending = None
             self._jobs.clear()
@@ -150,6 +153,9 @@ class TrackerWorker(QtCore.QObject):
                 self._answer(*pending)
             elif job is not None:
                 job()
+        except AnylabelError as e:  # an expected problem (a file, a model): a message, no traceback
+            log.warning("tracker: %s", e)
+            self.error.emit(str(e))
         except Exception as e:  # noqa: BLE001 - every failure must reach the user as a message
             log.exception("tracker job failed")
             self.error.emit(_message(e))
@@ -166,7 +172,13 @@ class TrackerWorker(QtCore.QObject):
         if predictor is None:
             self.status.emit(f"{model}: loading the tracking model…")
             t0 = time.perf_counter()
-            predictor = self._load(model)
+            try:
+                predictor = self._load(model)
+            except AnylabelError as e:  # missing, corrupt or wrong file: the window stays usable without it
+                log.warning("tracking model %s: %s", model, e)
+                self.status.emit(f"{model}: not loaded (tracking is off)")
+                self.openFailed.emit(model, str(e))
+                return
             self._predictors = {model: predictor}  # one model in memory
             self.status.emit(f"{model}: loaded in {time.perf_counter() - t0:.1f} s")
             self.modelLoaded.emit(model)
