@@ -174,9 +174,11 @@ class VideoPanel(QtCore.QObject):
         return current if current in names else (names[0] if names else None)
 
     def _load_predictor(self, name: str) -> Any:
+        from anylabel.gui.models_glue import gui_device
         from anylabel.tracking.model import load_video_predictor
 
-        return load_video_predictor(name, registry=self.window.registry)
+        return load_video_predictor(name, registry=self.window.registry,
+                                    device=gui_device(getattr(self.window.config, "device", None)))
 
     def _check_active(self) -> None:
         """The window's folder changed: leaving video mode hands the clicks back to the image worker."""

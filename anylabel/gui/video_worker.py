@@ -172,7 +172,7 @@ class TrackerWorker(QtCore.QObject):
             self.modelLoaded.emit(model)
         self.name = model
         self.session = TrackingSession(predictor, folder.source, precision=self.precision)
-        self.status.emit(f"{model}: tracking in {self.session.precision}")
+        self.status.emit(f"{model}: tracking on {self.session.device}, {self.session.precision}")
         self.opened.emit(model)
 
     def _answer(self, req: SegmentRequest, target: Target) -> None:
