@@ -134,6 +134,21 @@ def bench_ours(name: str, registry, image: np.ndarray, args: argparse.Namespace)
     return out
 
 
+def predictor_timings(p: Any, image: np.ndarray, args: argparse.Namespace, as_mask: Callable[[Any], Any]):
+    """(encoder s median, click times) of an upstream predictor with ``set_image`` / ``predict`` (SamPredictor,
+    SAM2ImagePredictor): a click is ``predict`` (full-size masks) + the best mask's polygon."""
+    encodes = [timed(lambda i=i: p.set_image(test_image(image.shape[:2], seed=i + 1)), args.device)
+               for i in range(args.encodes + 1)][1:]  # the first run warms up
+    p.set_image(image)
+    times = []
+    for xy in [clicks(image.shape, 1)[0]] + clicks(image.shape, args.clicks):
+        def click(xy=xy):
+            masks, scores, _ = p.predict(np.array([xy]), np.array([1]), multimask_output=True)
+            polygon_of(as_mask(masks[int(np.argmax(scores))]))
+        times.append(timed(click, args.device))
+    return float(np.median(encodes)), times[1:]
+
+
 def bench_sam_upstream(name: str, registry, image: np.ndarray, args: argparse.Namespace) -> Dict[str, Any]:
     import torch
     from segment_anything import SamPredictor
@@ -142,18 +157,9 @@ def bench_sam_upstream(name: str, registry, image: np.ndarray, args: argparse.Na
 
     spec = registry.get(name.replace("_onnx", ""))
     model = build_sam_model(spec.settings, registry.ensure(spec)).to(args.device)
-    p = SamPredictor(model)
     with torch.inference_mode():
-        encodes = [timed(lambda i=i: p.set_image(test_image(image.shape[:2], seed=i + 1)), args.device)
-                   for i in range(args.encodes + 1)][1:]
-        p.set_image(image)
-        times = []
-        for xy in [clicks(image.shape, 1)[0]] + clicks(image.shape, args.clicks):
-            def click(xy=xy):
-                masks, scores, _ = p.predict(np.array([xy]), np.array([1]), multimask_output=True)
-                polygon_of(masks[int(np.argmax(scores))])
-            times.append(timed(click, args.device))
-    return row(name, "upstream", f"SamPredictor, {args.device}, float32", float(np.median(encodes)), times[1:])
+        enc, times = predictor_timings(SamPredictor(model), image, args, lambda m: m)
+    return row(name, "upstream", f"SamPredictor, {args.device}, float32", enc, times)
 
 
 def bench_sam2_upstream(name: str, registry, image: np.ndarray, args: argparse.Namespace) -> Dict[str, Any]:
@@ -164,19 +170,10 @@ def bench_sam2_upstream(name: str, registry, image: np.ndarray, args: argparse.N
 
     spec = registry.get(name)
     model = build_sam2_model(str(spec.settings["config"]), registry.ensure(spec), video=False, device=args.device)
-    p = SAM2ImagePredictor(model)
     with torch.inference_mode(), upstream_autocast(args.device):
-        encodes = [timed(lambda i=i: p.set_image(test_image(image.shape[:2], seed=i + 1)), args.device)
-                   for i in range(args.encodes + 1)][1:]
-        p.set_image(image)
-        times = []
-        for xy in [clicks(image.shape, 1)[0]] + clicks(image.shape, args.clicks):
-            def click(xy=xy):
-                masks, scores, _ = p.predict(np.array([xy]), np.array([1]), multimask_output=True)
-                polygon_of(masks[int(np.argmax(scores))] > 0)
-            times.append(timed(click, args.device))
+        enc, times = predictor_timings(SAM2ImagePredictor(model), image, args, lambda m: m > 0)
     how = "SAM2ImagePredictor, " + (f"{args.device}, bfloat16 autocast" if args.device != "cpu" else "cpu, float32")
-    return row(name, "upstream", how, float(np.median(encodes)), times[1:])
+    return row(name, "upstream", how, enc, times)
 
 
 def bench_fastsam_upstream(name: str, registry, image: np.ndarray, args: argparse.Namespace) -> Dict[str, Any]:

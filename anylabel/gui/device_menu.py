@@ -32,6 +32,7 @@ class DeviceMenu:
 
     def __init__(self, window: "MainWindow", parent: QtWidgets.QMenu) -> None:
         self.window = window
+        parent.addSeparator()
         self.menu = parent.addMenu("&Device")
         self.menu.setToolTipsVisible(True)
         self.group = QtWidgets.QActionGroup(self.menu)

@@ -13,12 +13,8 @@ FAMILIES = ["sam_vit_b", "sam_vit_b_onnx", "sam2.1_hiera_tiny", "fastsam_s", "cl
 
 
 @pytest.fixture(autouse=True)
-def _no_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Whatever the machine: torch sees no GPU, no mps, and no device is set in the environment."""
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
-    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
-    monkeypatch.delenv("ANYLABEL_DEVICE", raising=False)
+def _no_gpu(fake_gpus) -> None:
+    fake_gpus(cuda=0)  # whatever the machine has: no CUDA GPU, no mps, no $ANYLABEL_DEVICE
 
 
 @pytest.fixture
@@ -86,21 +82,20 @@ def test_auto_and_the_environment(registry, monkeypatch: pytest.MonkeyPatch, no_
         load_segmenter("sam_vit_b", registry=no_download, device="gpu")
 
 
-def test_classical_runs_on_the_cpu_and_says_so(registry, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
-    monkeypatch.setattr(torch.cuda, "get_device_name", lambda d=None: "Fake GPU")
+def test_classical_runs_on_the_cpu_and_says_so(registry, fake_gpus) -> None:
+    fake_gpus(cuda=1)
     seg = load_segmenter("classical", registry=registry, device="cuda")
     assert seg.device == "cpu" and "CPU only, not cuda:0" in seg.runs_on()
 
 
-def test_clip_on_the_cpu_and_a_missing_gpu(registry, no_download, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_clip_on_the_cpu_and_a_missing_gpu(registry, no_download, monkeypatch: pytest.MonkeyPatch,
+                                           fake_gpus) -> None:
     from anylabel.classify import load_clip
 
     with pytest.raises(DeviceError, match="^cuda is not available"):
         load_clip("clip_vit_b32", registry=no_download, device="cuda")
-    monkeypatch.undo()  # the real registry.ensure again (and the real torch.cuda: this machine's)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.undo()  # the real registry.ensure again
+    fake_gpus(cuda=0)
     model = load_clip("clip_vit_b32", registry=registry, device="cpu")
     assert model.device == "cpu" and next(model.model.parameters()).device.type == "cpu"
     feats = model.encode_texts(["a cat", "a dog"])
@@ -109,13 +104,15 @@ def test_clip_on_the_cpu_and_a_missing_gpu(registry, no_download, monkeypatch: p
     assert model.encode_images(crops).device.type == "cpu"
 
 
-def test_tracking_on_the_cpu_and_a_missing_gpu(registry, no_download, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tracking_on_the_cpu_and_a_missing_gpu(registry, no_download, monkeypatch: pytest.MonkeyPatch,
+                                               fake_gpus) -> None:
     from anylabel.tracking import TrackingSession
     from anylabel.tracking.model import load_video_predictor
 
     with pytest.raises(DeviceError, match="^mps is not available"):
         load_video_predictor("sam2.1_hiera_tiny", registry=no_download, device="mps")
     monkeypatch.undo()
+    fake_gpus(cuda=0)
     predictor = load_video_predictor("sam2.1_hiera_tiny", registry=registry, device="cpu")
     assert torch.device(predictor.device).type == "cpu"
 

@@ -12,13 +12,6 @@ from anylabel.devices import DeviceError, available_devices, check_device_name, 
 MB = 1024 * 1024
 
 
-def fake_gpus(monkeypatch: pytest.MonkeyPatch, cuda: int = 0, mps: bool = False) -> None:
-    """Pretend this machine has ``cuda`` CUDA GPUs and (or not) Apple's mps."""
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda > 0)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: cuda)
-    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
-
-
 @pytest.fixture(autouse=True)
 def _no_env_device(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ANYLABEL_DEVICE", raising=False)
@@ -37,18 +30,18 @@ def test_unknown_device_names_are_refused(bad) -> None:
         check_device_name(bad)
 
 
-def test_auto_is_the_first_gpu_else_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_gpus(monkeypatch, cuda=2)
+def test_auto_is_the_first_gpu_else_the_cpu(fake_gpus) -> None:
+    fake_gpus(cuda=2)
     assert resolve_device("auto") == "cuda:0" and available_devices() == ["cuda:0", "cuda:1", "cpu"]
     assert resolve_device("cuda") == "cuda:0" and resolve_device("cuda:1") == "cuda:1"
-    fake_gpus(monkeypatch, mps=True)
+    fake_gpus(mps=True)
     assert resolve_device("auto") == "mps" and resolve_device("mps") == "mps"
-    fake_gpus(monkeypatch)
+    fake_gpus()
     assert resolve_device("auto") == "cpu" and resolve_device(None) == "cpu" and resolve_device("cpu") == "cpu"
 
 
-def test_missing_cuda_names_cuda_and_what_is_available(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_gpus(monkeypatch)
+def test_missing_cuda_names_cuda_and_what_is_available(fake_gpus) -> None:
+    fake_gpus()
     with pytest.raises(DeviceError) as e:
         resolve_device("cuda")
     text = str(e.value)
@@ -57,15 +50,15 @@ def test_missing_cuda_names_cuda_and_what_is_available(monkeypatch: pytest.Monke
     assert (f"built with CUDA {torch.version.cuda}" if torch.version.cuda else "CPU-only build") in text
 
 
-def test_a_gpu_index_beyond_the_gpus(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_gpus(monkeypatch, cuda=1)
+def test_a_gpu_index_beyond_the_gpus(fake_gpus) -> None:
+    fake_gpus(cuda=1)
     with pytest.raises(DeviceError, match=r"cuda:3 is not available here .*1 GPU found: cuda:0 to cuda:0.*"
                                           r"available: cuda:0, cpu"):
         resolve_device("cuda:3")
 
 
-def test_mps_off_macos(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_gpus(monkeypatch, cuda=1)
+def test_mps_off_macos(fake_gpus) -> None:
+    fake_gpus(cuda=1)
     with pytest.raises(DeviceError, match=r"mps is not available here .*available: cuda:0, cpu"):
         resolve_device("mps")
 
@@ -100,10 +93,10 @@ def test_precision_on_gpus(monkeypatch: pytest.MonkeyPatch) -> None:
 # ---------------------------------------------------------------------------------------------- ONNX Runtime
 
 
-def test_onnx_providers_for_a_gpu(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_onnx_providers_for_a_gpu(monkeypatch: pytest.MonkeyPatch, tmp_path, fake_gpus) -> None:
     from anylabel.backends import onnx_providers as op
 
-    fake_gpus(monkeypatch, cuda=2)
+    fake_gpus(cuda=2)
     monkeypatch.setattr(op, "available_providers", lambda: [op.TENSORRT, op.CUDA, op.CPU])
     monkeypatch.setattr(op, "tensorrt_installed", lambda: False)
     assert op.resolve_onnx_device("auto") == ("cuda:0", "")
@@ -121,10 +114,10 @@ def test_onnx_providers_for_a_gpu(monkeypatch: pytest.MonkeyPatch, tmp_path) -> 
         op.resolve_onnx_device("mps")
 
 
-def test_onnx_cuda_shadowed_by_the_cpu_build_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_onnx_cuda_shadowed_by_the_cpu_build_names_the_fix(monkeypatch: pytest.MonkeyPatch, fake_gpus) -> None:
     from anylabel.backends import onnx_providers as op
 
-    fake_gpus(monkeypatch, cuda=1)
+    fake_gpus(cuda=1)
     monkeypatch.setattr(op, "available_providers", lambda: ["AzureExecutionProvider", op.CPU])
     monkeypatch.setattr(op, "_installed", lambda dist: {"onnxruntime": "1.32.0", "onnxruntime-gpu": "1.31.1"}[dist])
     with pytest.raises(DeviceError) as e:

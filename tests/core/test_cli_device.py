@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from anylabel.cli import main
 from anylabel.config import Config, load_config, save_config
@@ -16,11 +15,8 @@ COMMANDS = ["segment", "everything", "track", "autolabel"]
 
 
 @pytest.fixture(autouse=True)
-def _no_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
-    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
-    monkeypatch.delenv("ANYLABEL_DEVICE", raising=False)
+def _no_gpu(fake_gpus) -> None:
+    fake_gpus(cuda=0)  # whatever the machine has: no CUDA GPU, no mps, no $ANYLABEL_DEVICE
 
 
 @pytest.fixture

@@ -3,21 +3,12 @@ status bar naming device and precision. GPUs are simulated (monkeypatched torch)
 from __future__ import annotations
 
 import pytest
-import torch
 import yaml
 
 from anylabel.config import Config
 from anylabel.models import ModelRegistry, ModelSpec
 
 pytestmark = pytest.mark.gui
-
-
-def _gpus(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: n > 0)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: n)
-    monkeypatch.setattr(torch.cuda, "get_device_name", lambda d=None: "Fake RTX")
-    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
-    monkeypatch.delenv("ANYLABEL_DEVICE", raising=False)
 
 
 def _window(qtbot, tmp_path, config: Config):
@@ -29,19 +20,19 @@ def _window(qtbot, tmp_path, config: Config):
     return w
 
 
-def test_device_menu_offers_this_machines_devices(qtbot, tmp_path, monkeypatch) -> None:
-    _gpus(monkeypatch, 2)
+def test_device_menu_offers_this_machines_devices(qtbot, tmp_path, fake_gpus) -> None:
+    fake_gpus(cuda=2)
     w = _window(qtbot, tmp_path, Config())
     menu = w.device_menu
     assert list(menu.actions) == ["auto", "cuda:0", "cuda:1", "cpu"]
-    assert menu.actions["cuda:1"].text() == "cuda:1 (Fake RTX)" and menu.actions["auto"].isChecked()
+    assert menu.actions["cuda:1"].text() == "cuda:1 (Fake GPU)" and menu.actions["auto"].isChecked()
     assert menu.menu.menuAction() in w.menus["ai"].actions()
     qtbot.waitUntil(lambda: "ready on" in w.model_status.text(), timeout=20000)
     assert w.model_status.text().startswith("classical: ready on cpu (loaded in")
 
 
-def test_choosing_a_device_saves_it_and_reloads_the_model(qtbot, tmp_path, monkeypatch) -> None:
-    _gpus(monkeypatch, 1)
+def test_choosing_a_device_saves_it_and_reloads_the_model(qtbot, tmp_path, fake_gpus) -> None:
+    fake_gpus(cuda=1)
     settings = tmp_path / "config.yaml"
     w = _window(qtbot, tmp_path, Config(path=settings))
     qtbot.waitUntil(lambda: "ready on" in w.model_status.text(), timeout=20000)
@@ -58,8 +49,8 @@ def test_choosing_a_device_saves_it_and_reloads_the_model(qtbot, tmp_path, monke
     assert w.worker is same
 
 
-def test_a_settings_device_the_machine_lacks_is_reported(qtbot, tmp_path, monkeypatch) -> None:
-    _gpus(monkeypatch, 0)
+def test_a_settings_device_the_machine_lacks_is_reported(qtbot, tmp_path, fake_gpus) -> None:
+    fake_gpus(cuda=0)
     w = _window(qtbot, tmp_path, Config(device="cuda:1"))
     assert list(w.device_menu.actions) == ["auto", "cpu", "cuda:1"] and w.device_menu.actions["cuda:1"].isChecked()
     qtbot.waitUntil(lambda: "cannot load" in w.model_status.text(), timeout=20000)
