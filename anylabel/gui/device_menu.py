@@ -1,9 +1,10 @@
 """AI > Device: where the models run (``auto``, ``cpu``, each CUDA GPU, ``mps``), as the settings' ``device``.
 
 Choosing one records it in the settings (and the settings file, when the window has one), and reloads the
-current segmentation model on the new device; the tracker, CLIP and the semantic branch use it when they
-load next. Devices this machine lacks are not offered (the list comes from :func:`anylabel.devices.
-available_devices`); a settings file naming one anyway gets the loader's message in the status bar.
+current segmentation model and the CLIP model on the new device; the tracker uses it when a video is opened
+next, the semantic branch when it is loaded next. Devices this machine lacks are not offered (the list is
+:func:`anylabel.devices.available_devices`); a settings file naming one anyway gets the loader's message in
+the status bar.
 """
 from __future__ import annotations
 
@@ -66,6 +67,11 @@ class DeviceMenu:
             except (AnylabelError, OSError) as e:
                 w.statusBar().showMessage(f"The device is used, but the settings file was not written: {e}", 8000)
         w.reload_model()
+        clip = getattr(w, "plugins", {}).get("anylabel.gui.clip_suggestions")
+        if clip is not None and clip.model_name:  # CLIP in use: loaded again on the new device
+            name = clip.model_name
+            clip.set_model(None)
+            clip.set_model(name)
 
 
 def _title(name: str) -> str:

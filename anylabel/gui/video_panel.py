@@ -61,7 +61,8 @@ class VideoPanel(QtCore.QObject):
         window.addDockWidget(Qt.BottomDockWidgetArea, self.dock)
         window.docks["video"] = self.dock
         self.dock.hide()
-        self.worker = TrackerWorker(self._load_predictor, self._target, precision=window.config.precision)
+        self.worker = TrackerWorker(self._load_predictor, self._target, precision=window.config.precision,
+                                    device=lambda: getattr(window.config, "device", None))
         self._connect()
         self._add_menu_actions()
 

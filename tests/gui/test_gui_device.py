@@ -57,3 +57,33 @@ def test_a_settings_device_the_machine_lacks_is_reported(qtbot, tmp_path, fake_g
     assert "cuda:1 is not available here" in w.model_status.text()
     w.device_menu.actions["cpu"].trigger()
     qtbot.waitUntil(lambda: "ready on cpu" in w.model_status.text(), timeout=20000)
+
+
+def test_clip_is_loaded_again_on_the_new_device(qtbot, tmp_path, fake_gpus, monkeypatch) -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "classify"))
+    from clip_standin import ColourModel
+
+    from anylabel.gui import clip_suggestions
+    from anylabel.gui.main_window import MainWindow
+
+    fake_gpus(cuda=1)
+    devices = []
+
+    def fake_load(name, registry, progress=None, cancel=None, device=None):
+        devices.append(device)
+        return ColourModel()
+
+    monkeypatch.setattr(clip_suggestions, "load_model", fake_load)
+    registry = ModelRegistry([ModelSpec("classical", "classical", "Classical"), ModelSpec("colour", "clip", "C")])
+    w = MainWindow(config=Config(clip_model="colour"), registry=registry, model="classical",
+                   plugins=("anylabel.gui.clip_suggestions",))
+    qtbot.addWidget(w)
+    clip = w.plugins["anylabel.gui.clip_suggestions"]
+    qtbot.waitUntil(lambda: clip.classifier is not None, timeout=20000)
+    assert devices == ["auto"]
+    w.device_menu.choose("cuda:0")
+    qtbot.waitUntil(lambda: len(devices) == 2 and clip.classifier is not None, timeout=20000)
+    assert devices == ["auto", "cuda:0"]
