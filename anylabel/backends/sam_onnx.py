@@ -148,7 +148,9 @@ class SamOnnxSegmenter(PromptableSegmenter):
         try:
             self.encoder = ort.InferenceSession(str(enc), opts, providers=providers)
             self.decoder = ort.InferenceSession(str(dec), click, providers=providers)
-            self._decoder_single = ort.InferenceSession(str(dec), single, providers=providers)
+            # the CPU's single-threaded twin; a GPU session has no CPU threads to share
+            self._decoder_single = (ort.InferenceSession(str(dec), single, providers=providers)
+                                    if self.device == "cpu" else self.decoder)
         except Exception as e:  # onnxruntime raises its own exception types for corrupt graphs
             raise ModelError(f"cannot load the ONNX export ({type(e).__name__}: {e}); delete the folder to "
                              "export again", self.onnx_dir) from e

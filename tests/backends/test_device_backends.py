@@ -141,3 +141,21 @@ def test_semantic_branches_check_the_device(registry, monkeypatch: pytest.Monkey
     assert yolo.device == "cpu"
     ids, names = yolo.class_map(np.zeros((64, 64, 3), np.uint8))
     assert ids.shape == (64, 64) and names[0] == "background"
+
+
+def test_onnx_falls_back_to_the_cpu_when_cuda_cannot_start(registry, fake_gpus, monkeypatch, voc_image) -> None:
+    """onnxruntime lists CUDA and a GPU is seen, but the session cannot start CUDA's provider (here: a CPU
+    build was given it): the adapter runs on the CPU, says why, and still answers."""
+    from anylabel.backends import onnx_providers as op
+
+    fake_gpus(cuda=1)
+    monkeypatch.setattr(op, "available_providers", lambda: [op.CUDA, op.CPU])
+    with pytest.warns(RuntimeWarning, match="could not start its CUDA provider"):
+        seg = load_segmenter("sam_vit_b_onnx", registry=registry, device="cuda")
+    try:
+        assert seg.device == "cpu" and "could not start its CUDA provider on cuda:0" in seg.runs_on()
+        seg.set_image(voc_image, key="onnx-fallback")
+        assert seg.prepared(seg._state()[0]) is None  # no GPU copy of the embedding on the CPU
+        assert seg.predict(Prompt.from_clicks([(250.0, 200.0)]))[0].mask.shape == voc_image.shape[:2]
+    finally:
+        seg.close()
