@@ -17,6 +17,7 @@ of its ``--classifier`` spec.
 """
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,7 +142,10 @@ def parse_classifier_spec(spec: str, vocabulary: Union[str, Sequence[str], None]
     if factory is None or not sep or not arg.strip():
         raise AnylabelError(f"invalid classifier {spec!r}: expected one of "
                             f"{', '.join(k + ':NAME' for k in CLASSIFIERS)}")
-    return factory(arg.strip(), vocabulary, tuple(models_files), top_k, device=device)
+    # ``device`` goes to the factories that take it: ones registered before it existed keep working
+    params = inspect.signature(factory).parameters.values()
+    takes_device = any(p.name == "device" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+    return factory(arg.strip(), vocabulary, tuple(models_files), top_k, **({"device": device} if takes_device else {}))
 
 
 @dataclass(frozen=True)
