@@ -33,6 +33,22 @@ def _no_user_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     monkeypatch.setenv("ANYLABEL_CONFIG", str(tmp_path_factory.mktemp("settings") / "config.yaml"))
 
 
+@pytest.fixture
+def fake_gpus(monkeypatch: pytest.MonkeyPatch):
+    """``fake_gpus(cuda=N, mps=False)``: torch reports N CUDA GPUs (named "Fake GPU") and mps or not, whatever
+    the machine has, and no device is set in the environment; device rules and errors run on any CPU."""
+    import torch
+
+    def pretend(cuda: int = 0, mps: bool = False) -> None:
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda > 0)
+        monkeypatch.setattr(torch.cuda, "device_count", lambda: cuda)
+        monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Fake GPU")
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+        monkeypatch.delenv("ANYLABEL_DEVICE", raising=False)
+
+    return pretend
+
+
 @pytest.fixture(scope="session")
 def voc_dir() -> Path:
     """labelme's VOC example: data_annotated/, data_dataset_coco/, data_dataset_voc/."""

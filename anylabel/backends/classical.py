@@ -36,11 +36,23 @@ Region = Tuple[int, int, int, int]
 
 
 class ClassicalSegmenter(CachedSegmenter):
-    """GrabCut prompts and watershed everything. Settings: ``work_size`` (256), ``iterations`` (5)."""
+    """GrabCut prompts and watershed everything. Settings: ``work_size`` (256), ``iterations`` (5).
+
+    OpenCV on the CPU, whatever device is asked: a GPU request is checked like any other (a machine without
+    the device gets the same DeviceError as every model), then noted and run on the CPU, because this is the
+    backend that must always work (a settings file saying ``device: cuda`` must not break the fallback).
+    """
+
+    @classmethod
+    def resolve_device(cls, requested: str) -> str:
+        """``cpu`` and ``auto`` without importing torch; a GPU name checked against the hardware."""
+        return "cpu" if requested in ("cpu", "auto") else super().resolve_device(requested)
 
     def __init__(self, spec: Optional[ModelSpec] = None, checkpoint: object = None,
-                 cache: Optional[EmbeddingCache] = None) -> None:
+                 cache: Optional[EmbeddingCache] = None, device: str = "cpu") -> None:
         super().__init__(spec.name if spec is not None else "classical", cache)
+        self.device = "cpu"
+        self.device_note = "" if device == "cpu" else f"the classical backend runs on the CPU only, not {device}"
         settings = spec.settings if spec is not None else {}
         self.work_size = int(settings.get("work_size", 256))
         self.iterations = int(settings.get("iterations", 5))

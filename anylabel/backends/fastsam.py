@@ -67,7 +67,12 @@ class FastSamSegmenter(CachedSegmenter):
         from ultralytics.nn.tasks import torch_safe_load
 
         self.spec = spec
-        self.device = device
+        # any name of anylabel.devices; ultralytics' own ``device`` argument takes the resolved one. float32, as
+        # ultralytics' predictor by default (its ``half`` is off)
+        from anylabel.devices import resolve_device
+
+        self.device = resolve_device(device)
+        self.precision = "float32"
         st = spec.settings
         self.imgsz = int(st.get("imgsz", 1024))
         self.conf = float(st.get("conf", 0.4))

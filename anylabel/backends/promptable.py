@@ -200,9 +200,9 @@ class PromptableSegmenter(CachedSegmenter):
     #: (embedding, its _prepare result) of the latest image decoded: per-image constants of the decoder
     _prepared_memo: Optional[Tuple[Embedding, Any]] = None
 
-    def _use_precision(self, requested: Optional[str], device: str) -> str:
+    def _use_precision(self, requested: Optional[str], device: str, gpu_auto: str = "float32") -> str:
         """Resolve and record the adapter's precision (see :mod:`anylabel.backends.precision`)."""
-        self.precision = resolve_precision(requested, device)
+        self.precision = resolve_precision(requested, device, gpu_auto=gpu_auto)
         self.cache_name = self.name if self.precision == "float32" else f"{self.name}@{self.precision}"
         return self.precision
 

@@ -72,12 +72,14 @@ def logit_frame(input_hw: Tuple[int, int], img_size: int = 1024, low_res: int = 
 
 
 class SamSegmenter(TorchPromptableSegmenter):
-    """segment-anything's SAM on torch (CPU by default)."""
+    """segment-anything's SAM on torch, on any torch device (CPU by default)."""
 
     def __init__(self, spec: ModelSpec, checkpoint: Path, cache: Optional[EmbeddingCache] = None,
                  device: str = "cpu", precision: Optional[str] = None) -> None:
         super().__init__(spec.name, cache)
-        self._use_precision(precision, device)  # float32, or bfloat16 products (anylabel.backends.precision)
+        # where and in what arithmetic (anylabel.devices, anylabel.backends.precision): float32 on CUDA, as
+        # segment-anything's SamPredictor; bfloat16 products on AMX CPUs
+        device = self._use_device("sam", device, precision)
         from segment_anything.utils.transforms import ResizeLongestSide
 
         model = build_sam_model(spec.settings, Path(checkpoint)).to(device)

@@ -32,12 +32,14 @@ from anylabel.models import ModelSpec
 
 
 class Sam2Segmenter(TorchPromptableSegmenter):
-    """sam2's image predictor on torch (CPU by default)."""
+    """sam2's image predictor on torch, on any torch device (CPU by default)."""
 
     def __init__(self, spec: ModelSpec, checkpoint: Path, cache: Optional[EmbeddingCache] = None,
                  device: str = "cpu", precision: Optional[str] = None) -> None:
         super().__init__(spec.name, cache)
-        self._use_precision(precision, device)  # float32, or bfloat16 products (anylabel.backends.precision)
+        # where and in what arithmetic (anylabel.devices, anylabel.backends.precision): bfloat16 autocast on
+        # CUDA GPUs with bfloat16, as sam2's own examples; bfloat16 products on AMX CPUs
+        device = self._use_device("sam2", device, precision)
         config = spec.settings.get("config")
         if not config:
             raise ModelError(f"model {spec.name!r}: settings.config (the sam2 hydra config) is missing",

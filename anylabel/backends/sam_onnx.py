@@ -1,5 +1,6 @@
 """SAM on ONNX Runtime: the encoder and the prompt decoder exported with ``torch.onnx``, cached as .onnx files
-and run with the CPUExecutionProvider.
+and run with the execution providers of the device (:mod:`anylabel.backends.onnx_providers`: TensorRT where
+installed, CUDA, then the CPU; the CPU alone for ``cpu``).
 
 Export happens once per checkpoint: the files go to ``<cache root>/onnx/<model name>-<checksum[:16]>-<export
 version>/`` (the checksum of the verified checkpoint, so another file never reuses a stale export; exports of
@@ -28,6 +29,7 @@ from anylabel.backends.auto_masks import sam_everything
 from anylabel.backends.base import Progress
 from anylabel.backends.cache import EmbeddingCache
 from anylabel.backends.cpu import cores, idle_cores
+from anylabel.backends.onnx_providers import fell_back_to_cpu, providers_for, resolve_onnx_device, runtime_note
 from anylabel.backends.prompt import Box, MaskCandidate
 from anylabel.backends.promptable import Embedding, PromptableSegmenter
 from anylabel.backends.sam import build_sam_model, logit_frame
@@ -107,13 +109,22 @@ def export_sam_onnx(model: Any, out_dir: Path) -> Tuple[Path, Path]:
 
 
 class SamOnnxSegmenter(PromptableSegmenter):
-    """SAM run by ONNX Runtime (CPU). Prompts, cache and candidates as the torch adapter."""
+    """SAM run by ONNX Runtime (CPU, or CUDA / TensorRT providers). Prompts, cache and candidates as the torch
+    adapter."""
+
+    @classmethod
+    def resolve_device(cls, requested: str) -> str:
+        """ONNX Runtime's rules, not torch's: ``auto`` is CUDA when onnxruntime has its provider."""
+        return resolve_onnx_device(requested)[0]
 
     def __init__(self, spec: ModelSpec, checkpoint: Path, cache: Optional[EmbeddingCache] = None,
-                 providers: Tuple[str, ...] = ("CPUExecutionProvider",)) -> None:
+                 device: str = "cpu") -> None:
         super().__init__(spec.name, cache)
         import onnxruntime as ort
         from segment_anything.utils.transforms import ResizeLongestSide
+
+        self.device, self.device_note = resolve_onnx_device(device)
+        providers = providers_for(self.device, cache_dir=onnx_dir_for(spec, Path(checkpoint)) / "tensorrt")
 
         self.spec = spec
         self.checkpoint = Path(checkpoint)
@@ -135,12 +146,19 @@ class SamOnnxSegmenter(PromptableSegmenter):
         single.log_severity_level = 3
         single.intra_op_num_threads = 1
         try:
-            self.encoder = ort.InferenceSession(str(enc), opts, providers=list(providers))
-            self.decoder = ort.InferenceSession(str(dec), click, providers=list(providers))
-            self._decoder_single = ort.InferenceSession(str(dec), single, providers=list(providers))
+            self.encoder = ort.InferenceSession(str(enc), opts, providers=providers)
+            self.decoder = ort.InferenceSession(str(dec), click, providers=providers)
+            # the CPU's single-threaded twin; a GPU session has no CPU threads to share
+            self._decoder_single = (ort.InferenceSession(str(dec), single, providers=providers)
+                                    if self.device == "cpu" else self.decoder)
         except Exception as e:  # onnxruntime raises its own exception types for corrupt graphs
             raise ModelError(f"cannot load the ONNX export ({type(e).__name__}: {e}); delete the folder to "
                              "export again", self.onnx_dir) from e
+        if fell_back_to_cpu(self.device, self.encoder):
+            self.device, self.device_note = "cpu", (f"ONNX Runtime could not start its CUDA provider on "
+                                                    f"{self.device} (CUDA / cuDNN libraries missing?)")
+            warnings.warn(f"{spec.name}: {self.device_note}; running on the CPU", RuntimeWarning, stacklevel=2)
+        self.device_note = self.device_note or runtime_note(self.encoder)  # the provider that really runs it
         img = self.encoder.get_inputs()[0].shape[-1]
         self.img_size = int(img) if isinstance(img, int) else 1024
         self.transform = ResizeLongestSide(self.img_size)
@@ -172,23 +190,46 @@ class SamOnnxSegmenter(PromptableSegmenter):
         has_mask = mask_logits is not None
         mask_in = (np.asarray(mask_logits, np.float32).reshape(1, 1, 256, 256) if has_mask
                    else np.zeros((1, 1, 256, 256), np.float32))
-        session = self.decoder if idle_cores() >= cores() else self._decoder_single
-        scores, low_res = session.run(None, {
-            "image_embeddings": emb.features,
-            "point_coords": c[None],
-            "point_labels": np.concatenate(lab)[None],
-            "mask_input": mask_in,
-            "has_mask_input": np.array([1.0 if has_mask else 0.0], np.float32),
-        })
+        inputs = {"point_coords": c[None], "point_labels": np.concatenate(lab)[None], "mask_input": mask_in,
+                  "has_mask_input": np.array([1.0 if has_mask else 0.0], np.float32)}
+        on_device = self.prepared(emb)
+        if on_device is not None:  # a GPU: the embedding stays there; only the small outputs come back
+            binding = self.decoder.io_binding()
+            binding.bind_ortvalue_input("image_embeddings", on_device)
+            for name, value in inputs.items():
+                binding.bind_cpu_input(name, value)
+            for out in self.decoder.get_outputs():
+                binding.bind_output(out.name)
+            self.decoder.run_with_iobinding(binding)
+            scores, low_res = binding.copy_outputs_to_cpu()
+        else:
+            session = self.decoder if idle_cores() >= cores() else self._decoder_single
+            scores, low_res = session.run(None, {"image_embeddings": emb.features, **inputs})
         # the graph returns all 4 mask tokens; SAM's decoder uses 1..3 for multimask, 0 for a single mask
         sl = slice(1, None) if multimask else slice(0, 1)
         return low_res[0, sl], scores[0, sl]
+
+    def _prepare(self, emb: Embedding) -> Any:
+        """On a GPU, the image's embedding copied there once (an ``OrtValue``), not with every click; None on
+        the CPU. The cache keeps the host copy the encoder returned."""
+        if not self.device.startswith("cuda"):
+            return None
+        import onnxruntime as ort
+
+        index = int(self.device.split(":")[1]) if ":" in self.device else 0
+        return ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(emb.features), "cuda", index)
 
     def everything(self, image: Optional[np.ndarray] = None, key: Optional[str] = None,
                    progress: Optional[Progress] = None) -> List[MaskCandidate]:
         """Automatic masks through segment-anything's generator, which needs the torch model for its decoder;
         the image embedding is this adapter's cached ONNX one (same network: agrees with torch to 1e-3)."""
         image, emb = self.everything_input(image, key)
-        if self._torch_model is None:
-            self._torch_model = build_sam_model(self.spec.settings, self.checkpoint)
+        if self._torch_model is None or str(self._torch_model.device) != self._torch_device():
+            self._torch_model = build_sam_model(self.spec.settings, self.checkpoint).to(self._torch_device())
         return sam_everything(self._torch_model, image, self.everything_options, emb.features, progress=progress)
+
+    def _torch_device(self) -> str:
+        """Where everything()'s torch decoder runs: this adapter's GPU when torch can use it too, else the CPU."""
+        from anylabel.devices import available_devices
+
+        return self.device if self.device in available_devices() else "cpu"

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, List, Tuple
 
+from anylabel.cli._device import add_device_argument, cli_device
 from anylabel.config import PRECISIONS
 from anylabel.errors import AnylabelError
 
@@ -20,6 +21,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="SAM / SAM2 arithmetic: bfloat16 products are several times faster on CPUs with "
                         "AMX and close to, not equal to, float32 (default: $ANYLABEL_PRECISION or auto = "
                         "bfloat16 where the CPU has AMX)")
+    add_device_argument(parser)
 
 
 def tqdm_progress(desc: str, unit: str, **options: Any) -> Tuple[Callable[[int, int], bool], Callable[[], None]]:
@@ -58,10 +60,13 @@ def load_cli_segmenter(args: argparse.Namespace):
     registry = ModelRegistry.load(extra_files=args.models)
     progress, close = download_progress()
     try:
-        return load_segmenter(args.model, registry=registry, progress=progress,
-                              precision=getattr(args, "precision", None))
+        segmenter = load_segmenter(args.model, registry=registry, progress=progress,
+                                   precision=getattr(args, "precision", None), device=cli_device(args))
     finally:
         close()
+    if segmenter.device_note:  # it runs elsewhere than asked, or on another runtime: say so
+        print(f"{segmenter.name}: on {segmenter.runs_on()}", file=sys.stderr)
+    return segmenter
 
 
 def open_annotation(out: Path, image: Path, hw: Tuple[int, int]):

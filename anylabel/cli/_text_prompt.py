@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from anylabel.cli._device import cli_device
 from anylabel.cli._segmenting import download_progress, load_cli_segmenter, open_annotation
 from anylabel.errors import AnylabelError
 
@@ -45,7 +46,8 @@ def run_text_prompt(args: argparse.Namespace, image_path: Path) -> int:
     candidates = segmenter.everything(image)
     progress, close = download_progress()
     try:
-        clip = load_clip(args.clip, registry=ModelRegistry.load(extra_files=args.models), progress=progress)
+        clip = load_clip(args.clip, registry=ModelRegistry.load(extra_files=args.models), progress=progress,
+                         device=cli_device(args))
     finally:
         close()
     finder = TextFinder(MaskClassifier(clip))

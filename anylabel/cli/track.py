@@ -21,6 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from anylabel.cli._device import add_device_argument, cli_device
 from anylabel.config import PRECISIONS
 from anylabel.errors import AnylabelError
 
@@ -48,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--end", type=int, default=None, help="last frame to track, inclusive (default: last)")
     parser.add_argument("--models", action="append", default=[], metavar="FILE",
                         help="extra models file (YAML), may be repeated")
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    add_device_argument(parser, "sam2")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--precision", choices=PRECISIONS, default=None,
                         help="sam2's arithmetic: bfloat16 autocast is ~3x faster on CPUs with AMX and close to, "
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(max(1, args.threads))
-    predictor = load_video_predictor(args.model, args.models, device=args.device)
+    predictor = load_video_predictor(args.model, args.models, device=cli_device(args))
     session = TrackingSession(predictor, frames, precision=args.precision)
     for (frame, obj), p in sorted(prompts.items()):
         prompt = Prompt.from_clicks(p["pos"], p["neg"], box=p["box"])

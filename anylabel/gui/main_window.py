@@ -29,6 +29,7 @@ from anylabel.gui.actions import build_actions, build_menus, build_toolbar
 from anylabel.gui.ai_controller import AiController
 from anylabel.gui.canvas import Canvas
 from anylabel.gui.colors import LabelColors
+from anylabel.gui.device_menu import DeviceMenu
 from anylabel.gui.dialogs import ShortcutsDialog, ask_changed_on_disk, ask_save_path, ask_unsaved
 from anylabel.gui.docks import LabelListWidget, ShapeListWidget
 from anylabel.gui.documents import ImageFolder, display_name
@@ -105,6 +106,7 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.model_picker = ModelPicker()
         self.actions_ = build_actions(self)
         self.menus = build_menus(self, self.actions_)
+        self.device_menu = DeviceMenu(self, self.menus["ai"])  # AI > Device (anylabel.gui.device_menu)
         self.toolbar = build_toolbar(self, self.actions_)
         self._build_status_bar()
         self._connect()
@@ -115,7 +117,8 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         QtCore.QTimer.singleShot(0, self._initial_dock_sizes)  # once laid out: sizes need the real geometry
         self._update_title()
         self.registry = registry if registry is not None else load_registry(self.warn)
-        self._factory = segmenter_factory or default_segmenter_factory(self.registry, self.config.precision)
+        self._factory = segmenter_factory or default_segmenter_factory(self.registry, self.config.precision,
+                                                                       device=lambda: self.config.device)
         self.model_picker.set_registry(self.registry, None)
         name = model or initial_model(self.registry, self.config.default_model)
         if name:
@@ -176,9 +179,10 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.model_picker.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
 
     # -------------------------------------------------------------------------------- models
-    def set_model(self, name: str) -> None:
-        """Use model ``name``: one worker thread per backend; the previous one is stopped."""
-        if self.worker is not None and self.worker.name == name:
+    def set_model(self, name: str, reload: bool = False) -> None:
+        """Use model ``name``: one worker thread per backend; the previous one is stopped (``reload``: also
+        when it is the current model, e.g. on another device)."""
+        if self.worker is not None and self.worker.name == name and not reload:
             return
         old, self.worker = self.worker, None
         if old is not None:
@@ -192,6 +196,11 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.model_picker.set_current(name)
         worker.load()
         self._prefetch()
+
+    def reload_model(self) -> None:
+        """Load the current model again (its device changed)."""
+        if self.worker is not None:
+            self.set_model(self.worker.name, reload=True)
 
     def _prefetch(self) -> None:
         if self.worker is None or self.folder is None or self.row is None:

@@ -71,7 +71,8 @@ class VideoPanel(QtCore.QObject):
         window.addDockWidget(Qt.BottomDockWidgetArea, self.dock)
         window.docks["video"] = self.dock
         self.dock.hide()
-        self.worker = TrackerWorker(self._load_predictor, self._target, precision=window.config.precision)
+        self.worker = TrackerWorker(self._load_predictor, self._target, precision=window.config.precision,
+                                    device=lambda: getattr(window.config, "device", None))
         self._connect()
         self._add_menu_actions()
 
@@ -215,9 +216,11 @@ class VideoPanel(QtCore.QObject):
         w.warn(video_model.load_failed_message(name, message), "Tracking")
 
     def _load_predictor(self, name: str) -> Any:
+        from anylabel.gui.models_glue import gui_device
         from anylabel.tracking.model import load_video_predictor
 
-        return load_video_predictor(name, registry=self.window.registry)
+        return load_video_predictor(name, registry=self.window.registry,
+                                    device=gui_device(getattr(self.window.config, "device", None)))
 
     def _check_active(self) -> None:
         """The window's folder changed: leaving video mode hands the clicks back to the image worker."""

@@ -60,9 +60,10 @@ class TrackerWorker(QtCore.QObject):
     _wake = QtCore.pyqtSignal()
 
     def __init__(self, load_predictor: Callable[[str], Any], target: Callable[[SegmentRequest], Target],
-                 precision: Optional[str] = None) -> None:
+                 precision: Optional[str] = None, device: Callable[[], Optional[str]] = lambda: None) -> None:
         super().__init__()
         self.precision = precision  # the sessions' (anylabel.backends.precision)
+        self.device = device  # the device the next load uses (the Device menu changes it): part of the cache key
         self.name = "tracker"
         self._load = load_predictor
         self.target = target
@@ -71,7 +72,7 @@ class TrackerWorker(QtCore.QObject):
         self.confirmed: Dict[int, str] = {}  # object id -> label, for objects finished with F
         self.propagating = False
         self.frames_done = 0
-        self._predictors: Dict[str, Any] = {}
+        self._predictors: Dict[Tuple[str, Optional[str]], Any] = {}
         self._lock = threading.Lock()
         self._pending: Optional[Tuple[SegmentRequest, Target]] = None
         self._jobs: Deque[Callable[[], None]] = deque()
@@ -168,7 +169,8 @@ class TrackerWorker(QtCore.QObject):
         from anylabel.tracking import TrackingSession
 
         self.session, self.folder, self.confirmed = None, folder, {}
-        predictor = self._predictors.get(model)
+        key = (model, self.device())
+        predictor = self._predictors.get(key)
         if predictor is None:
             self.status.emit(f"{model}: loading the tracking model…")
             t0 = time.perf_counter()
@@ -179,12 +181,12 @@ class TrackerWorker(QtCore.QObject):
                 self.status.emit(f"{model}: not loaded (tracking is off)")
                 self.openFailed.emit(model, str(e))
                 return
-            self._predictors = {model: predictor}  # one model in memory
+            self._predictors = {key: predictor}  # one model in memory
             self.status.emit(f"{model}: loaded in {time.perf_counter() - t0:.1f} s")
             self.modelLoaded.emit(model)
         self.name = model
         self.session = TrackingSession(predictor, folder.source, precision=self.precision)
-        self.status.emit(f"{model}: tracking in {self.session.precision}")
+        self.status.emit(f"{model}: tracking on {self.session.device}, {self.session.precision}")
         self.opened.emit(model)
 
     def _answer(self, req: SegmentRequest, target: Target) -> None:

@@ -216,9 +216,8 @@ class SegmentWorker(QtCore.QObject):
                 log.exception("loading %s failed", self.name)
                 self._load_error = _message(e)
             else:
-                precision = getattr(self._segmenter, "precision", None)  # torch SAM / SAM2 have a choice
-                how = f", {precision}" if precision else ""
-                self.status.emit(f"{self.name}: ready (loaded in {time.perf_counter() - t0:.1f} s{how})")
+                self.status.emit(f"{self.name}: ready on {runs_on(self._segmenter)} "
+                                 f"(loaded in {time.perf_counter() - t0:.1f} s)")
                 self.modelLoaded.emit(self.name)
                 return True
         if request is not None:
@@ -314,3 +313,12 @@ def _message(e: BaseException) -> str:
     if isinstance(e, AnylabelError):
         return str(e)
     return f"{type(e).__name__}: {e}"
+
+
+def runs_on(segmenter: object) -> str:
+    """``cuda:0 (NVIDIA ...), bfloat16`` / ``cpu, float32``: where and how a segmenter runs (test fakes
+    without :meth:`~anylabel.backends.base.Segmenter.runs_on` show their precision, if any)."""
+    describe = getattr(segmenter, "runs_on", None)
+    if callable(describe):
+        return describe()
+    return ", ".join(str(v) for v in (getattr(segmenter, "device", "cpu"), getattr(segmenter, "precision", None)) if v)

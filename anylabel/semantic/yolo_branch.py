@@ -46,11 +46,14 @@ def rasterise_instances(
 class YoloBranch(SemanticBranch):
     """Class maps from an ultralytics YOLO-seg checkpoint (``.pt``)."""
 
-    def __init__(self, model: PathLike, conf: float = 0.25, imgsz: int = 640, device: str = "cpu") -> None:
+    def __init__(self, model: PathLike, conf: float = 0.25, imgsz: int = 640, device: Optional[str] = "cpu") -> None:
+        from anylabel.backends.fastsam import ultralytics_offline
+        from anylabel.devices import resolve_device
+
+        device = resolve_device(device)  # any name of anylabel.devices; ultralytics' device argument takes it
         path = Path(model)
         if not path.is_file():
             raise ModelError("YOLO segmentation model not found", path)
-        from anylabel.backends.fastsam import ultralytics_offline
 
         ultralytics_offline()  # never reach the network (fonts, weights, updates, telemetry)
         try:
