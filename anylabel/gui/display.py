@@ -51,7 +51,6 @@ SYSTEM_LIBRARIES: Dict[str, Tuple[str, str]] = {
     "libGL.so.1": ("libgl1", "libglvnd-glx"),
     "libGLX.so.0": ("libglx0", "libglvnd-glx"),
     "libGLdispatch.so.0": ("libglvnd0", "libglvnd"),
-    "libEGL.so.1": ("libegl1", "libglvnd-egl"),
     "libX11.so.6": ("libx11-6", "libX11"),
     "libX11-xcb.so.1": ("libx11-xcb1", "libX11-xcb"),
     "libxcb.so.1": ("libxcb1", "libxcb"),
@@ -77,6 +76,9 @@ SYSTEM_LIBRARIES: Dict[str, Tuple[str, str]] = {
     "libgthread-2.0.so.0": ("libglib2.0-0", "glib2"),
     "libdbus-1.so.3": ("libdbus-1-3", "dbus-libs"),
 }
+# beside those, for the tests on a real X server: Xvfb, and Mesa's GLX (llvmpipe), the set-up of issue 12
+TEST_PACKAGES: Dict[str, Tuple[str, ...]] = {"debian": ("xvfb", "libgl1-mesa-dri", "libglx-mesa0"),
+                                             "fedora": ("xorg-x11-server-Xvfb", "mesa-dri-drivers")}
 _MISSING = re.compile(r"([\w.+-]+\.so(?:\.\d+)*): cannot open shared object file")
 
 
@@ -146,6 +148,12 @@ def missing_libraries(library: Path) -> List[str]:
         if found:
             return sorted(set(found) | set(first))
     return first
+
+
+def system_packages(distro: str = "debian") -> List[str]:
+    """Every package of :data:`SYSTEM_LIBRARIES` for ``distro`` ("debian" or "fedora"), for install scripts."""
+    column = {"debian": 0, "fedora": 1}[distro]
+    return sorted({names[column] for names in SYSTEM_LIBRARIES.values()})
 
 
 def install_hint(libraries: List[str]) -> str:

@@ -142,3 +142,11 @@ def test_install_hint_names_debian_and_fedora_packages_once() -> None:
     hint = display.install_hint(["libxcb-icccm.so.4", "libxcb-shape.so.0", "libxcb-randr.so.0"])
     assert "apt-get install libxcb-icccm4 libxcb-randr0 libxcb-shape0" in hint
     assert "dnf install libxcb xcb-util-wm" in hint
+
+
+def test_the_readme_lists_the_same_packages() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    debian = re.search(r"sudo apt-get install (libgl1 .*?)\n```", readme, re.S).group(1)
+    assert sorted(debian.replace("\\", " ").split()) == display.system_packages("debian")
+    fedora = re.search(r"sudo dnf install (libglvnd-glx .*?)`", readme, re.S).group(1)
+    assert sorted(fedora.split()) == display.system_packages("fedora")
