@@ -117,8 +117,12 @@ def run(args: argparse.Namespace) -> dict:
     from PyQt5.QtCore import Qt
 
     from anylabel.gui.app import create_window
+    from anylabel.gui.display import display_problem
 
     result: dict = {}
+    problem = display_problem()  # as run_gui does, before Qt: it loads Qt's xcb plugin to check it
+    if problem:
+        raise RuntimeError(problem)
     w = create_window(args.path, output_dir=args.output)  # a frames folder opens as images first
     w.ask_unsaved = lambda *a: "discard"
     wait_until(lambda: w.isVisible() and w.windowHandle() is not None and w.windowHandle().isExposed(), 30,
