@@ -4,21 +4,25 @@ Nothing here imports Qt: :func:`display_problem` must run where importing PyQt5 
 ``libGL.so.1``), and both functions must run before Qt's platform plugin is loaded.
 
 **Why the window must not load OpenGL (issue 12).** On a Mesa desktop (Intel / AMD graphics, llvmpipe, Xvfb)
-Qt's xcb platform loads its GLX integration at start-up; that initialises Mesa, which ``dlopen``\\s its driver
-(``swrast_dri.so`` / ``radeonsi_dri.so`` ...) with ``RTLD_GLOBAL``, and with it Mesa's ``libLLVM-15.so``.
-From then on every C++ ``llvm::`` symbol resolves to Mesa's LLVM first (ELF looks up the global scope before
-a library's own definitions). triton's ``libtriton.so`` carries its own, newer LLVM with the same, exported,
-symbol names; torchvision imports ``torch._dynamo``, which imports triton, on the first model load (the
-segment-worker thread). So libtriton's static initialisers ran Mesa's ``llvm::DebugCounter::instance()``
-(one of 12,006 such bindings seen with ``LD_DEBUG=bindings``) on LLVM 15's object layout and ``free()``\\d a
-bad pointer: SIGSEGV a few seconds after start, for every torch model and every way of opening.
+Qt's xcb platform has a GLX integration; when the first window is created it initialises GLX, and Mesa
+``dlopen``\s its driver (``swrast_dri.so``, ``radeonsi_dri.so`` ...) into the *global* symbol scope, and with
+it Mesa's ``libLLVM-15.so`` (``LD_DEBUG=scopes``: "add .../libLLVM-15.so.1 to global scope"). triton's
+``libtriton.so`` carries its own, newer LLVM and exports the same C++ symbol names (24,253 ``llvm::``
+symbols, unversioned, no ``-Bsymbolic``); ELF resolves a library's references in the global scope first, so
+when triton is imported after that (torchvision imports ``torch._dynamo``, which imports triton, on the
+first model load) 12,006 of them bind to Mesa's LLVM (``LD_DEBUG=bindings``), among them
+``llvm::DebugCounter::instance()``: libtriton's static initialiser then writes LLVM 15's object with its own
+layout and ``free()``\s a bad pointer. SIGSEGV a few seconds after start, for every torch model (SAM, SAM
+ONNX through segment_anything, SAM2, FastSAM) and every way of opening. The thread does not matter:
+``QWidget().show()`` then ``import triton`` on the main thread crashes the same way.
 
 The window paints with QPainter only (nothing in ``anylabel.gui`` uses QOpenGL*, QtQuick or QGLWidget), so
 the GLX integration buys nothing: ``QT_XCB_GL_INTEGRATION=none`` keeps Mesa, and its LLVM, out of the process
 altogether. That removes the cause for any library that brings an LLVM (triton, llvmlite, ...), imported at
 any time on any thread, and costs nothing at start-up (it saves loading the GL driver). Importing the torch
 stack before Qt instead would only fix the load order for the libraries we thought of, and would make every
-start-up wait for torch + torchvision (about 4 s here), including the classical backend's.
+start-up wait for torch + torchvision, the classical backend's too (``benchmarks/gui_startup.py`` on a shared
+2-core machine: window shown after 3.2-3.8 s with no GL, 3.4 s with Qt's GLX, 12.8-14.0 s torch first).
 
 Where GL may still be loaded (the user set ``QT_XCB_GL_INTEGRATION`` to a GL integration, or a Wayland /
 EGL platform plugin is chosen), triton is imported before Qt instead: loaded first, and privately
