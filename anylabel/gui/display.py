@@ -5,14 +5,14 @@ Nothing here imports Qt: :func:`display_problem` must run where importing PyQt5 
 
 **Why the window must not load OpenGL (issue 12).** On a Mesa desktop (Intel / AMD graphics, llvmpipe, Xvfb)
 Qt's xcb platform has a GLX integration; when the first window is created it initialises GLX, and Mesa
-``dlopen``\s its driver (``swrast_dri.so``, ``radeonsi_dri.so`` ...) into the *global* symbol scope, and with
+loads its driver with ``dlopen`` (``swrast_dri.so``, ``radeonsi_dri.so`` ...) into the *global* symbol scope, and with
 it Mesa's ``libLLVM-15.so`` (``LD_DEBUG=scopes``: "add .../libLLVM-15.so.1 to global scope"). triton's
 ``libtriton.so`` carries its own, newer LLVM and exports the same C++ symbol names (24,253 ``llvm::``
 symbols, unversioned, no ``-Bsymbolic``); ELF resolves a library's references in the global scope first, so
 when triton is imported after that (torchvision imports ``torch._dynamo``, which imports triton, on the
 first model load) 12,006 of them bind to Mesa's LLVM (``LD_DEBUG=bindings``), among them
 ``llvm::DebugCounter::instance()``: libtriton's static initialiser then writes LLVM 15's object with its own
-layout and ``free()``\s a bad pointer. SIGSEGV a few seconds after start, for every torch model (SAM, SAM
+layout and calls ``free()`` on a bad pointer. SIGSEGV a few seconds after start, for every torch model (SAM, SAM
 ONNX through segment_anything, SAM2, FastSAM) and every way of opening. The thread does not matter:
 ``QWidget().show()`` then ``import triton`` on the main thread crashes the same way.
 
