@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from anylabel.config import Config, load_config
 from anylabel.errors import ConfigError
-from anylabel.gui.display import display_problem, prepare_qt_environment
+from anylabel.gui.display import display_problem, prepare_qt_environment, protect_running_app
 
 _app: Any = None  # the QApplication made here, kept alive: Qt deletes its widgets with it
 
@@ -30,6 +30,8 @@ def create_window(path: Optional[str] = None, output_dir: Optional[str] = None, 
         QtWidgets.QApplication.setAttribute(QtCore.Qt.AA_EnableHighDpiScaling, True)
         QtWidgets.QApplication.setAttribute(QtCore.Qt.AA_UseHighDpiPixmaps, True)
         app = _app = QtWidgets.QApplication(sys.argv[:1])
+    else:
+        protect_running_app(app.platformName())  # made by the caller: before our window loads a GL driver
     app.setApplicationName("anylabel")
     from anylabel.gui.main_window import MainWindow
 

@@ -116,6 +116,21 @@ def prepare_qt_environment(environ: Optional[MutableMapping[str, str]] = None) -
     preload_llvm_users()
 
 
+def protect_running_app(platform: str, environ: Optional[MutableMapping[str, str]] = None) -> None:
+    """The QApplication was made by someone else, so Qt's GL integration is chosen already: where it may load
+    Mesa (``platform`` xcb, the integration not ``none``), import triton now. Mesa is loaded when the first
+    window is created, so this is in time unless a window was shown before; then say what to do."""
+    environ = os.environ if environ is None else environ
+    if not sys.platform.startswith("linux") or platform != "xcb" or environ.get(GL_INTEGRATION) == "none":
+        return
+    maps = Path("/proc/self/maps")
+    if "libLLVM" in (maps.read_text() if maps.exists() else "") and "triton" not in sys.modules:
+        log.warning("Mesa's LLVM is loaded already (a window was shown through Qt's GLX); loading a torch model "
+                    "may crash the process. Set %s=none before creating the QApplication.", GL_INTEGRATION)
+        return
+    preload_llvm_users()
+
+
 def preload_llvm_users() -> None:
     """Import triton (if installed) so its LLVM is bound before a GL driver's LLVM can be loaded."""
     if importlib.util.find_spec("triton") is None:

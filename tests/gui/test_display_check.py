@@ -51,6 +51,18 @@ def test_platforms_without_gl_are_left_alone(monkeypatch, platform) -> None:
 
 
 @linux
+@pytest.mark.parametrize("platform, env, expected", [
+    ("xcb", {}, True), ("xcb", {"QT_XCB_GL_INTEGRATION": "xcb_glx"}, True),
+    ("xcb", {"QT_XCB_GL_INTEGRATION": "none"}, False), ("offscreen", {}, False)])
+def test_a_qapplication_made_by_the_caller_is_protected_where_gl_may_load(monkeypatch, platform, env,
+                                                                          expected) -> None:
+    preloaded = []
+    monkeypatch.setattr(display, "preload_llvm_users", lambda: preloaded.append(True))
+    display.protect_running_app(platform, env)
+    assert preloaded == ([True] if expected else [])
+
+
+@linux
 def test_preload_imports_triton_when_installed() -> None:
     pytest.importorskip("triton")
     code = ("import sys; from anylabel.gui.display import preload_llvm_users; preload_llvm_users(); "

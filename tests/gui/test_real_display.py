@@ -146,8 +146,10 @@ def test_sam2_frames_folder_as_images_then_video_on_a_real_x_server(xvfb, zoo, f
 
 
 FORCED_GL = """
-from anylabel.gui.app import create_window
 from PyQt5.QtTest import QTest
+from PyQt5.QtWidgets import QApplication
+from anylabel.gui.app import create_window
+app = QApplication(["embedding"])  # made by the caller: Qt's GLX integration, anylabel had no say
 w = create_window()
 QTest.qWait(200)
 import torchvision  # torch._dynamo, then triton: its LLVM's static initialisers run now
@@ -157,9 +159,11 @@ w.close()
 """
 
 
-def test_a_gl_integration_the_user_forces_still_does_not_crash(xvfb, tmp_path) -> None:
-    # QT_XCB_GL_INTEGRATION=xcb_glx: Qt loads Mesa and its LLVM; triton, imported before Qt, keeps its own
-    child = dict(desktop_env(xvfb, tmp_path / "xdg-runtime"), QT_XCB_GL_INTEGRATION="xcb_glx")
+def test_where_qt_loads_mesa_anyway_triton_is_imported_first(xvfb, tmp_path) -> None:
+    # a QApplication made before create_window (an embedding program), with Qt's default GLX integration:
+    # Qt loads Mesa and its LLVM with the window; triton, imported before that, keeps its own. (The same
+    # preload serves QT_XCB_GL_INTEGRATION=xcb_glx set by the user: test_display_check.py.)
+    child = desktop_env(xvfb, tmp_path / "xdg-runtime")
     proc = subprocess.run([sys.executable, "-c", FORCED_GL], env=child, capture_output=True, text=True,
                           timeout=120)
     how = f"died on {signal.Signals(-proc.returncode).name}" if proc.returncode < 0 else f"exited {proc.returncode}"
