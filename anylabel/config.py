@@ -90,8 +90,9 @@ class Config:
         default_model: registry name of the model to use at start; ``None`` = the best available.
         prefetch: how many of the next images get their embedding computed in the background.
         cache_mb: the embedding cache's memory bound in MB.
-        precision: SAM / SAM2 arithmetic, ``auto`` (bfloat16 products on CPUs with AMX, else float32),
-            ``float32`` or ``bfloat16``; see :mod:`anylabel.backends.precision`.
+        precision: SAM / SAM2 arithmetic, ``auto`` (the engines a one-time probe finds fastest on this CPU:
+            torch float32 / bfloat16, ONNX Runtime for SAM; see :mod:`anylabel.backends.engines`),
+            ``float32`` or ``bfloat16`` (torch); see :mod:`anylabel.backends.precision`.
         mask_opacity: opacity of the preview mask and of shape fills (0..1).
         auto_accept_confidence: when a label suggestion reaches this confidence, F accepts it without
             the dialog; ``None`` always asks.

@@ -24,6 +24,8 @@ from anylabel.backends.auto_masks import records_to_candidates, sam_everything  
 from anylabel.backends.base import Progress
 from anylabel.backends.cache import EmbeddingCache
 from anylabel.backends.cpu import click_threads
+from anylabel.backends.engines import ONNX_FP32, EnginePlan, plan_engines
+from anylabel.backends.onnx_engine import attach_onnx
 from anylabel.backends.prompt import Box, MaskCandidate
 from anylabel.backends.promptable import Embedding
 from anylabel.backends.torch_promptable import TorchPromptableSegmenter
@@ -75,12 +77,15 @@ class SamSegmenter(TorchPromptableSegmenter):
     """segment-anything's SAM on torch (CPU by default)."""
 
     def __init__(self, spec: ModelSpec, checkpoint: Path, cache: Optional[EmbeddingCache] = None,
-                 device: str = "cpu", precision: Optional[str] = None) -> None:
+                 device: str = "cpu", precision: Optional[str] = None,
+                 engines: Optional[EnginePlan] = None) -> None:
         super().__init__(spec.name, cache)
-        self._use_precision(precision, device)  # float32, or bfloat16 products (anylabel.backends.precision)
+        # the engines of the encoder and the clicks: measured (auto), or the requested precision in torch
+        self._use_engines(engines or plan_engines(precision, device, onnx=device == "cpu"))
         from segment_anything.utils.transforms import ResizeLongestSide
 
         model = build_sam_model(spec.settings, Path(checkpoint)).to(device)
+        self._onnx = attach_onnx(self, spec, Path(checkpoint), model) if self.engines.uses_onnx else None
         self._setup(spec, model, model.mask_decoder, model.prompt_encoder, device)
         self.transform = ResizeLongestSide(self.model.image_encoder.img_size)
 
@@ -90,6 +95,12 @@ class SamSegmenter(TorchPromptableSegmenter):
         return SamPredictor(self.model)
 
     def _encode(self, image: np.ndarray) -> Embedding:
+        if self.engines.encoder == ONNX_FP32:
+            import torch
+
+            features, hw = self._onnx.encode(image, self.transform)
+            return Embedding(orig_hw=tuple(image.shape[:2]), features=torch.from_numpy(features), pre_scale=4,
+                             logit_hw=logit_frame(hw, self._onnx.img_size))
         p = self._encoded_predictor(image)
         # float32 whatever the encoder's precision: the decoder's per-image constants are float32
         emb = Embedding(orig_hw=tuple(image.shape[:2]), features=p.features.float(), pre_scale=4,
@@ -99,6 +110,9 @@ class SamSegmenter(TorchPromptableSegmenter):
 
     def _decode(self, emb: Embedding, coords: np.ndarray, labels: np.ndarray, box: Optional[Box],
                 mask_logits: Optional[np.ndarray], multimask: bool) -> Tuple[np.ndarray, np.ndarray]:
+        if self.engines.decoder == ONNX_FP32:
+            return self._onnx.decode(emb.features.numpy(), emb.orig_hw, self.transform, coords, labels, box,
+                                     mask_logits, multimask)
         import torch
 
         points = box_t = mask_t = None
@@ -121,6 +135,8 @@ class SamSegmenter(TorchPromptableSegmenter):
 
     def _prepare(self, emb: Embedding) -> Any:
         """The decoder's per-image constants (the first layer's image side without a mask prompt)."""
+        if self.engines.decoder == ONNX_FP32:
+            return None
         with click_threads():
             return self._fast.prepare(emb.features.to(self.device))
 

@@ -37,8 +37,9 @@ class TorchPromptableSegmenter(PromptableSegmenter):
         if device == "cpu":
             tune_allocator()  # a click's temporaries stay mapped: no page faults (anylabel.backends.cpu)
         # the upstream mask decoder, evaluated in a CPU-friendly order (see anylabel.backends.fast_decoder)
+        decoder_precision = self.engines.decoder_precision if self.engines is not None else self.precision
         with torch.inference_mode():
-            self._fast = FastMaskDecoder(mask_decoder, prompt_encoder, torch_dtype(self.precision))
+            self._fast = FastMaskDecoder(mask_decoder, prompt_encoder, torch_dtype(decoder_precision))
 
     @abstractmethod
     def _new_predictor(self) -> Any:

@@ -17,9 +17,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", action="append", default=[], metavar="FILE",
                         help="extra models file(s), after the shipped one and $ANYLABEL_MODELS")
     parser.add_argument("--precision", choices=PRECISIONS, default=None,
-                        help="SAM / SAM2 arithmetic: bfloat16 products are several times faster on CPUs with "
-                        "AMX and close to, not equal to, float32 (default: $ANYLABEL_PRECISION or auto = "
-                        "bfloat16 where the CPU has AMX)")
+                        help="SAM / SAM2 arithmetic in torch: float32 (exact) or bfloat16 products (faster on "
+                        "CPUs with AMX or AVX512-BF16, close to, not equal to, float32); default: "
+                        "$ANYLABEL_PRECISION or auto = the engines measured fastest on this CPU, once "
+                        "(torch float32 / bfloat16, ONNX Runtime for SAM)")
 
 
 def tqdm_progress(desc: str, unit: str, **options: Any) -> Tuple[Callable[[int, int], bool], Callable[[], None]]:
@@ -56,10 +57,13 @@ def load_cli_segmenter(args: argparse.Namespace):
     from anylabel.models import ModelRegistry
 
     registry = ModelRegistry.load(extra_files=args.models)
+    from anylabel.backends.engines import notices
+
     progress, close = download_progress()
-    try:
-        return load_segmenter(args.model, registry=registry, progress=progress,
-                              precision=getattr(args, "precision", None))
+    try:  # a one-time engine probe or ONNX export is announced on stderr
+        with notices(lambda message: print(f"anylabel: {message}", file=sys.stderr, flush=True)):
+            return load_segmenter(args.model, registry=registry, progress=progress,
+                                  precision=getattr(args, "precision", None))
     finally:
         close()
 

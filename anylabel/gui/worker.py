@@ -30,6 +30,7 @@ import numpy as np
 from PyQt5 import QtCore, QtGui
 
 from anylabel.backends import MaskCandidate, Prompt, Segmenter
+from anylabel.backends.engines import notices
 from anylabel.backends.prefetch import Prefetcher
 from anylabel.errors import AnylabelError
 from anylabel.imaging.loader import file_key, load_image
@@ -211,13 +212,15 @@ class SegmentWorker(QtCore.QObject):
             self.status.emit(f"{self.name}: loading the model…")
             t0 = time.perf_counter()
             try:
-                self._segmenter = self._make()
+                with notices(self.status.emit):  # a one-time engine probe or ONNX export says so
+                    self._segmenter = self._make()
             except Exception as e:  # noqa: BLE001 - any failure must reach the user as a message
                 log.exception("loading %s failed", self.name)
                 self._load_error = _message(e)
             else:
                 precision = getattr(self._segmenter, "precision", None)  # torch SAM / SAM2 have a choice
-                how = f", {precision}" if precision else ""
+                plan = getattr(self._segmenter, "engines", None)  # and their engines (anylabel.backends.engines)
+                how = f", {plan.describe()}" if plan is not None else f", {precision}" if precision else ""
                 self.status.emit(f"{self.name}: ready (loaded in {time.perf_counter() - t0:.1f} s{how})")
                 self.modelLoaded.emit(self.name)
                 return True
