@@ -10,8 +10,11 @@ non-standard encoder in ``settings.encoder`` (``embed_dim``, ``depth``, ``num_he
 upsampling, which the shared base does on the mask's box only (see :mod:`anylabel.backends.masks`): SAM's
 prompt encoder, then SAM's mask decoder evaluated by :class:`~anylabel.backends.fast_decoder.FastMaskDecoder`
 (the same weights and function in a cheaper order; its per-image constants are computed at ``set_image``),
-with as many threads as there are idle cores (:mod:`anylabel.backends.cpu`). ``everything`` runs
-segment-anything's automatic mask generator on the cached embedding (:mod:`anylabel.backends.auto_masks`).
+with as many threads as there are idle cores (:mod:`anylabel.backends.cpu`). The encoder and the clicks run
+in the engines :mod:`anylabel.backends.engines` measures fastest on this CPU (``precision: auto``): torch
+float32, torch bfloat16, or ONNX Runtime float32 through the exported graphs
+(:mod:`anylabel.backends.onnx_engine`). ``everything`` runs segment-anything's automatic mask generator on
+the cached embedding (:mod:`anylabel.backends.auto_masks`).
 """
 from __future__ import annotations
 

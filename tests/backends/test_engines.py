@@ -182,6 +182,18 @@ def test_notices_announce_the_probe(machine) -> None:
     assert "encoder torch-bfloat16" in messages[1]
 
 
+def test_cli_announces_the_probe_on_stderr(machine, random_models, capsys) -> None:
+    import argparse
+
+    from anylabel.cli._segmenting import load_cli_segmenter
+
+    machine(AMD_FLAGS, AMD_TIMES)
+    seg = load_cli_segmenter(argparse.Namespace(model="sam_vit_b", models=[str(random_models)], precision=None))
+    assert seg.engines.encoder == TORCH_BF16
+    err = capsys.readouterr().err
+    assert "anylabel: measuring this CPU's engines once" in err and "encoder torch-bfloat16" in err
+
+
 # ------------------------------------------------------------------------------ adapters
 def test_sam_adapter_follows_the_probe(machine, registry, voc_image) -> None:
     machine(AMX_FLAGS, AMX_TIMES)
