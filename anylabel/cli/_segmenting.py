@@ -5,7 +5,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, ContextManager, List, Tuple
 
 from anylabel.config import PRECISIONS
 from anylabel.errors import AnylabelError
@@ -51,17 +51,22 @@ def download_progress() -> Tuple[Callable[[int, int], bool], Callable[[], None]]
     return tqdm_progress("model", "B", unit_scale=True)
 
 
+def stderr_notices() -> ContextManager[None]:
+    """One-time work of the engine choice (a probe, an ONNX export) announced on stderr while it runs."""
+    from anylabel.backends.engines import notices
+
+    return notices(lambda message: print(f"anylabel: {message}", file=sys.stderr, flush=True))
+
+
 def load_cli_segmenter(args: argparse.Namespace):
     """The segmenter named by ``--model`` (and ``--models``), with a download progress bar."""
     from anylabel.backends.factory import load_segmenter
     from anylabel.models import ModelRegistry
 
     registry = ModelRegistry.load(extra_files=args.models)
-    from anylabel.backends.engines import notices
-
     progress, close = download_progress()
-    try:  # a one-time engine probe or ONNX export is announced on stderr
-        with notices(lambda message: print(f"anylabel: {message}", file=sys.stderr, flush=True)):
+    try:
+        with stderr_notices():
             return load_segmenter(args.model, registry=registry, progress=progress,
                                   precision=getattr(args, "precision", None))
     finally:

@@ -136,7 +136,10 @@ def run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(max(1, args.threads))
     predictor = load_video_predictor(args.model, args.models, device=args.device)
-    session = TrackingSession(predictor, frames, precision=args.precision)
+    from anylabel.cli._segmenting import stderr_notices
+
+    with stderr_notices():
+        session = TrackingSession(predictor, frames, precision=args.precision)
     for (frame, obj), p in sorted(prompts.items()):
         prompt = Prompt.from_clicks(p["pos"], p["neg"], box=p["box"])
         session.add_prompt(frame, obj, prompt, label=labels.get(obj))
