@@ -159,6 +159,12 @@ def session_options(role: str, threads: int = 0) -> Any:
     return opts
 
 
+def _torch_threads() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
+
+
 class OnnxSam:
     """The ONNX Runtime sessions of one export: the image encoder and / or the click decoder, with SAM's
     preprocessing and prompt layout. Used by :class:`SamOnnxSegmenter` and, where the measured engine is
@@ -171,8 +177,9 @@ class OnnxSam:
         self.onnx_dir = Path(onnx_dir)
         self.encoder = self.decoder = self._decoder_single = None
         try:
-            if encoder:
-                self.encoder = ort.InferenceSession(str(self.onnx_dir / ENCODER_FILE), session_options("encoder"),
+            if encoder:  # as many threads as torch's setting (both default to the physical cores)
+                self.encoder = ort.InferenceSession(str(self.onnx_dir / ENCODER_FILE),
+                                                    session_options("encoder", _torch_threads()),
                                                     providers=list(providers))
             if decoder:
                 dec = str(self.onnx_dir / DECODER_FILE)
