@@ -90,8 +90,10 @@ class Config:
         default_model: registry name of the model to use at start; ``None`` = the best available.
         prefetch: how many of the next images get their embedding computed in the background.
         cache_mb: the embedding cache's memory bound in MB.
-        precision: SAM / SAM2 arithmetic, ``auto`` (bfloat16 products on CPUs with AMX, else float32),
-            ``float32`` or ``bfloat16``; see :mod:`anylabel.backends.precision`.
+        precision: SAM / SAM2 arithmetic, ``auto`` (on a CPU, the engines a one-time probe finds fastest:
+            torch float32 / bfloat16, ONNX Runtime for SAM, see :mod:`anylabel.backends.engines`; on a GPU,
+            what the model's upstream runs there), ``float32`` or ``bfloat16`` (torch); see
+            :mod:`anylabel.backends.precision`.
         device: where models run: ``auto`` (the first GPU, else the CPU), ``cpu``, ``cuda``, ``cuda:N`` or
             ``mps``; see :mod:`anylabel.devices`. ``$ANYLABEL_DEVICE`` and ``--device`` override it.
         mask_opacity: opacity of the preview mask and of shape fills (0..1).

@@ -97,3 +97,19 @@ def random_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _engine_probe_tie():
+    """``precision: auto`` in tests: a fixed engine probe (every engine equally fast, so the exact torch
+    float32 wins the tie) instead of a real measurement per session, which would make results depend on
+    the machine's load and write to the cache folder. tests/backends/test_engines.py tests the real probe
+    and the choice."""
+    from anylabel.backends import engines
+
+    saved = engines.probe_fn
+    engines.probe_fn = lambda candidates: {role: {e: 1.0 for e in candidates} for role in engines.ROLES}
+    engines.forget()
+    yield
+    engines.probe_fn = saved
+    engines.forget()

@@ -59,8 +59,11 @@ class Segmenter(ABC):
         from anylabel.devices import describe_device
 
         parts = [describe_device(self.device)]
+        plan = getattr(self, "engines", None)  # torch SAM / SAM2: the engine of each role (backends.engines)
         precision = getattr(self, "precision", None)
-        if precision:
+        if plan is not None:
+            parts.append(plan.describe())
+        elif precision:
             parts.append(str(precision))
         if self.device_note:
             parts.append(self.device_note)

@@ -21,7 +21,8 @@ masks at IoU ~0.98 (``benchmarks/tracking_precision.py``).
 Random weights say nothing about mask *quality*; the float32 path stays exact (within 1e-4 of upstream)
 and is one setting away.
 
-``precision`` is ``"auto"`` (bfloat16 on a CPU with AMX, else float32), ``"float32"`` or ``"bfloat16"``;
+``precision`` is ``"auto"`` (on a CPU: the engine a one-time measurement finds fastest, see
+:mod:`anylabel.backends.engines`), ``"float32"`` or ``"bfloat16"``;
 the value comes from the caller (``load_segmenter(precision=...)``, ``TrackingSession(precision=...)``, the
 settings file's ``precision``, ``--precision`` of ``anylabel segment / everything / track``) or the
 ``ANYLABEL_PRECISION`` environment variable.
@@ -36,21 +37,20 @@ from anylabel.config import PRECISIONS  # the names live with the setting
 
 
 def fast_bfloat16() -> bool:
-    """True when this CPU multiplies bfloat16 matrices in hardware (AMX tiles), as torch reports it."""
-    import torch
+    """True when this CPU has bfloat16 instructions (AMX or AVX512-BF16; see :mod:`anylabel.backends.engines`)."""
+    from anylabel.backends.engines import cpu_bfloat16
 
-    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private in torch 2.x: absent means "no"
-    try:
-        return bool(probe()) if probe is not None else False
-    except RuntimeError:
-        return False
+    return cpu_bfloat16()
 
 
 def resolve_precision(requested: Optional[str] = None, device: str = "cpu", gpu_auto: str = "float32") -> str:
     """``"float32"`` or ``"bfloat16"`` for ``requested`` (None: ``$ANYLABEL_PRECISION``, else ``"auto"``).
 
     ``device``: a torch device string (``cpu``, ``cuda:0``, ``mps``). On a GPU, ``auto`` is what the model's
-    upstream project runs there (``gpu_auto``, see :func:`gpu_auto_precision`).
+    upstream project runs there (``gpu_auto``, see :func:`gpu_auto_precision`). ``auto`` on a CPU: the faster
+    torch encoder by the engines' one-time measurement (:func:`anylabel.backends.engines.auto_torch_precision`;
+    bfloat16 only where the CPU has bfloat16 instructions). The adapters that can also run ONNX Runtime, or
+    choose the click decoder's engine apart, use :func:`anylabel.backends.engines.plan_engines`.
 
     Raises:
         ValueError: an unknown precision name.
@@ -61,7 +61,9 @@ def resolve_precision(requested: Optional[str] = None, device: str = "cpu", gpu_
     if value == "auto" and device != "cpu":
         return gpu_auto_precision(device, gpu_auto)
     if value == "auto":
-        return "bfloat16" if device == "cpu" and fast_bfloat16() else "float32"
+        from anylabel.backends.engines import auto_torch_precision
+
+        return auto_torch_precision()
     return value
 
 

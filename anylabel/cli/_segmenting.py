@@ -5,7 +5,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, ContextManager, List, Tuple
 
 from anylabel.cli._device import add_device_argument, cli_device
 from anylabel.config import PRECISIONS
@@ -18,9 +18,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", action="append", default=[], metavar="FILE",
                         help="extra models file(s), after the shipped one and $ANYLABEL_MODELS")
     parser.add_argument("--precision", choices=PRECISIONS, default=None,
-                        help="SAM / SAM2 arithmetic: bfloat16 products are several times faster on CPUs with "
-                        "AMX and close to, not equal to, float32 (default: $ANYLABEL_PRECISION or auto = "
-                        "bfloat16 where the CPU has AMX)")
+                        help="SAM / SAM2 arithmetic in torch: float32 (exact) or bfloat16 products (faster on "
+                        "CPUs with AMX or AVX512-BF16, close to, not equal to, float32); default: "
+                        "$ANYLABEL_PRECISION or auto = the engines measured fastest on this CPU, once "
+                        "(torch float32 / bfloat16, ONNX Runtime for SAM), or upstream's choice on a GPU")
     add_device_argument(parser)
 
 
@@ -52,6 +53,13 @@ def download_progress() -> Tuple[Callable[[int, int], bool], Callable[[], None]]
     return tqdm_progress("model", "B", unit_scale=True)
 
 
+def stderr_notices() -> ContextManager[None]:
+    """One-time work of the engine choice (a probe, an ONNX export) announced on stderr while it runs."""
+    from anylabel.backends.engines import notices
+
+    return notices(lambda message: print(f"anylabel: {message}", file=sys.stderr, flush=True))
+
+
 def load_cli_segmenter(args: argparse.Namespace):
     """The segmenter named by ``--model`` (and ``--models``), with a download progress bar."""
     from anylabel.backends.factory import load_segmenter
@@ -60,8 +68,9 @@ def load_cli_segmenter(args: argparse.Namespace):
     registry = ModelRegistry.load(extra_files=args.models)
     progress, close = download_progress()
     try:
-        segmenter = load_segmenter(args.model, registry=registry, progress=progress,
-                                   precision=getattr(args, "precision", None), device=cli_device(args))
+        with stderr_notices():
+            segmenter = load_segmenter(args.model, registry=registry, progress=progress,
+                                       precision=getattr(args, "precision", None), device=cli_device(args))
     finally:
         close()
     if segmenter.device_note:  # it runs elsewhere than asked, or on another runtime: say so

@@ -53,8 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--precision", choices=PRECISIONS, default=None,
                         help="sam2's arithmetic: bfloat16 autocast is ~3x faster on CPUs with AMX and close to, "
-                        "not equal to, float32 (default: $ANYLABEL_PRECISION or auto = bfloat16 where the CPU "
-                        "has AMX)")
+                        "not equal to, float32 (default: $ANYLABEL_PRECISION or auto = the faster of the two "
+                        "on this CPU, measured once; bfloat16 only where the CPU has bfloat16 instructions)")
     parser.add_argument("--tolerance", type=float, default=1.0, help="polygon simplification, pixels")
     parser.add_argument("--no-mot", action="store_true", help="do not write the MOT track file")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -137,7 +137,10 @@ def run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(max(1, args.threads))
     predictor = load_video_predictor(args.model, args.models, device=cli_device(args))
-    session = TrackingSession(predictor, frames, precision=args.precision)
+    from anylabel.cli._segmenting import stderr_notices
+
+    with stderr_notices():
+        session = TrackingSession(predictor, frames, precision=args.precision)
     for (frame, obj), p in sorted(prompts.items()):
         prompt = Prompt.from_clicks(p["pos"], p["neg"], box=p["box"])
         session.add_prompt(frame, obj, prompt, label=labels.get(obj))

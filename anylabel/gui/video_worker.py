@@ -166,6 +166,7 @@ class TrackerWorker(QtCore.QObject):
             self._wake.emit()
 
     def _open(self, folder: Any, model: str) -> None:
+        from anylabel.backends.engines import notices
         from anylabel.tracking import TrackingSession
 
         self.session, self.folder, self.confirmed = None, folder, {}
@@ -185,7 +186,8 @@ class TrackerWorker(QtCore.QObject):
             self.status.emit(f"{model}: loaded in {time.perf_counter() - t0:.1f} s")
             self.modelLoaded.emit(model)
         self.name = model
-        self.session = TrackingSession(predictor, folder.source, precision=self.precision)
+        with notices(self.status.emit):  # a one-time engine probe (precision auto) says so
+            self.session = TrackingSession(predictor, folder.source, precision=self.precision)
         self.status.emit(f"{model}: tracking on {self.session.device}, {self.session.precision}")
         self.opened.emit(model)
 

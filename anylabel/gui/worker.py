@@ -30,6 +30,7 @@ import numpy as np
 from PyQt5 import QtCore, QtGui
 
 from anylabel.backends import MaskCandidate, Prompt, Segmenter
+from anylabel.backends.engines import notices
 from anylabel.backends.prefetch import Prefetcher
 from anylabel.errors import AnylabelError
 from anylabel.imaging.loader import file_key, load_image
@@ -211,7 +212,8 @@ class SegmentWorker(QtCore.QObject):
             self.status.emit(f"{self.name}: loading the model…")
             t0 = time.perf_counter()
             try:
-                self._segmenter = self._make()
+                with notices(self.status.emit):  # a one-time engine probe or ONNX export says so
+                    self._segmenter = self._make()
             except Exception as e:  # noqa: BLE001 - any failure must reach the user as a message
                 log.exception("loading %s failed", self.name)
                 self._load_error = _message(e)
