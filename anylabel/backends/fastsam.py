@@ -152,10 +152,7 @@ class FastSamSegmenter(CachedSegmenter):
         return [r for r in ranking if r[1] > 0]
 
     # ---------------------------------------------------------------- prompts
-    def predict(self, prompt: Prompt) -> List[MaskCandidate]:
-        emb, _ = self._state()
-        if prompt.is_empty():
-            return []
+    def _predict(self, emb: Embedding, prompt: Prompt) -> List[MaskCandidate]:
         f = emb.features
         neg_pts = np.concatenate([prompt.negative_points, negative_box_points(prompt.negative_boxes)])
         pos_w, neg_w = self._to_work(emb, prompt.positive_points), self._to_work(emb, neg_pts)
