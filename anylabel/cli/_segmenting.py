@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -85,6 +86,8 @@ def parse_numbers(text: str, counts: List[int], what: str) -> List[float]:
         values = [float(v) for v in text.split(",")]
     except ValueError as e:
         raise AnylabelError(f"{what} {text!r}: expected comma-separated numbers") from e
+    if not all(math.isfinite(v) for v in values):
+        raise AnylabelError(f"{what} {text!r}: expected finite numbers")
     if len(values) not in counts:
         raise AnylabelError(f"{what} {text!r}: expected {' or '.join(map(str, counts))} numbers")
     return values

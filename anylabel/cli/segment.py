@@ -73,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
     ann = open_annotation(out, image, hw)
     shapes = candidate_to_shapes(chosen, args.label, as_mask=args.mask, group_id=next_group_id(ann.shapes),
                                  tolerance=args.tolerance)
+    if not shapes and chosen.area:
+        raise AnylabelError(f"model {segmenter.name!r} found an object of only {chosen.area} pixel(s), too small "
+                            "for a polygon; --mask keeps it as a mask shape", image)
     if not shapes:
         raise AnylabelError(f"model {segmenter.name!r} returned an empty mask for this prompt", image)
     ann.shapes.extend(shapes)

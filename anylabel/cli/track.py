@@ -117,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
     from anylabel.tracking.model import load_video_predictor
     from anylabel.tracking.output import FrameAnnotations
 
+    if Path(args.output).exists() and not Path(args.output).is_dir():
+        raise AnylabelError("the output must be a folder, and this is a file", args.output)
     frames = open_frames(args.video)
     n = len(frames)
     for (frame, obj) in prompts:
