@@ -48,7 +48,8 @@ def load_image(path: PathLike) -> np.ndarray:
     preallocated HxWx3 result (pixel for pixel what Pillow decodes), so the peak is the result's own size
     (Pillow keeps RGB at 4 bytes a pixel and every conversion is another copy: 4.7x the result before); 16-bit
     PNG is decoded to uint16 the same way and stretched in strips (1.8x). Pillow reads the header (size, mode,
-    orientation, the decompression-bomb limit) and decodes every other kind. ``benchmarks/load_image_memory.py`` measures it.
+    orientation, the decompression-bomb limit) and decodes every other kind
+    (``benchmarks/load_image_memory.py`` measures it).
 
     Raises:
         ImageLoadError: the file is missing, not an image, corrupt or truncated.
