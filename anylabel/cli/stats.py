@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
         raise AnylabelError(f"no LabelMe annotation to count ({found})", args.dir)
     if args.json:  # json_text: file names that are not UTF-8 stay valid JSON
         print(json_text({"images": stats.images, "instances": stats.instances, "per_class": stats.per_class,
-                          "images_per_class": stats.images_per_class, "per_image": stats.per_image,
+                          "images_per_class": stats.images_per_class,
+                          "area_per_class": stats.area_per_class, "per_image": stats.per_image,
                           "shape_types": stats.shape_types, "ignored": stats.ignored,
                           "warnings": [str(w) for w in report.warnings]}), end="")
         return 0
