@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Callable, Dict, Optional, Tuple, Union
 
@@ -77,7 +78,14 @@ class VerifiedRecord:
 
     @staticmethod
     def _key(path: Path) -> str:
-        return str(Path(path).resolve())
+        """The resolved path; a name that is not UTF-8 (bytes on Linux) as ``bytes:HEX``, so the record stays
+        valid JSON and names exactly that file."""
+        name = str(Path(path).resolve())
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            return "bytes:" + os.fsencode(name).hex()
+        return name
 
     def _read(self) -> Dict[str, dict]:
         try:

@@ -56,3 +56,14 @@ def test_verify_bytes_checks_what_was_read(tmp_path: Path) -> None:
     assert verify_bytes(b"abc", path, spec) == "sha256"
     with pytest.raises(ModelError, match=r"model\.pt: checksum mismatch"):
         verify_bytes(b"abd", path, spec)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="bytes file names are POSIX")
+def test_a_model_file_name_that_is_not_utf8_is_verified_and_remembered(tmp_path: Path) -> None:
+    path = Path(os.fsdecode(os.fsencode(str(tmp_path)) + b"/mod\xe8le.pth"))
+    path.write_bytes(b"weights")
+    spec = _spec(path, b"weights")
+    record = VerifiedRecord(tmp_path / "verified.json")
+    assert verify_checksum(path, spec, record) == "sha256"
+    assert record.is_verified(path, "sha256", spec.sha256)
+    (tmp_path / "verified.json").read_bytes().decode("utf-8")  # a valid UTF-8 record
