@@ -93,6 +93,22 @@ def parse_numbers(text: str, counts: List[int], what: str) -> List[float]:
     return values
 
 
+def non_negative(kind: type = float) -> Callable[[str], Any]:
+    """An argparse ``type`` accepting finite numbers >= 0 of ``kind`` (``--tolerance inf`` reached OpenCV as a
+    traceback, negative values were taken silently)."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from e
+        if not math.isfinite(value) or value < 0:
+            raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def check_image_arg(image: str) -> Path:
     path = Path(image)
     if not path.is_file():

@@ -15,6 +15,8 @@ import argparse
 from pathlib import Path
 from typing import List
 
+from anylabel.cli._segmenting import non_negative
+
 COMMAND = "autolabel"
 HELP = "label a folder: everything masks (or existing shapes) + semantic voting -> LabelMe JSON"
 
@@ -48,8 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="--masks existing: re-label shapes that already have a label")
     parser.add_argument("--output-type", choices=("polygon", "mask"), default="polygon",
                         help="--masks model: polygons (parts share a group_id) or exact mask shapes")
-    parser.add_argument("--tolerance", type=float, default=1.0, help="polygon simplification in pixels")
-    parser.add_argument("--min-area", type=int, default=0, help="--masks model: drop masks with fewer pixels")
+    parser.add_argument("--tolerance", type=non_negative(float), default=1.0,
+                        help="polygon simplification in pixels")
+    parser.add_argument("--min-area", type=non_negative(int), default=0,
+                        help="--masks model: drop masks with fewer pixels")
     parser.add_argument("--drop-label", action="append", default=[], metavar="NAME",
                         help="--masks model: leave out masks voted NAME (e.g. background); repeatable")
     parser.add_argument("--device", default="cpu", help="torch device of the semantic/classifier models")

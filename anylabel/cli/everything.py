@@ -8,6 +8,7 @@ from anylabel.cli._segmenting import (
     add_model_arguments,
     check_image_arg,
     load_cli_segmenter,
+    non_negative,
     open_annotation,
     tqdm_progress,
 )
@@ -23,9 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", "-o", required=True, help="LabelMe JSON to append to (created if missing)")
     parser.add_argument("--label", "-l", default="object", help="label of every shape (default: object)")
     parser.add_argument("--mask", action="store_true", help="write mask shapes (RLE) instead of polygons")
-    parser.add_argument("--min-area", type=int, default=64, help="drop masks with fewer pixels (default 64)")
-    parser.add_argument("--max-masks", type=int, default=0, help="keep at most this many, largest first")
-    parser.add_argument("--tolerance", type=float, default=1.0, help="polygon simplification in pixels")
+    parser.add_argument("--min-area", type=non_negative(int), default=64,
+                        help="drop masks with fewer pixels (default 64)")
+    parser.add_argument("--max-masks", type=non_negative(int), default=0,
+                        help="keep at most this many, largest first (0: all)")
+    parser.add_argument("--tolerance", type=non_negative(float), default=1.0,
+                        help="polygon simplification in pixels")
 
 
 def run(args: argparse.Namespace) -> int:

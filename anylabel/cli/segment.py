@@ -8,6 +8,7 @@ from anylabel.cli._segmenting import (
     add_model_arguments,
     check_image_arg,
     load_cli_segmenter,
+    non_negative,
     open_annotation,
     parse_numbers,
 )
@@ -32,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "polygons")
     parser.add_argument("--candidate", type=int, default=0, help="which of the (up to 3) candidates, best "
                         "first (default 0)")
-    parser.add_argument("--tolerance", type=float, default=1.0, help="polygon simplification in pixels")
+    parser.add_argument("--tolerance", type=non_negative(float), default=1.0, help="polygon simplification in pixels")
     add_text_arguments(parser)  # --text / --clip: CLIP picks the everything mask (anylabel.classify)
 
 

@@ -21,6 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from anylabel.cli._segmenting import non_negative
 from anylabel.config import PRECISIONS
 from anylabel.errors import AnylabelError
 
@@ -54,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sam2's arithmetic: bfloat16 autocast is ~3x faster on CPUs with AMX and close to, "
                         "not equal to, float32 (default: $ANYLABEL_PRECISION or auto = bfloat16 where the CPU "
                         "has AMX)")
-    parser.add_argument("--tolerance", type=float, default=1.0, help="polygon simplification, pixels")
+    parser.add_argument("--tolerance", type=non_negative(float), default=1.0, help="polygon simplification, pixels")
     parser.add_argument("--no-mot", action="store_true", help="do not write the MOT track file")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 

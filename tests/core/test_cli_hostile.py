@@ -89,3 +89,18 @@ def test_paths_of_the_wrong_kind_exit_2(tmp_path: Path, capsys) -> None:
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, err
         assert len(err.strip().splitlines()) == 1, err  # one sentence, not a library's paragraphs
+
+
+def test_bad_option_numbers_are_refused_by_the_parser(tmp_path: Path, capsys) -> None:
+    image = _image(tmp_path / "a.png")
+    out = str(tmp_path / "o.json")
+    for argv in (["segment", str(image), "-m", "classical", "--box", "30,20,130,100", "-l", "x", "-o", out,
+                  "--tolerance", "inf"],  # reached OpenCV's approxPolyDP as a traceback
+                 ["segment", str(image), "-m", "classical", "-p", "5,5", "-l", "x", "-o", out, "--tolerance", "-5"],
+                 ["everything", str(image), "-m", "classical", "-o", out, "--max-masks", "-1"],
+                 ["everything", str(image), "-m", "classical", "-o", out, "--min-area", "nan"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert "expected a" in err and "Traceback" not in err
