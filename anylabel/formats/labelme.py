@@ -151,7 +151,7 @@ def _image_size(data: Dict[str, Any], path: Path) -> tuple:
     # Old labelme files omit the size: take it from the embedded data or the image file's header.
     if data.get("imageData"):
         try:
-            with Image.open(io.BytesIO(base64.b64decode(data["imageData"]))) as img:
+            with pillow_open(io.BytesIO(base64.b64decode(data["imageData"]))) as img:
                 return img.height, img.width
         except (binascii.Error, TypeError, *_IMAGE_ERRORS) as e:
             raise FormatError("no imageHeight/imageWidth, and imageData is not a base64-encoded image", path) from e
@@ -247,7 +247,7 @@ def _mask_from_labelme(value: Any, pts: List[tuple], size: tuple, where: str, pa
     if len(pts) < 1:
         raise FormatError(f"{where}: a mask needs its top-left point", path)
     try:
-        with Image.open(io.BytesIO(base64.b64decode(value))) as img:
+        with pillow_open(io.BytesIO(base64.b64decode(value))) as img:
             crop = np.asarray(img.convert("L")) > 0
     except (binascii.Error, *_IMAGE_ERRORS) as e:
         raise FormatError(f"{where}: mask is not a base64-encoded PNG", path) from e

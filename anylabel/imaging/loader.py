@@ -19,7 +19,7 @@ import os
 import struct
 import warnings
 from pathlib import Path
-from typing import Tuple, Union
+from typing import BinaryIO, Tuple, Union
 
 import cv2
 import numpy as np
@@ -222,8 +222,8 @@ def _decode_pillow(img: Image.Image) -> np.ndarray:
     return np.array(img.convert("RGB"))
 
 
-def pillow_open(path: Path) -> Image.Image:
-    """Pillow's own ``Image.open``.
+def pillow_open(path: Union[Path, BinaryIO]) -> Image.Image:
+    """Pillow's own ``Image.open`` of a file or a binary file object (embedded base64 images).
 
     Importing ultralytics replaces ``PIL.Image.open`` with a wrapper that, on a file Pillow cannot identify,
     pip-installs pi-heif (a network call at run time) and retries. A corrupt file must fail fast with our

@@ -52,7 +52,15 @@ def test_a_non_utf8_image_name_is_written_as_valid_json_and_read_back_to_the_sam
     assert theirs.image_path == name and theirs.image_data == Path(os.fsdecode(image)).read_bytes()
 
 
-def test_garbage_image_data_is_reported_in_our_words(tmp_path: Path) -> None:
+@pytest.fixture(params=["pillow", "ultralytics-patched"])
+def pillow_as_in_the_app(request):
+    """Both ways Image.open is found in a process: Pillow's own, and ultralytics' wrapper (installed when
+    ultralytics is imported), which answers an unknown image with a pip install of pi-heif."""
+    if request.param == "ultralytics-patched":
+        import ultralytics.utils.patches  # noqa: F401  (applies the patch)
+
+
+def test_garbage_image_data_is_reported_in_our_words(tmp_path: Path, pillow_as_in_the_app) -> None:
     for garbage in ("not base64 at all!!", base64.b64encode(b"\x00" * 64).decode()):
         data = _doc([], imageData=garbage)
         del data["imageHeight"], data["imageWidth"]
@@ -66,7 +74,7 @@ def test_garbage_image_data_is_reported_in_our_words(tmp_path: Path) -> None:
         labelme_from_dict(data, tmp_path / "a.json")
 
 
-def test_a_mask_with_a_negative_origin_keeps_its_part_inside_the_image(tmp_path: Path) -> None:
+def test_a_mask_with_a_negative_origin_keeps_its_part_inside_the_image(tmp_path: Path, pillow_as_in_the_app) -> None:
     crop = np.ones((10, 8), bool)
     shape = {"label": "m", "shape_type": "mask", "points": [[-3, -4], [4, 5]], "mask": _png(crop)}
     ann = labelme_from_dict(_doc([shape]), tmp_path / "a.json")
