@@ -33,6 +33,8 @@ from anylabel.backends.promptable import CachedSegmenter, Embedding
 from anylabel.models import ModelSpec
 
 Region = Tuple[int, int, int, int]
+#: GrabCut needs samples of both classes for its colour models; a thinner working region keeps its seed
+MIN_GRABCUT_SIDE = 3
 
 
 class ClassicalSegmenter(CachedSegmenter):
@@ -64,10 +66,7 @@ class ClassicalSegmenter(CachedSegmenter):
         return Embedding(orig_hw=tuple(image.shape[:2]), features=np.ascontiguousarray(image))
 
     # ---------------------------------------------------------------- prompts
-    def predict(self, prompt: Prompt) -> List[MaskCandidate]:
-        emb, _ = self._state()
-        if prompt.is_empty():
-            return []
+    def _predict(self, emb: Embedding, prompt: Prompt) -> List[MaskCandidate]:
         image: np.ndarray = emb.features
         H, W = emb.orig_hw
         region = self._region(prompt, (H, W))
@@ -80,10 +79,12 @@ class ClassicalSegmenter(CachedSegmenter):
             return (min(ww - 1, max(0, int((x - x0) * scale))), min(wh - 1, max(0, int((y - y0) * scale))))
 
         seed = self._seed(prompt, (wh, ww), to_work, scale)
-        bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-        cv2.setRNGSeed(0)  # GrabCut's k-means init is random: the same click must give the same mask
-        cv2.grabCut(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), seed, None, bgd, fgd, self.iterations,
-                    cv2.GC_INIT_WITH_MASK)
+        if min(wh, ww) >= MIN_GRABCUT_SIDE:
+            bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+            cv2.setRNGSeed(0)  # GrabCut's k-means init is random: the same click must give the same mask
+            cv2.grabCut(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), seed, None, bgd, fgd, self.iterations,
+                        cv2.GC_INIT_WITH_MASK)
+        # else: a region of a pixel or two (a 1x1 image) has no colours to model; the seed is the answer
         fg = ((seed == cv2.GC_FGD) | (seed == cv2.GC_PR_FGD)).astype(np.uint8)
         fg = self._keep_prompted_parts(fg, [to_work(x, y) for x, y in prompt.positive_points],
                                        with_largest=prompt.box is not None)

@@ -94,6 +94,22 @@ class CachedSegmenter(Segmenter):
     def _encode(self, image: np.ndarray) -> Embedding:
         """Run the image encoder on an HxWx3 uint8 RGB image. Must not touch the current image state."""
 
+    @abstractmethod
+    def _predict(self, emb: Embedding, prompt: Prompt) -> List[MaskCandidate]:
+        """The adapter's answer to a non-empty ``prompt`` already fitted to the image (:meth:`Prompt.fit`)."""
+
+    def predict(self, prompt: Prompt) -> List[MaskCandidate]:
+        """Every adapter's entry point: the prompt is checked and clipped against the current image here, once,
+        so that all backends treat clicks and boxes outside the image alike (see :mod:`anylabel.backends.prompt`).
+
+        Raises:
+            PromptError: a click outside the image or a box with no area inside it.
+        """
+        emb, _ = self._state()
+        if prompt.is_empty():
+            return []
+        return self._predict(emb, prompt.fit(emb.orig_hw))
+
     # ---------------------------------------------------------------- embeddings
     def embedding(self, image: Optional[np.ndarray], key: str) -> Embedding:
         """The cached embedding of ``key``, encoding ``image`` when needed (waiting for an in-flight encode).
@@ -256,10 +272,7 @@ class PromptableSegmenter(CachedSegmenter):
         """
 
     # ---------------------------------------------------------------- prompts
-    def predict(self, prompt: Prompt) -> List[MaskCandidate]:
-        emb, _ = self._state()
-        if prompt.is_empty():
-            return []
+    def _predict(self, emb: Embedding, prompt: Prompt) -> List[MaskCandidate]:
         coords, labels = prompt.points, prompt.labels
         if prompt.negative_boxes and self.takes_negative_points:
             extra = negative_box_points(prompt.negative_boxes)

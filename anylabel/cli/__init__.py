@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
+import warnings
 from types import ModuleType
 from typing import Dict, List, Optional
 
 from anylabel import __version__
-from anylabel.errors import AnylabelError
+from anylabel.errors import AnylabelError, AnylabelWarning
 
 
 def subcommands() -> Dict[str, ModuleType]:
@@ -99,14 +101,58 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:  # only options such as --version, handled by argparse
         return _run_gui([])
+    _printable_stdout()
     try:
-        return int(commands[args.command].run(args) or 0)
+        with warnings.catch_warnings():
+            _show_our_warnings(args.command)
+            code = int(commands[args.command].run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+        return code
     except AnylabelError as e:
         print(f"anylabel {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"anylabel {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _broken_pipe()
+
+
+#: the exit status of a Unix tool killed by SIGPIPE (128 + 13), e.g. ``yes | head -1`` under ``pipefail``
+EXIT_BROKEN_PIPE = 141
+
+
+def _show_our_warnings(command: str) -> None:
+    """Our warnings (:class:`AnylabelWarning`, naming the file) print as one line in the CLI's words; other
+    libraries' warnings keep Python's format."""
+    python_show = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001 - warnings' signature
+        if issubclass(category, AnylabelWarning):
+            print(f"anylabel {command}: warning: {message}", file=sys.stderr)
+        else:
+            python_show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
+def _printable_stdout() -> None:
+    """File names that are not UTF-8 (``caf\\xe9.jpg`` on Linux: surrogate escapes in Python) print as their
+    own bytes, the way ``ls`` prints them, instead of raising UnicodeEncodeError (stderr already escapes)."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and (sys.stdout.encoding or "").lower().replace("-", "") == "utf8":
+        reconfigure(errors="surrogateescape")
+
+
+def _broken_pipe() -> int:
+    """The reader of our output went away (``anylabel models list | head -1``): stop quietly, as Unix tools
+    do. stdout is pointed at /dev/null so that the interpreter's final flush does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (tests capture it): nothing to flush
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 def _run_gui(argv: List[str]) -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -93,15 +94,49 @@ def open_annotation(out: Path, image: Path, hw: Tuple[int, int]):
     return ImageAnnotation(image_path=Path(rel).as_posix(), image_height=int(hw[0]), image_width=int(hw[1]))
 
 
+def add_shapes(out: Path, image: Path, hw: Tuple[int, int], make_shapes: Callable[[Any], List[Any]]) -> List[Any]:
+    """Append ``make_shapes(annotation)`` to the LabelMe file ``out`` as one read-modify-write under the file's
+    lock (:mod:`anylabel.filelock`), so a GUI or another command saving the same file meanwhile loses nothing.
+    ``make_shapes`` sees the annotation as it is on disk now (for the next group id) and may raise to write
+    nothing. Returns the shapes added."""
+    from anylabel.filelock import locked
+    from anylabel.formats.labelme import save_labelme
+
+    with locked(out):
+        ann = open_annotation(out, image, hw)
+        shapes = make_shapes(ann)
+        ann.shapes.extend(shapes)
+        save_labelme(ann, out)
+    return shapes
+
+
 def parse_numbers(text: str, counts: List[int], what: str) -> List[float]:
     """``"1,2,3"`` as floats, requiring one of ``counts`` values (AnylabelError naming ``what``)."""
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError as e:
         raise AnylabelError(f"{what} {text!r}: expected comma-separated numbers") from e
+    if not all(math.isfinite(v) for v in values):
+        raise AnylabelError(f"{what} {text!r}: expected finite numbers")
     if len(values) not in counts:
         raise AnylabelError(f"{what} {text!r}: expected {' or '.join(map(str, counts))} numbers")
     return values
+
+
+def non_negative(kind: type = float) -> Callable[[str], Any]:
+    """An argparse ``type`` accepting finite numbers >= 0 of ``kind`` (``--tolerance inf`` reached OpenCV as a
+    traceback, negative values were taken silently)."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from e
+        if not math.isfinite(value) or value < 0:
+            raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def check_image_arg(image: str) -> Path:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import List
 
 from anylabel.cli._device import add_device_argument, cli_device
+from anylabel.cli._segmenting import non_negative
 from anylabel.devices import resolve_device
 
 COMMAND = "autolabel"
@@ -51,8 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="--masks existing: re-label shapes that already have a label")
     parser.add_argument("--output-type", choices=("polygon", "mask"), default="polygon",
                         help="--masks model: polygons (parts share a group_id) or exact mask shapes")
-    parser.add_argument("--tolerance", type=float, default=1.0, help="polygon simplification in pixels")
-    parser.add_argument("--min-area", type=int, default=0, help="--masks model: drop masks with fewer pixels")
+    parser.add_argument("--tolerance", type=non_negative(float), default=1.0,
+                        help="polygon simplification in pixels")
+    parser.add_argument("--min-area", type=non_negative(int), default=0,
+                        help="--masks model: drop masks with fewer pixels")
     parser.add_argument("--drop-label", action="append", default=[], metavar="NAME",
                         help="--masks model: leave out masks voted NAME (e.g. background); repeatable")
     add_device_argument(parser, "the segmenter, the semantic branch and the classifier")

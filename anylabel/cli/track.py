@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from anylabel.cli._device import add_device_argument, cli_device
+from anylabel.cli._segmenting import non_negative
 from anylabel.config import PRECISIONS
 from anylabel.errors import AnylabelError
 
@@ -55,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sam2's arithmetic: bfloat16 autocast is ~3x faster on CPUs with AMX and close to, "
                         "not equal to, float32 (default: $ANYLABEL_PRECISION or auto = the faster of the two "
                         "on this CPU, measured once; bfloat16 only where the CPU has bfloat16 instructions)")
-    parser.add_argument("--tolerance", type=float, default=1.0, help="polygon simplification, pixels")
+    parser.add_argument("--tolerance", type=non_negative(float), default=1.0, help="polygon simplification, pixels")
     parser.add_argument("--no-mot", action="store_true", help="do not write the MOT track file")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
@@ -118,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
     from anylabel.tracking.model import load_video_predictor
     from anylabel.tracking.output import FrameAnnotations
 
+    if Path(args.output).exists() and not Path(args.output).is_dir():
+        raise AnylabelError("the output must be a folder, and this is a file", args.output)
     frames = open_frames(args.video)
     n = len(frames)
     for (frame, obj) in prompts:

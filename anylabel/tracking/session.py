@@ -186,6 +186,7 @@ class TrackingSession:
             raise TrackingError("negative boxes are not supported by SAM2 video tracking; use negative points")
         if prompt.is_empty():
             raise TrackingError(f"the prompt for object {obj_id} on frame {frame} has no positive point and no box")
+        prompt = prompt.fit(self.frames.size)  # outside the frame: refused or clipped as by every backend
         with self._exclusive():
             points = labels = None
             if len(prompt.points):
