@@ -29,6 +29,9 @@ INSTALL_REQUIRES = [
     "open-clip-torch>=2.24",
 ]
 
+#: what `import labelme._label_file` needs besides our own requirements (labelme is installed with --no-deps)
+LABELME_LOADER_DEPS = ["imgviz>=2.0", "loguru>=0.7", "tifffile>=2024.1.30"]
+
 EXTRAS = {
     "ray": ["ray[data]>=2.9"],
     "hf": ["transformers>=4.40"],
@@ -40,9 +43,11 @@ EXTRAS = {
         "ray[data]>=2.9",
         "transformers>=4.40",
         "psutil>=5.9",
-        # labelme's own loader reads what we write in the interop tests. It pulls the CPU onnxruntime
-        # beside onnxruntime-gpu (same module); harmless on CPU, see README for GPU developer boxes.
-        "labelme>=6.0",
+        # The labelme interop tests read our files with labelme's own loader. labelme itself is NOT here: its
+        # dependency osam requires the CPU `onnxruntime`, whose module shadows onnxruntime-gpu's (no CUDA
+        # provider any more). Install it with `pip install --no-deps "labelme>=6.0,<7"` (as .ci/run does);
+        # these are the packages its loader (labelme._label_file) imports beyond ours.
+        *LABELME_LOADER_DEPS,
         # tests/core/test_lint.py: pyflakes errors, pycodestyle at 120 columns, sorted imports (ruff.toml)
         "ruff>=0.6,<1",
     ],

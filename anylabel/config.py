@@ -90,8 +90,12 @@ class Config:
         default_model: registry name of the model to use at start; ``None`` = the best available.
         prefetch: how many of the next images get their embedding computed in the background.
         cache_mb: the embedding cache's memory bound in MB.
-        precision: SAM / SAM2 arithmetic, ``auto`` (bfloat16 products on CPUs with AMX, else float32),
-            ``float32`` or ``bfloat16``; see :mod:`anylabel.backends.precision`.
+        precision: SAM / SAM2 arithmetic, ``auto`` (on a CPU, the engines a one-time probe finds fastest:
+            torch float32 / bfloat16, ONNX Runtime for SAM, see :mod:`anylabel.backends.engines`; on a GPU,
+            what the model's upstream runs there), ``float32`` or ``bfloat16`` (torch); see
+            :mod:`anylabel.backends.precision`.
+        device: where models run: ``auto`` (the first GPU, else the CPU), ``cpu``, ``cuda``, ``cuda:N`` or
+            ``mps``; see :mod:`anylabel.devices`. ``$ANYLABEL_DEVICE`` and ``--device`` override it.
         mask_opacity: opacity of the preview mask and of shape fills (0..1).
         auto_accept_confidence: when a label suggestion reaches this confidence, F accepts it without
             the dialog; ``None`` always asks.
@@ -115,6 +119,7 @@ class Config:
     prefetch: int = 2
     cache_mb: int = 1024
     precision: str = "auto"
+    device: str = "auto"
     mask_opacity: float = 0.45
     auto_accept_confidence: Optional[float] = None
     semantic: Optional[str] = None
@@ -236,6 +241,15 @@ def _choice(*choices: str):
     return check
 
 
+def _device(key: str, value: Any, path: Optional[Path], default: Any) -> str:
+    from anylabel.devices import DeviceError, check_device_name
+
+    try:
+        return check_device_name(value)
+    except DeviceError as e:
+        raise _fail(key, "must be auto, cpu, cuda, cuda:N or mps", value, path) from e
+
+
 def _str_list(key: str, value: Any, path: Optional[Path], default: Any) -> List[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise _fail(key, "must be a list of non-empty strings", value, path)
@@ -292,6 +306,7 @@ _CHECKS = {
     "prefetch": _number(0, 64, integer=True),
     "cache_mb": _number(0, 1 << 20, integer=True),
     "precision": _choice(*PRECISIONS),
+    "device": _device,
     "mask_opacity": _number(0.0, 1.0),
     "auto_accept_confidence": _number(0.0, 1.0, optional=True),
     "semantic": _opt_str,

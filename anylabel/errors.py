@@ -38,6 +38,10 @@ class GeometryError(AnylabelError):
     """A shape has impossible geometry (too few points, wrong mask size)."""
 
 
+class PromptError(AnylabelError, ValueError):
+    """Clicks or boxes that cannot be used on the image: not finite numbers, or outside the image."""
+
+
 class ModelError(AnylabelError):
     """A model is missing, corrupt, of the wrong architecture or failed to run."""
 
@@ -59,3 +63,8 @@ class CancelledError(AnylabelError):
 
 class TrackingError(AnylabelError):
     """The video tracker was used wrongly (unknown object, frame out of range)."""
+
+
+class AnylabelWarning(UserWarning):
+    """Something unusual that does not stop the work (an absurd image size or vertex count in a file): the
+    message names the file. The CLI prints these as ``anylabel CMD: warning: ...``."""

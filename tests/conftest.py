@@ -33,6 +33,22 @@ def _no_user_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     monkeypatch.setenv("ANYLABEL_CONFIG", str(tmp_path_factory.mktemp("settings") / "config.yaml"))
 
 
+@pytest.fixture
+def fake_gpus(monkeypatch: pytest.MonkeyPatch):
+    """``fake_gpus(cuda=N, mps=False)``: torch reports N CUDA GPUs (named "Fake GPU") and mps or not, whatever
+    the machine has, and no device is set in the environment; device rules and errors run on any CPU."""
+    import torch
+
+    def pretend(cuda: int = 0, mps: bool = False) -> None:
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda > 0)
+        monkeypatch.setattr(torch.cuda, "device_count", lambda: cuda)
+        monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Fake GPU")
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+        monkeypatch.delenv("ANYLABEL_DEVICE", raising=False)
+
+    return pretend
+
+
 @pytest.fixture(scope="session")
 def voc_dir() -> Path:
     """labelme's VOC example: data_annotated/, data_dataset_coco/, data_dataset_voc/."""
@@ -81,3 +97,19 @@ def random_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _engine_probe_tie():
+    """``precision: auto`` in tests: a fixed engine probe (every engine equally fast, so the exact torch
+    float32 wins the tie) instead of a real measurement per session, which would make results depend on
+    the machine's load and write to the cache folder. tests/backends/test_engines.py tests the real probe
+    and the choice."""
+    from anylabel.backends import engines
+
+    saved = engines.probe_fn
+    engines.probe_fn = lambda candidates: {role: {e: 1.0 for e in candidates} for role in engines.ROLES}
+    engines.forget()
+    yield
+    engines.probe_fn = saved
+    engines.forget()

@@ -37,6 +37,37 @@ class Segmenter(ABC):
 
     #: registry name of the model this instance runs (for example ``"sam_vit_b"``)
     name: str = "segmenter"
+    #: the torch device string it runs on (``"cpu"``, ``"cuda:0"``, ``"mps"``; see :mod:`anylabel.devices`)
+    device: str = "cpu"
+    #: why it runs elsewhere than asked, or which runtime runs it (shown with the device), else ""
+    device_note: str = ""
+
+    @classmethod
+    def resolve_device(cls, requested: str) -> str:
+        """The device this adapter runs on for a device name (``auto``, ``cuda:1``...): torch's rules
+        (:func:`anylabel.devices.resolve_device`); adapters with another runtime override it.
+
+        Raises:
+            DeviceError: the machine does not have the requested device.
+        """
+        from anylabel.devices import resolve_device
+
+        return resolve_device(requested)
+
+    def runs_on(self) -> str:
+        """Device and precision for the status bar: ``cuda:0 (NVIDIA ...), bfloat16``; ``cpu, float32``."""
+        from anylabel.devices import describe_device
+
+        parts = [describe_device(self.device)]
+        plan = getattr(self, "engines", None)  # torch SAM / SAM2: the engine of each role (backends.engines)
+        precision = getattr(self, "precision", None)
+        if plan is not None:
+            parts.append(plan.describe())
+        elif precision:
+            parts.append(str(precision))
+        if self.device_note:
+            parts.append(self.device_note)
+        return ", ".join(parts)
 
     @abstractmethod
     def set_image(self, image: np.ndarray, key: Optional[str] = None) -> None:

@@ -33,14 +33,28 @@ from anylabel.backends.promptable import CachedSegmenter, Embedding
 from anylabel.models import ModelSpec
 
 Region = Tuple[int, int, int, int]
+#: GrabCut needs samples of both classes for its colour models; a thinner working region keeps its seed
+MIN_GRABCUT_SIDE = 3
 
 
 class ClassicalSegmenter(CachedSegmenter):
-    """GrabCut prompts and watershed everything. Settings: ``work_size`` (256), ``iterations`` (5)."""
+    """GrabCut prompts and watershed everything. Settings: ``work_size`` (256), ``iterations`` (5).
+
+    OpenCV on the CPU, whatever device is asked: a GPU request is checked like any other (a machine without
+    the device gets the same DeviceError as every model), then noted and run on the CPU, because this is the
+    backend that must always work (a settings file saying ``device: cuda`` must not break the fallback).
+    """
+
+    @classmethod
+    def resolve_device(cls, requested: str) -> str:
+        """``cpu`` and ``auto`` without importing torch; a GPU name checked against the hardware."""
+        return "cpu" if requested in ("cpu", "auto") else super().resolve_device(requested)
 
     def __init__(self, spec: Optional[ModelSpec] = None, checkpoint: object = None,
-                 cache: Optional[EmbeddingCache] = None) -> None:
+                 cache: Optional[EmbeddingCache] = None, device: str = "cpu") -> None:
         super().__init__(spec.name if spec is not None else "classical", cache)
+        self.device = "cpu"
+        self.device_note = "" if device == "cpu" else f"the classical backend runs on the CPU only, not {device}"
         settings = spec.settings if spec is not None else {}
         self.work_size = int(settings.get("work_size", 256))
         self.iterations = int(settings.get("iterations", 5))
@@ -52,10 +66,7 @@ class ClassicalSegmenter(CachedSegmenter):
         return Embedding(orig_hw=tuple(image.shape[:2]), features=np.ascontiguousarray(image))
 
     # ---------------------------------------------------------------- prompts
-    def predict(self, prompt: Prompt) -> List[MaskCandidate]:
-        emb, _ = self._state()
-        if prompt.is_empty():
-            return []
+    def _predict(self, emb: Embedding, prompt: Prompt) -> List[MaskCandidate]:
         image: np.ndarray = emb.features
         H, W = emb.orig_hw
         region = self._region(prompt, (H, W))
@@ -68,10 +79,12 @@ class ClassicalSegmenter(CachedSegmenter):
             return (min(ww - 1, max(0, int((x - x0) * scale))), min(wh - 1, max(0, int((y - y0) * scale))))
 
         seed = self._seed(prompt, (wh, ww), to_work, scale)
-        bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-        cv2.setRNGSeed(0)  # GrabCut's k-means init is random: the same click must give the same mask
-        cv2.grabCut(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), seed, None, bgd, fgd, self.iterations,
-                    cv2.GC_INIT_WITH_MASK)
+        if min(wh, ww) >= MIN_GRABCUT_SIDE:
+            bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+            cv2.setRNGSeed(0)  # GrabCut's k-means init is random: the same click must give the same mask
+            cv2.grabCut(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), seed, None, bgd, fgd, self.iterations,
+                        cv2.GC_INIT_WITH_MASK)
+        # else: a region of a pixel or two (a 1x1 image) has no colours to model; the seed is the answer
         fg = ((seed == cv2.GC_FGD) | (seed == cv2.GC_PR_FGD)).astype(np.uint8)
         fg = self._keep_prompted_parts(fg, [to_work(x, y) for x, y in prompt.positive_points],
                                        with_largest=prompt.box is not None)

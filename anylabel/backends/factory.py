@@ -12,6 +12,7 @@ from typing import Callable, Dict, List, Optional
 
 from anylabel.backends.base import Segmenter
 from anylabel.backends.cache import EmbeddingCache
+from anylabel.devices import requested_device
 from anylabel.errors import ModelError
 from anylabel.models import ModelRegistry, ModelSpec
 
@@ -66,16 +67,20 @@ def best_available(registry: ModelRegistry) -> ModelSpec:
 
 def load_segmenter(name: Optional[str] = None, registry: Optional[ModelRegistry] = None,
                    progress: Optional[Callable[[int, int], None]] = None, cancel: object = None,
-                   cache: Optional[EmbeddingCache] = None, precision: Optional[str] = None) -> Segmenter:
+                   cache: Optional[EmbeddingCache] = None, precision: Optional[str] = None,
+                   device: Optional[str] = None) -> Segmenter:
     """Build the segmenter of registry model ``name`` (or the best available one when ``name`` is None).
 
     The model file is verified (and downloaded if needed) by ``registry.ensure`` first, reporting
     ``progress(done_bytes, total_bytes)``; ``cancel`` is a flag object the download checks.
     ``precision``: ``auto`` / ``float32`` / ``bfloat16`` for the adapters that have a choice (SAM, SAM2 in
     torch; see :mod:`anylabel.backends.precision`), None for ``$ANYLABEL_PRECISION`` or ``auto``.
+    ``device``: ``auto`` / ``cpu`` / ``cuda`` / ``cuda:N`` / ``mps`` (see :mod:`anylabel.devices`), None for
+    ``$ANYLABEL_DEVICE`` or ``auto``; checked against the hardware before any download.
 
     Raises:
         ModelError: unknown name, missing/corrupt file, wrong architecture; DownloadError when offline.
+        DeviceError: unknown device name, or a device this machine (or the model's runtime) lacks.
     """
     registry = registry if registry is not None else ModelRegistry.load()
     if name is None:
@@ -90,6 +95,8 @@ def load_segmenter(name: Optional[str] = None, registry: Optional[ModelRegistry]
         check_precision(precision)
         if "precision" in inspect.signature(cls).parameters:
             options["precision"] = precision
+    if "device" in inspect.signature(cls).parameters:
+        options["device"] = cls.resolve_device(requested_device(device))
     path = registry.ensure(spec, progress=progress, cancel=cancel) if spec.needs_file else None
     return cls(spec, path, cache=cache, **options)
 

@@ -16,8 +16,10 @@ A click then only *selects*:
 Offline: ultralytics checks connectivity, update and telemetry settings at import, and may download fonts or
 weights. ``YOLO_OFFLINE=1`` is set before ultralytics is imported here and its ``ONLINE`` flags and event
 telemetry are switched off after, so it never reaches the network; weights are only ever read from the
-registry's verified file. The checkpoint (a pickled ultralytics model, the official format) is first
-opened with ultralytics' restricted ``weights_only`` loader, which refuses anything but known model classes.
+registry's verified file. The checkpoint (a pickled ultralytics model, the official format) is read once,
+its checksum verified on those bytes, and unpickled from memory with ultralytics' restricted
+``weights_only`` loader, which refuses anything but known model classes; ultralytics never reopens the file
+(:mod:`anylabel.models.ultralytics_loading`).
 """
 from __future__ import annotations
 
@@ -64,18 +66,23 @@ class FastSamSegmenter(CachedSegmenter):
         super().__init__(spec.name, cache)
         ultralytics_offline()
         from ultralytics import FastSAM
-        from ultralytics.nn.tasks import torch_safe_load
+
+        from anylabel.models.ultralytics_loading import load_ultralytics_model
 
         self.spec = spec
-        self.device = device
+        # any name of anylabel.devices; ultralytics' own ``device`` argument takes the resolved one. float32, as
+        # ultralytics' predictor by default (its ``half`` is off)
+        from anylabel.devices import resolve_device
+
+        self.device = resolve_device(device)
+        self.precision = "float32"
         st = spec.settings
         self.imgsz = int(st.get("imgsz", 1024))
         self.conf = float(st.get("conf", 0.4))
         self.iou = float(st.get("iou", 0.9))
         self.max_det = int(st.get("max_det", 100))
-        try:
-            torch_safe_load(str(checkpoint), safe_only=True)  # refuses a pickle with unknown classes
-            self.model = FastSAM(str(checkpoint))
+        try:  # read once, checksum on those bytes, restricted unpickling in memory: the file is not reopened
+            self.model = load_ultralytics_model(FastSAM, checkpoint, spec if spec.has_checksum else None)
         except (TypeError, RuntimeError, KeyError, AttributeError, EOFError) as e:
             raise ModelError(f"not a FastSAM / ultralytics segmentation checkpoint: {e}", checkpoint) from e
         if getattr(self.model, "task", None) != "segment":
@@ -152,10 +159,7 @@ class FastSamSegmenter(CachedSegmenter):
         return [r for r in ranking if r[1] > 0]
 
     # ---------------------------------------------------------------- prompts
-    def predict(self, prompt: Prompt) -> List[MaskCandidate]:
-        emb, _ = self._state()
-        if prompt.is_empty():
-            return []
+    def _predict(self, emb: Embedding, prompt: Prompt) -> List[MaskCandidate]:
         f = emb.features
         neg_pts = np.concatenate([prompt.negative_points, negative_box_points(prompt.negative_boxes)])
         pos_w, neg_w = self._to_work(emb, prompt.positive_points), self._to_work(emb, neg_pts)

@@ -21,7 +21,8 @@ masks at IoU ~0.98 (``benchmarks/tracking_precision.py``).
 Random weights say nothing about mask *quality*; the float32 path stays exact (within 1e-4 of upstream)
 and is one setting away.
 
-``precision`` is ``"auto"`` (bfloat16 on a CPU with AMX, else float32), ``"float32"`` or ``"bfloat16"``;
+``precision`` is ``"auto"`` (on a CPU: the engine a one-time measurement finds fastest, see
+:mod:`anylabel.backends.engines`), ``"float32"`` or ``"bfloat16"``;
 the value comes from the caller (``load_segmenter(precision=...)``, ``TrackingSession(precision=...)``, the
 settings file's ``precision``, ``--precision`` of ``anylabel segment / everything / track``) or the
 ``ANYLABEL_PRECISION`` environment variable.
@@ -36,18 +37,20 @@ from anylabel.config import PRECISIONS  # the names live with the setting
 
 
 def fast_bfloat16() -> bool:
-    """True when this CPU multiplies bfloat16 matrices in hardware (AMX tiles), as torch reports it."""
-    import torch
+    """True when this CPU has bfloat16 instructions (AMX or AVX512-BF16; see :mod:`anylabel.backends.engines`)."""
+    from anylabel.backends.engines import cpu_bfloat16
 
-    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private in torch 2.x: absent means "no"
-    try:
-        return bool(probe()) if probe is not None else False
-    except RuntimeError:
-        return False
+    return cpu_bfloat16()
 
 
-def resolve_precision(requested: Optional[str] = None, device: str = "cpu") -> str:
+def resolve_precision(requested: Optional[str] = None, device: str = "cpu", gpu_auto: str = "float32") -> str:
     """``"float32"`` or ``"bfloat16"`` for ``requested`` (None: ``$ANYLABEL_PRECISION``, else ``"auto"``).
+
+    ``device``: a torch device string (``cpu``, ``cuda:0``, ``mps``). On a GPU, ``auto`` is what the model's
+    upstream project runs there (``gpu_auto``, see :func:`gpu_auto_precision`). ``auto`` on a CPU: the faster
+    torch encoder by the engines' one-time measurement (:func:`anylabel.backends.engines.auto_torch_precision`;
+    bfloat16 only where the CPU has bfloat16 instructions). The adapters that can also run ONNX Runtime, or
+    choose the click decoder's engine apart, use :func:`anylabel.backends.engines.plan_engines`.
 
     Raises:
         ValueError: an unknown precision name.
@@ -55,9 +58,46 @@ def resolve_precision(requested: Optional[str] = None, device: str = "cpu") -> s
     value = (requested or os.environ.get("ANYLABEL_PRECISION") or "auto").strip().lower()
     if value not in PRECISIONS:
         raise ValueError(f"unknown precision {value!r} (choose one of {', '.join(PRECISIONS)})")
+    if value == "auto" and device != "cpu":
+        return gpu_auto_precision(device, gpu_auto)
     if value == "auto":
-        return "bfloat16" if device == "cpu" and fast_bfloat16() else "float32"
+        from anylabel.backends.engines import auto_torch_precision
+
+        return auto_torch_precision()
     return value
+
+
+#: ``gpu_auto`` of each torch model family: what upstream runs on a CUDA GPU. sam2's predictor examples and
+#: notebooks wrap everything in ``torch.autocast("cuda", dtype=torch.bfloat16)`` (with TF32 matmuls on Ampere
+#: and later); segment-anything's ``SamPredictor`` / notebooks run float32 on CUDA.
+GPU_AUTO = {"sam": "float32", "sam2": "bfloat16"}
+
+
+def gpu_auto_precision(device: str, preferred: str = "float32") -> str:
+    """``auto`` on a GPU: ``preferred`` where the GPU has fast bfloat16 (CUDA compute capability 8.0+, as
+    ``torch.cuda.is_bf16_supported()`` reports), else float32 (older CUDA GPUs emulate bfloat16; ``mps``:
+    sam2's own notes call its support preliminary and run float32 there)."""
+    if preferred != "bfloat16" or not str(device).startswith("cuda"):
+        return "float32"
+    import torch
+
+    try:
+        with torch.cuda.device(device):
+            return "bfloat16" if torch.cuda.is_bf16_supported(including_emulation=False) else "float32"
+    except (RuntimeError, AssertionError, TypeError):
+        return "float32"
+
+
+def cuda_matmul_setup(device: str) -> None:
+    """On CUDA GPUs of compute capability 8.0+ allow TF32 matmuls / convolutions for the float32 operations
+    outside autocast, as sam2's examples do (``torch.backends.cuda.matmul.allow_tf32 = True``). Process-wide."""
+    if not str(device).startswith("cuda"):
+        return
+    import torch
+
+    if torch.cuda.get_device_properties(device).major >= 8:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
 
 
 def torch_dtype(precision: str) -> Any:
@@ -68,9 +108,10 @@ def torch_dtype(precision: str) -> Any:
 
 
 def encoder_autocast(precision: str, device: str = "cpu") -> ContextManager[Any]:
-    """The context an image encoder runs in: bfloat16 autocast, or nothing for float32."""
+    """The context an image encoder runs in: bfloat16 autocast, or nothing for float32 (``device``: a torch
+    device string or type)."""
     if precision != "bfloat16":
         return contextlib.nullcontext()
     import torch
 
-    return torch.autocast(device_type=device, dtype=torch.bfloat16)
+    return torch.autocast(device_type=str(device).split(":")[0], dtype=torch.bfloat16)

@@ -2,13 +2,26 @@
 
 Conventions: coordinates are float image pixels (x right, y down) of the full-size image; boxes are
 (x1, y1, x2, y2); masks are bool HxW at the full image size.
+
+Prompts outside the image: every backend applies :meth:`Prompt.fit` to the prompt before it looks at it
+(``CachedSegmenter.predict``, the one entry point of every adapter), so they all answer the same way. The
+image covers ``[0, W] x [0, H]``:
+
+* a click (positive or negative) outside it is refused with :class:`~anylabel.errors.PromptError`: it
+  points at nothing, and moving it onto the border would segment an object the user never clicked;
+* a box is clipped to the image; a box with no area inside the image is refused;
+* a negative box is clipped, and dropped when it lies entirely outside (it excludes nothing);
+* coordinates that are not finite numbers are refused when the prompt is built.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from anylabel.errors import PromptError
 
 Box = Tuple[float, float, float, float]
 
@@ -41,6 +54,8 @@ class Prompt:
             raise ValueError(f"{len(self.points)} points but {len(self.labels)} labels")
         if not np.isin(self.labels, (0, 1)).all():
             raise ValueError("point labels must be 1 (positive) or 0 (negative)")
+        if not np.isfinite(self.points).all():
+            raise PromptError("click coordinates must be finite numbers")
         if self.box is not None:
             self.box = _ordered_box(self.box)
         self.negative_boxes = [_ordered_box(b) for b in self.negative_boxes]
@@ -63,6 +78,30 @@ class Prompt:
         """True when there is nothing positive to segment (no positive point and no box)."""
         return self.box is None and not (self.labels == 1).any()
 
+    def fit(self, hw: Tuple[int, int]) -> "Prompt":
+        """This prompt on an image of ``hw`` = (height, width): boxes clipped to the image, clicks checked
+        (see the module docstring). Returns ``self`` when nothing changes.
+
+        Raises:
+            PromptError: a click outside the image, or a box with no area inside it.
+        """
+        H, W = int(hw[0]), int(hw[1])
+        outside = (self.points[:, 0] < 0) | (self.points[:, 0] > W) | (self.points[:, 1] < 0) | (self.points[:, 1] > H)
+        if outside.any():
+            x, y = self.points[int(np.flatnonzero(outside)[0])]
+            raise PromptError(f"the click ({x:g}, {y:g}) lies outside the {W}x{H} image")
+        box = None
+        if self.box is not None:
+            box = _clip_box(self.box, W, H)
+            if box is None:
+                raise PromptError(f"the box ({', '.join(f'{v:g}' for v in self.box)}) has no area inside the "
+                                  f"{W}x{H} image")
+        negative = [b for b in (_clip_box(b, W, H) for b in self.negative_boxes) if b is not None]
+        if box == self.box and negative == self.negative_boxes:
+            return self
+        return Prompt(points=self.points, labels=self.labels, box=box, negative_boxes=negative,
+                      mask_logits=self.mask_logits, multimask=self.multimask)
+
     @property
     def positive_points(self) -> np.ndarray:
         return self.points[self.labels == 1]
@@ -74,7 +113,15 @@ class Prompt:
 
 def _ordered_box(box: Sequence[float]) -> Box:
     x1, y1, x2, y2 = (float(v) for v in box)
+    if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+        raise PromptError("box coordinates must be finite numbers")
     return (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+
+
+def _clip_box(box: Box, W: int, H: int) -> Optional[Box]:
+    """``box`` clipped to ``[0, W] x [0, H]``, or None when no area of it is inside."""
+    x1, y1, x2, y2 = max(0.0, box[0]), max(0.0, box[1]), min(float(W), box[2]), min(float(H), box[3])
+    return (x1, y1, x2, y2) if x2 > x1 and y2 > y1 else None
 
 
 @dataclass

@@ -29,8 +29,8 @@ import numpy as np
 from anylabel.backends.base import Segmenter
 from anylabel.backends.cache import EmbeddingCache, shared_cache
 from anylabel.backends.cpu import background_priority, encoding
+from anylabel.backends.engines import ONNX_FP32, TORCH_BF16, TORCH_FP32, EnginePlan, plan_engines
 from anylabel.backends.masks import exclude_boxes, logits_to_mask, negative_box_points, tight_box
-from anylabel.backends.precision import resolve_precision
 from anylabel.backends.prompt import Box, LazyMaskCandidate, MaskCandidate, Prompt
 
 
@@ -93,6 +93,22 @@ class CachedSegmenter(Segmenter):
     @abstractmethod
     def _encode(self, image: np.ndarray) -> Embedding:
         """Run the image encoder on an HxWx3 uint8 RGB image. Must not touch the current image state."""
+
+    @abstractmethod
+    def _predict(self, emb: Embedding, prompt: Prompt) -> List[MaskCandidate]:
+        """The adapter's answer to a non-empty ``prompt`` already fitted to the image (:meth:`Prompt.fit`)."""
+
+    def predict(self, prompt: Prompt) -> List[MaskCandidate]:
+        """Every adapter's entry point: the prompt is checked and clipped against the current image here, once,
+        so that all backends treat clicks and boxes outside the image alike (see :mod:`anylabel.backends.prompt`).
+
+        Raises:
+            PromptError: a click outside the image or a box with no area inside it.
+        """
+        emb, _ = self._state()
+        if prompt.is_empty():
+            return []
+        return self._predict(emb, prompt.fit(emb.orig_hw))
 
     # ---------------------------------------------------------------- embeddings
     def embedding(self, image: Optional[np.ndarray], key: str) -> Embedding:
@@ -200,11 +216,23 @@ class PromptableSegmenter(CachedSegmenter):
     #: (embedding, its _prepare result) of the latest image decoded: per-image constants of the decoder
     _prepared_memo: Optional[Tuple[Embedding, Any]] = None
 
-    def _use_precision(self, requested: Optional[str], device: str) -> str:
+    #: the engines of the encoder and the click decoder (torch adapters: see :meth:`_use_engines`)
+    engines: Optional[EnginePlan] = None
+
+    def _use_precision(self, requested: Optional[str], device: str, gpu_auto: str = "float32") -> str:
         """Resolve and record the adapter's precision (see :mod:`anylabel.backends.precision`)."""
-        self.precision = resolve_precision(requested, device)
-        self.cache_name = self.name if self.precision == "float32" else f"{self.name}@{self.precision}"
+        self._use_engines(plan_engines(requested, device, gpu_auto=gpu_auto))
         return self.precision
+
+    def _use_engines(self, plan: EnginePlan) -> EnginePlan:
+        """Record the engines (:mod:`anylabel.backends.engines`). The embeddings' cache namespace names the
+        encoder's engine when it is not torch float32 (``<model>@bfloat16``, ``<model>@onnx``): an embedding
+        of another engine is close to, not equal to, this one's, so it is never reused silently."""
+        self.engines = plan
+        self.precision = plan.encoder_precision
+        suffix = {TORCH_FP32: "", TORCH_BF16: "@bfloat16", ONNX_FP32: "@onnx"}[plan.encoder]
+        self.cache_name = self.name + suffix
+        return plan
 
     def _prepare(self, emb: Embedding) -> Any:
         """Per-image decoder constants, computed once when an image becomes current (optional hook).
@@ -244,10 +272,7 @@ class PromptableSegmenter(CachedSegmenter):
         """
 
     # ---------------------------------------------------------------- prompts
-    def predict(self, prompt: Prompt) -> List[MaskCandidate]:
-        emb, _ = self._state()
-        if prompt.is_empty():
-            return []
+    def _predict(self, emb: Embedding, prompt: Prompt) -> List[MaskCandidate]:
         coords, labels = prompt.points, prompt.labels
         if prompt.negative_boxes and self.takes_negative_points:
             extra = negative_box_points(prompt.negative_boxes)

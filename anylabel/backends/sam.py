@@ -10,8 +10,11 @@ non-standard encoder in ``settings.encoder`` (``embed_dim``, ``depth``, ``num_he
 upsampling, which the shared base does on the mask's box only (see :mod:`anylabel.backends.masks`): SAM's
 prompt encoder, then SAM's mask decoder evaluated by :class:`~anylabel.backends.fast_decoder.FastMaskDecoder`
 (the same weights and function in a cheaper order; its per-image constants are computed at ``set_image``),
-with as many threads as there are idle cores (:mod:`anylabel.backends.cpu`). ``everything`` runs
-segment-anything's automatic mask generator on the cached embedding (:mod:`anylabel.backends.auto_masks`).
+with as many threads as there are idle cores (:mod:`anylabel.backends.cpu`). The encoder and the clicks run
+in the engines :mod:`anylabel.backends.engines` measures fastest on this CPU (``precision: auto``): torch
+float32, torch bfloat16, or ONNX Runtime float32 through the exported graphs
+(:mod:`anylabel.backends.onnx_engine`). ``everything`` runs segment-anything's automatic mask generator on
+the cached embedding (:mod:`anylabel.backends.auto_masks`).
 """
 from __future__ import annotations
 
@@ -24,6 +27,8 @@ from anylabel.backends.auto_masks import records_to_candidates, sam_everything  
 from anylabel.backends.base import Progress
 from anylabel.backends.cache import EmbeddingCache
 from anylabel.backends.cpu import click_threads
+from anylabel.backends.engines import ONNX_FP32, EnginePlan
+from anylabel.backends.onnx_engine import attach_onnx
 from anylabel.backends.prompt import Box, MaskCandidate
 from anylabel.backends.promptable import Embedding
 from anylabel.backends.torch_promptable import TorchPromptableSegmenter
@@ -72,15 +77,19 @@ def logit_frame(input_hw: Tuple[int, int], img_size: int = 1024, low_res: int = 
 
 
 class SamSegmenter(TorchPromptableSegmenter):
-    """segment-anything's SAM on torch (CPU by default)."""
+    """segment-anything's SAM on torch, on any torch device (CPU by default)."""
 
     def __init__(self, spec: ModelSpec, checkpoint: Path, cache: Optional[EmbeddingCache] = None,
-                 device: str = "cpu", precision: Optional[str] = None) -> None:
+                 device: str = "cpu", precision: Optional[str] = None,
+                 engines: Optional[EnginePlan] = None) -> None:
         super().__init__(spec.name, cache)
-        self._use_precision(precision, device)  # float32, or bfloat16 products (anylabel.backends.precision)
+        # where, and the engines of the encoder and the clicks (anylabel.devices, anylabel.backends.engines):
+        # float32 on CUDA, as segment-anything's SamPredictor; on a CPU what the probe measured fastest
+        device = self._use_device("sam", device, precision, engines, onnx=True)
         from segment_anything.utils.transforms import ResizeLongestSide
 
         model = build_sam_model(spec.settings, Path(checkpoint)).to(device)
+        self._onnx = attach_onnx(self, spec, Path(checkpoint), model) if self.engines.uses_onnx else None
         self._setup(spec, model, model.mask_decoder, model.prompt_encoder, device)
         self.transform = ResizeLongestSide(self.model.image_encoder.img_size)
 
@@ -90,6 +99,12 @@ class SamSegmenter(TorchPromptableSegmenter):
         return SamPredictor(self.model)
 
     def _encode(self, image: np.ndarray) -> Embedding:
+        if self.engines.encoder == ONNX_FP32:
+            import torch
+
+            features, hw = self._onnx.encode(image, self.transform)
+            return Embedding(orig_hw=tuple(image.shape[:2]), features=torch.from_numpy(features), pre_scale=4,
+                             logit_hw=logit_frame(hw, self._onnx.img_size))
         p = self._encoded_predictor(image)
         # float32 whatever the encoder's precision: the decoder's per-image constants are float32
         emb = Embedding(orig_hw=tuple(image.shape[:2]), features=p.features.float(), pre_scale=4,
@@ -99,6 +114,9 @@ class SamSegmenter(TorchPromptableSegmenter):
 
     def _decode(self, emb: Embedding, coords: np.ndarray, labels: np.ndarray, box: Optional[Box],
                 mask_logits: Optional[np.ndarray], multimask: bool) -> Tuple[np.ndarray, np.ndarray]:
+        if self.engines.decoder == ONNX_FP32:
+            return self._onnx.decode(emb.features.numpy(), emb.orig_hw, self.transform, coords, labels, box,
+                                     mask_logits, multimask)
         import torch
 
         points = box_t = mask_t = None
@@ -121,6 +139,8 @@ class SamSegmenter(TorchPromptableSegmenter):
 
     def _prepare(self, emb: Embedding) -> Any:
         """The decoder's per-image constants (the first layer's image side without a mask prompt)."""
+        if self.engines.decoder == ONNX_FP32:
+            return None
         with click_threads():
             return self._fast.prepare(emb.features.to(self.device))
 

@@ -23,6 +23,7 @@ from anylabel.backends.auto_masks import sam2_everything
 from anylabel.backends.base import Progress
 from anylabel.backends.cache import EmbeddingCache
 from anylabel.backends.cpu import click_threads
+from anylabel.backends.engines import EnginePlan
 from anylabel.backends.prompt import Box, MaskCandidate
 from anylabel.backends.promptable import Embedding
 from anylabel.backends.sam2_build import build_sam2_model
@@ -32,12 +33,16 @@ from anylabel.models import ModelSpec
 
 
 class Sam2Segmenter(TorchPromptableSegmenter):
-    """sam2's image predictor on torch (CPU by default)."""
+    """sam2's image predictor on torch, on any torch device (CPU by default)."""
 
     def __init__(self, spec: ModelSpec, checkpoint: Path, cache: Optional[EmbeddingCache] = None,
-                 device: str = "cpu", precision: Optional[str] = None) -> None:
+                 device: str = "cpu", precision: Optional[str] = None,
+                 engines: Optional[EnginePlan] = None) -> None:
         super().__init__(spec.name, cache)
-        self._use_precision(precision, device)  # float32, or bfloat16 products (anylabel.backends.precision)
+        # where, and the engines of the encoder and the clicks (anylabel.devices, anylabel.backends.engines):
+        # bfloat16 autocast on CUDA GPUs with bfloat16, as sam2's own examples; on a CPU float32 or bfloat16
+        # products, per role, as the probe measured (``engines`` given for benchmarks)
+        device = self._use_device("sam2", device, precision, engines)
         config = spec.settings.get("config")
         if not config:
             raise ModelError(f"model {spec.name!r}: settings.config (the sam2 hydra config) is missing",

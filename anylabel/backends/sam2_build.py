@@ -4,7 +4,8 @@ sam2's configs are hydra configs looked up in the ``sam2`` package (``configs/sa
 A model whose architecture is described by a yaml file elsewhere (a fine-tuned variant, or the small random
 models of ``tools/random_checkpoints.py``) is built by pointing hydra at that file's folder for the duration
 of the call. Either way the model is built by sam2's own ``build_sam2`` / ``build_sam2_video_predictor``,
-which also load the ``{"model": state_dict}`` checkpoint with ``weights_only=True``.
+and the ``{"model": state_dict}`` checkpoint is read by :func:`anylabel.models.safe_torch_load`
+(``weights_only=True``, errors that name the file) and loaded into it as sam2's ``_load_checkpoint`` does.
 
 The tracking package uses :func:`build_sam2_model` with ``video=True``.
 """
@@ -34,13 +35,19 @@ def build_sam2_model(config: str, checkpoint: Optional[Union[str, Path]], video:
     from sam2.build_sam import build_sam2, build_sam2_video_predictor  # also initialises hydra for sam2
 
     builder = build_sam2_video_predictor if video else build_sam2
-    ckpt = str(checkpoint) if checkpoint is not None else None
+    # The checkpoint is read by our safe loader (typed errors naming the file, e.g. for pickled objects that
+    # weights_only refuses) and loaded into the built model here, as sam2's _load_checkpoint would.
+    state = _sam2_state_dict(Path(checkpoint)) if checkpoint is not None else None
     cfg_path = Path(config)
     try:
         if cfg_path.suffix in (".yaml", ".yml") and cfg_path.is_file():
-            return _build_from_file(builder, cfg_path.resolve(), ckpt, device)
-        with _HYDRA_LOCK:
-            return builder(config, ckpt, device=device)
+            model = _build_from_file(builder, cfg_path.resolve(), None, device)
+        else:
+            with _HYDRA_LOCK:
+                model = builder(config, None, device=device)
+        if state is not None:
+            model.load_state_dict(state, strict=True)
+        return model
     except (RuntimeError, KeyError, ValueError) as e:
         # sam2 raises a bare RuntimeError after logging missing/unexpected keys: a wrong architecture.
         raise ModelError(f"cannot build sam2 model from config {config!r}: "
@@ -49,6 +56,16 @@ def build_sam2_model(config: str, checkpoint: Optional[Union[str, Path]], video:
         if type(e).__module__.startswith(("hydra", "omegaconf")):
             raise ModelError(f"invalid sam2 config {config!r}: {e}", checkpoint) from e
         raise
+
+
+def _sam2_state_dict(checkpoint: Path) -> Any:
+    """The ``model`` state dict of a sam2 checkpoint (``{"model": state_dict}``), read safely."""
+    from anylabel.models import safe_torch_load
+
+    data = safe_torch_load(checkpoint)
+    if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
+        raise ModelError("not a SAM2 checkpoint: sam2 files hold {'model': state_dict}", checkpoint)
+    return data["model"]
 
 
 def _build_from_file(builder: Any, cfg_file: Path, ckpt: Optional[str], device: str) -> Any:

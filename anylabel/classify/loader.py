@@ -113,8 +113,10 @@ class _DropMessage(logging.Filter):
         return self.text not in record.getMessage()
 
 
-def load_clip_file(path: PathLike, settings: Dict[str, Any], name: str = "clip") -> OpenClipModel:
-    """Build the architecture of ``settings`` and load the weights file ``path`` into it (strict).
+def load_clip_file(path: PathLike, settings: Dict[str, Any], name: str = "clip",
+                   device: Optional[str] = "cpu") -> OpenClipModel:
+    """Build the architecture of ``settings`` and load the weights file ``path`` into it (strict), on
+    ``device`` (a name of :mod:`anylabel.devices`; None: ``$ANYLABEL_DEVICE`` or auto).
 
     Raises:
         ModelError: naming the file for unreadable files and for tensors that do not fit the architecture.
@@ -148,7 +150,9 @@ def load_clip_file(path: PathLike, settings: Dict[str, Any], name: str = "clip")
         )
         raise ModelError(f"the weights do not fit CLIP architecture {arch}: {details}", path)
     model.load_state_dict(state, strict=False)  # every expected key is present (checked above)
-    return OpenClipModel(model.float().eval(), name=f"{name}@{path}")
+    from anylabel.devices import resolve_device
+
+    return OpenClipModel(model.float().eval(), name=f"{name}@{path}", device=resolve_device(device))
 
 
 def _ignorable(key: str) -> bool:
@@ -156,7 +160,8 @@ def _ignorable(key: str) -> bool:
 
 
 def load_clip(name: str = "clip_vit_b32", registry: Any = None,
-              progress: Optional[Callable[[int, int], None]] = None, cancel: object = None) -> OpenClipModel:
+              progress: Optional[Callable[[int, int], None]] = None, cancel: object = None,
+              device: Optional[str] = None) -> OpenClipModel:
     """Load the CLIP model ``name`` of the zoo: registry lookup, verified file (download if needed), weights.
 
     Args:
@@ -164,6 +169,8 @@ def load_clip(name: str = "clip_vit_b32", registry: Any = None,
         registry: a :class:`~anylabel.models.ModelRegistry` (default: ``ModelRegistry.load()``, i.e. the
             shipped models.yaml plus ``$ANYLABEL_MODELS``).
         progress, cancel: passed to ``registry.ensure`` for the download.
+        device: where it runs (``auto``, ``cpu``, ``cuda:N``, ``mps``; None: ``$ANYLABEL_DEVICE`` or auto),
+            checked before the download.
 
     Raises:
         ModelError: unknown name, a model of another family, a missing / unverified / unreadable file.
@@ -171,10 +178,13 @@ def load_clip(name: str = "clip_vit_b32", registry: Any = None,
     from anylabel.models import ModelRegistry
 
     registry = registry if registry is not None else ModelRegistry.load()
+    from anylabel.devices import resolve_device
+
     spec = registry.get(name)
     if spec.family != "clip":
         raise ModelError(f"model {name!r} is a {spec.family} model, not a CLIP model (family clip)")
+    device = resolve_device(device)  # DeviceError before a download
     path = registry.ensure(spec, progress=progress, cancel=cancel)
     if path is None:
         raise ModelError(f"model {name!r} declares no weights file")
-    return load_clip_file(path, dict(spec.settings), name=spec.name)
+    return load_clip_file(path, dict(spec.settings), name=spec.name, device=device)

@@ -72,15 +72,20 @@ class OpenClipModel(ClipModel):
     """An open_clip ``CLIP`` with its tokenizer and CLIP's inference preprocessing.
 
     Args:
-        model: an ``open_clip.model.CLIP`` in eval mode, float32, on the CPU.
+        model: an ``open_clip.model.CLIP`` in eval mode, float32.
         name: cache identity of the weights (registry name and file).
+        device: a torch device string (``cpu``, ``cuda:0``, ``mps``; resolved, see :mod:`anylabel.devices`).
+            The model runs there in float32 (as open_clip's ``create_model`` default); the normalised
+            embeddings come back to the CPU once per batch, where the (small) similarity products happen.
     """
 
-    def __init__(self, model: Any, name: str) -> None:
+    def __init__(self, model: Any, name: str, device: str = "cpu") -> None:
         import open_clip
         import torch
 
-        self.model = model.eval()
+        self.device = device
+        self.precision = "float32"
+        self.model = model.eval().to(device)
         self.name = name
         size = model.visual.image_size
         self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
@@ -119,16 +124,16 @@ class OpenClipModel(ClipModel):
         import torch
 
         with torch.inference_mode():
-            feats = self.model.encode_image(batch).float()
-        return torch.nn.functional.normalize(feats, dim=-1)
+            feats = self.model.encode_image(batch.to(self.device)).float()
+            return torch.nn.functional.normalize(feats, dim=-1).cpu()  # the edge: once per batch
 
     def encode_texts(self, texts: List[str]) -> Any:
         import torch
 
-        tokens = self._tokenizer(list(texts))
+        tokens = self._tokenizer(list(texts)).to(self.device)
         with torch.inference_mode():
             feats = self._encode_tokens(tokens).float()
-        return torch.nn.functional.normalize(feats, dim=-1)
+            return torch.nn.functional.normalize(feats, dim=-1).cpu()
 
     def _encode_tokens(self, tokens: Any) -> Any:
         """``model.encode_text`` on the tokens up to the longest sentence instead of all 77 positions.

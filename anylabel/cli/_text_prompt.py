@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from anylabel.cli._segmenting import download_progress, load_cli_segmenter, open_annotation
+from anylabel.cli._device import cli_device
+from anylabel.cli._segmenting import add_shapes, download_progress, load_cli_segmenter, open_annotation
 from anylabel.errors import AnylabelError
 
 DEFAULT_CLIP = "clip_vit_b32"
@@ -29,7 +30,6 @@ def run_text_prompt(args: argparse.Namespace, image_path: Path) -> int:
     """Append the best-matching everything mask for ``args.text`` to ``args.output``; the exit code."""
     from anylabel.backends.shapes import candidate_to_shapes, next_group_id
     from anylabel.classify import MaskClassifier, TextFinder, load_clip
-    from anylabel.formats.labelme import save_labelme
     from anylabel.imaging import load_image
     from anylabel.models import ModelRegistry
 
@@ -40,12 +40,13 @@ def run_text_prompt(args: argparse.Namespace, image_path: Path) -> int:
         raise AnylabelError("--text chooses among the automatic masks; it cannot be combined with --point/--box")
     image = load_image(image_path)
     out = Path(args.output)
-    ann = open_annotation(out, image_path, image.shape[:2])
+    open_annotation(out, image_path, image.shape[:2])  # a bad output file fails now, not after the model ran
     segmenter = load_cli_segmenter(args)
     candidates = segmenter.everything(image)
     progress, close = download_progress()
     try:
-        clip = load_clip(args.clip, registry=ModelRegistry.load(extra_files=args.models), progress=progress)
+        clip = load_clip(args.clip, registry=ModelRegistry.load(extra_files=args.models), progress=progress,
+                         device=cli_device(args))
     finally:
         close()
     finder = TextFinder(MaskClassifier(clip))
@@ -59,16 +60,19 @@ def run_text_prompt(args: argparse.Namespace, image_path: Path) -> int:
     match = matches[args.candidate]
     chosen = candidates[match.index]
     label = args.label or text
-    shapes = candidate_to_shapes(chosen, label, as_mask=args.mask, group_id=next_group_id(ann.shapes),
-                                 tolerance=args.tolerance)
-    if not shapes:
-        raise AnylabelError(f"the mask matching {text!r} has no polygon of at least 16 px", image_path)
     record = {"text": text, "clip": args.clip, "similarity": round(match.similarity, 6),
               "probability": round(match.probability, 6), "candidates": finder.candidates}
-    for shape in shapes:
-        shape.extra["text_prompt"] = dict(record)
-    ann.shapes.extend(shapes)
-    save_labelme(ann, out)
+
+    def make_shapes(ann) -> list:
+        shapes = candidate_to_shapes(chosen, label, as_mask=args.mask, group_id=next_group_id(ann.shapes),
+                                     tolerance=args.tolerance)
+        if not shapes:
+            raise AnylabelError(f"the mask matching {text!r} has no polygon of at least 16 px", image_path)
+        for shape in shapes:
+            shape.extra["text_prompt"] = dict(record)
+        return shapes
+
+    add_shapes(out, image_path, image.shape[:2], make_shapes)
     print(f"{out}: added '{label}' ({chosen.area} px): mask {match.index + 1} of {len(candidates)} "
           f"matches {text!r} best (similarity {match.similarity:.3f}, probability {match.probability:.3f}; "
           f"models {segmenter.name} + {args.clip})")

@@ -15,6 +15,10 @@ import argparse
 from pathlib import Path
 from typing import List
 
+from anylabel.cli._device import add_device_argument, cli_device
+from anylabel.cli._segmenting import non_negative
+from anylabel.devices import resolve_device
+
 COMMAND = "autolabel"
 HELP = "label a folder: everything masks (or existing shapes) + semantic voting -> LabelMe JSON"
 
@@ -48,11 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="--masks existing: re-label shapes that already have a label")
     parser.add_argument("--output-type", choices=("polygon", "mask"), default="polygon",
                         help="--masks model: polygons (parts share a group_id) or exact mask shapes")
-    parser.add_argument("--tolerance", type=float, default=1.0, help="polygon simplification in pixels")
-    parser.add_argument("--min-area", type=int, default=0, help="--masks model: drop masks with fewer pixels")
+    parser.add_argument("--tolerance", type=non_negative(float), default=1.0,
+                        help="polygon simplification in pixels")
+    parser.add_argument("--min-area", type=non_negative(int), default=0,
+                        help="--masks model: drop masks with fewer pixels")
     parser.add_argument("--drop-label", action="append", default=[], metavar="NAME",
                         help="--masks model: leave out masks voted NAME (e.g. background); repeatable")
-    parser.add_argument("--device", default="cpu", help="torch device of the semantic/classifier models")
+    add_device_argument(parser, "the segmenter, the semantic branch and the classifier")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,13 +67,16 @@ def run(args: argparse.Namespace) -> int:
     from anylabel.semantic.autolabel import AutolabelConfig, plan_tasks
     from anylabel.semantic.engines import run_engine
 
+    device = cli_device(args)
+    if args.engine != "ray" or not args.address:
+        resolve_device(device)  # a device this machine lacks: exit 2 now (a cluster's workers resolve their own)
     config = AutolabelConfig(
         input_dir=str(Path(args.folder).resolve()), output_dir=str(Path(args.output).resolve()), masks=args.masks,
         model=args.model, models_files=tuple(str(Path(m).resolve()) for m in args.models), semantic=args.semantic,
         names_file=args.names, classifier=args.classifier, vocab=args.vocab, ignore_ids=tuple(args.ignore_id),
         ignore_label=args.ignore_label, top_k=args.top_k, overwrite_labels=args.overwrite_labels,
         output=args.output_type, tolerance=args.tolerance, min_area=args.min_area,
-        drop_labels=tuple(args.drop_label), device=args.device)
+        drop_labels=tuple(args.drop_label), device=device)
     plan = plan_tasks(config)
     Path(config.output_dir).mkdir(parents=True, exist_ok=True)
     total = len(plan.todo) + len(plan.skipped)

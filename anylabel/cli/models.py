@@ -11,6 +11,8 @@ import argparse
 import sys
 from typing import List, Optional
 
+from anylabel.sizes import format_size
+
 COMMAND = "models"
 HELP = "list the model zoo (downloaded or not, size, path) and download models"
 
@@ -33,15 +35,8 @@ def _add_models_option(parser: argparse.ArgumentParser) -> None:
 
 
 def human_size(size: Optional[int]) -> str:
-    """``1234567`` -> ``"1.2 MB"`` (decimal units, like download pages); ``-`` when unknown."""
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} GB"
+    """``1234567`` -> ``"1.2 MB"`` (the one formatter the GUI uses too); ``-`` when unknown."""
+    return format_size(size)
 
 
 def _table(rows: List[List[str]]) -> str:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from anylabel.cli._segmenting import (
     add_model_arguments,
+    add_shapes,
     check_image_arg,
     load_cli_segmenter,
-    open_annotation,
+    non_negative,
     parse_numbers,
 )
 from anylabel.cli._text_prompt import add_text_arguments
@@ -32,15 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "polygons")
     parser.add_argument("--candidate", type=int, default=0, help="which of the (up to 3) candidates, best "
                         "first (default 0)")
-    parser.add_argument("--tolerance", type=float, default=1.0, help="polygon simplification in pixels")
+    parser.add_argument("--tolerance", type=non_negative(float), default=1.0, help="polygon simplification in pixels")
     add_text_arguments(parser)  # --text / --clip: CLIP picks the everything mask (anylabel.classify)
 
 
 def run(args: argparse.Namespace) -> int:
     from anylabel.backends.prompt import Prompt
     from anylabel.backends.shapes import candidate_to_shapes, next_group_id
-    from anylabel.formats.labelme import save_labelme
-
     image = check_image_arg(args.image)
     if args.text is not None:
         from anylabel.cli._text_prompt import run_text_prompt
@@ -70,13 +69,18 @@ def run(args: argparse.Namespace) -> int:
         raise AnylabelError(f"--candidate {args.candidate}: the model gave {len(candidates)} candidate(s)")
     chosen = candidates[args.candidate]
     hw = chosen.mask.shape
-    ann = open_annotation(out, image, hw)
-    shapes = candidate_to_shapes(chosen, args.label, as_mask=args.mask, group_id=next_group_id(ann.shapes),
-                                 tolerance=args.tolerance)
-    if not shapes:
-        raise AnylabelError(f"model {segmenter.name!r} returned an empty mask for this prompt", image)
-    ann.shapes.extend(shapes)
-    save_labelme(ann, out)
+
+    def make_shapes(ann) -> list:
+        shapes = candidate_to_shapes(chosen, args.label, as_mask=args.mask, group_id=next_group_id(ann.shapes),
+                                     tolerance=args.tolerance)
+        if not shapes and chosen.area:
+            raise AnylabelError(f"model {segmenter.name!r} found an object of only {chosen.area} pixel(s), too "
+                                "small for a polygon; --mask keeps it as a mask shape", image)
+        if not shapes:
+            raise AnylabelError(f"model {segmenter.name!r} returned an empty mask for this prompt", image)
+        return shapes
+
+    shapes = add_shapes(out, image, hw, make_shapes)
     kind = "mask" if args.mask else f"polygon{'s' if len(shapes) > 1 else ''}"
     print(f"{out}: added {len(shapes)} {kind} '{args.label}' ({chosen.area} px, score {chosen.score:.3f}, "
           f"model {segmenter.name})")

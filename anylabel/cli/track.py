@@ -21,6 +21,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from anylabel.cli._device import add_device_argument, cli_device
+from anylabel.cli._segmenting import non_negative
 from anylabel.config import PRECISIONS
 from anylabel.errors import AnylabelError
 
@@ -48,13 +50,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--end", type=int, default=None, help="last frame to track, inclusive (default: last)")
     parser.add_argument("--models", action="append", default=[], metavar="FILE",
                         help="extra models file (YAML), may be repeated")
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    add_device_argument(parser, "sam2")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--precision", choices=PRECISIONS, default=None,
                         help="sam2's arithmetic: bfloat16 autocast is ~3x faster on CPUs with AMX and close to, "
-                        "not equal to, float32 (default: $ANYLABEL_PRECISION or auto = bfloat16 where the CPU "
-                        "has AMX)")
-    parser.add_argument("--tolerance", type=float, default=1.0, help="polygon simplification, pixels")
+                        "not equal to, float32 (default: $ANYLABEL_PRECISION or auto = the faster of the two "
+                        "on this CPU, measured once; bfloat16 only where the CPU has bfloat16 instructions)")
+    parser.add_argument("--tolerance", type=non_negative(float), default=1.0, help="polygon simplification, pixels")
     parser.add_argument("--no-mot", action="store_true", help="do not write the MOT track file")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
@@ -117,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
     from anylabel.tracking.model import load_video_predictor
     from anylabel.tracking.output import FrameAnnotations
 
+    if Path(args.output).exists() and not Path(args.output).is_dir():
+        raise AnylabelError("the output must be a folder, and this is a file", args.output)
     frames = open_frames(args.video)
     n = len(frames)
     for (frame, obj) in prompts:
@@ -135,8 +139,11 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(max(1, args.threads))
-    predictor = load_video_predictor(args.model, args.models, device=args.device)
-    session = TrackingSession(predictor, frames, precision=args.precision)
+    predictor = load_video_predictor(args.model, args.models, device=cli_device(args))
+    from anylabel.cli._segmenting import stderr_notices
+
+    with stderr_notices():
+        session = TrackingSession(predictor, frames, precision=args.precision)
     for (frame, obj), p in sorted(prompts.items()):
         prompt = Prompt.from_clicks(p["pos"], p["neg"], box=p["box"])
         session.add_prompt(frame, obj, prompt, label=labels.get(obj))

@@ -6,12 +6,25 @@
 * Mask shapes are written the way labelme writes them (``mask``: a base64 PNG of the mask cropped to
   ``points`` = its inclusive box), so labelme opens them; in memory they are full-size COCO RLE. A
   ``mask`` given as a COCO RLE dict is read too.
-* Writes are atomic (see :mod:`anylabel.fileio`).
+* Writes are atomic (see :mod:`anylabel.fileio`) and hold the file's lock (:mod:`anylabel.filelock`), so
+  two programs saving one file serialise; a read-modify-write is ``with locked(path): load ... save``.
+* File names that are not UTF-8 (``caf\\xe9.jpg`` on Linux) reach Python as strings with surrogate
+  escapes (PEP 383, ``'caf\\udce9.jpg'``). In the JSON such a character is written as the escape
+  ``\\udce9`` (the file stays ASCII / UTF-8 and valid JSON); labelme and anylabel read it back to the same
+  string, which the operating system maps back to the same bytes, so ``imagePath`` finds the same file.
+  Tools that reject lone surrogates (strict JSON parsers outside Python) see an odd name, never a broken file.
+* Reading costs in proportion to the file, not to the image size it claims: mask shapes become RLE without
+  a full-size raster (:func:`anylabel.geometry.rle.rle_from_crop`). Absurd image sizes and vertex counts
+  give an :class:`~anylabel.errors.AnylabelWarning` naming the file.
 """
 from __future__ import annotations
 
 import base64
+import binascii
 import io
+import json
+import re
+import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
@@ -19,15 +32,23 @@ import numpy as np
 from PIL import Image
 
 from anylabel.document import SHAPE_TYPES, ImageAnnotation, Shape
-from anylabel.errors import FormatError, GeometryError
-from anylabel.fileio import atomic_write_json, read_json
-from anylabel.geometry.rle import rle_decode, rle_encode
-from anylabel.imaging.loader import MAX_PIXELS
+from anylabel.errors import AnylabelError, AnylabelWarning, FormatError, GeometryError
+from anylabel.fileio import atomic_write_text, read_json
+from anylabel.filelock import locked
+from anylabel.geometry.rle import rle_area, rle_decode, rle_from_crop
+from anylabel.imaging.loader import MAX_PIXELS, pillow_open
 
 PathLike = Union[str, Path]
 
 _TOP_KEYS = {"version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth", "frame_index"}
 _SHAPE_KEYS = {"label", "points", "group_id", "shape_type", "flags", "description", "mask", "track_id", "score"}
+#: above these a file is read (in time proportional to its size) but a warning names it
+LARGE_IMAGE_PIXELS = 250_000_000  # e.g. 16,000 x 16,000: every full-size mask of it costs 250 MB
+LARGE_VERTEX_COUNT = 100_000  # vertices in one shape; labelme's GUI slows to a crawl long before
+#: RLE masks up to this size are decoded once to check that their counts cover the whole mask
+RLE_CHECK_PIXELS = 25_000_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_IMAGE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
 def load_labelme(path: PathLike) -> ImageAnnotation:
@@ -54,6 +75,9 @@ def labelme_from_dict(data: Any, path: PathLike) -> ImageAnnotation:
     if not isinstance(data["imagePath"], str):
         raise FormatError("'imagePath' must be a string", path)
     height, width = _image_size(data, path)
+    if height * width > LARGE_IMAGE_PIXELS:
+        _warn(path, f"the image size {width}x{height} ({height * width / 1e6:.0f} MP) is unusually large: "
+              "exports that rasterise its shapes need that many bytes per mask")
     shapes = [_shape_from_dict(s, i, (height, width), path) for i, s in enumerate(data["shapes"])]
     flags = data.get("flags") or {}
     if not isinstance(flags, dict):
@@ -97,10 +121,33 @@ def labelme_to_dict(annotation: ImageAnnotation) -> Dict[str, Any]:
     return data
 
 
-def save_labelme(annotation: ImageAnnotation, path: PathLike) -> None:
-    """Write ``annotation`` to ``path`` atomically. An existing file is replaced only once the new one is
-    complete on disk."""
-    atomic_write_json(path, labelme_to_dict(annotation))
+def save_labelme(annotation: ImageAnnotation, path: PathLike, timeout: Optional[float] = 30.0) -> None:
+    """Write ``annotation`` to ``path`` atomically, holding the file's lock (:func:`anylabel.filelock.locked`,
+    waiting up to ``timeout`` seconds for another writer). An existing file is replaced only once the new one
+    is complete on disk.
+
+    Raises:
+        AnylabelError: naming the file: cannot be serialised or written.
+        anylabel.filelock.LockTimeout: another writer held the file for ``timeout`` seconds.
+    """
+    try:
+        text = json_text(labelme_to_dict(annotation))
+    except (TypeError, ValueError) as e:  # serialised first: a failure never touches the file
+        raise AnylabelError(f"cannot serialise to JSON: {e}", path) from e
+    with locked(path, timeout=timeout):
+        atomic_write_text(path, text)
+
+
+def json_text(data: Any, indent: int = 2) -> str:
+    """``data`` as JSON text (non-ASCII kept readable, as labelme writes it), with the lone surrogates of
+    undecodable file names written as ``\\udcXX`` escapes so that the text is always valid UTF-8."""
+    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
+
+def _warn(path: Path, message: str) -> None:
+    warnings.warn(AnylabelWarning(f"{path}: {message}"), stacklevel=3)
 
 
 def _image_size(data: Dict[str, Any], path: Path) -> tuple:
@@ -112,15 +159,20 @@ def _image_size(data: Dict[str, Any], path: Path) -> tuple:
     if h is not None or w is not None:
         raise FormatError(f"invalid image size imageHeight={h!r}, imageWidth={w!r}", path)
     # Old labelme files omit the size: take it from the embedded data or the image file's header.
+    if data.get("imageData"):
+        try:
+            with pillow_open(io.BytesIO(base64.b64decode(data["imageData"]))) as img:
+                return img.height, img.width
+        except (binascii.Error, TypeError, *_IMAGE_ERRORS) as e:
+            raise FormatError("no imageHeight/imageWidth, and imageData is not a base64-encoded image", path) from e
+    image = path.parent / data["imagePath"]
     try:
-        if data.get("imageData"):
-            img = Image.open(io.BytesIO(base64.b64decode(data["imageData"])))
-        else:
-            img = Image.open(path.parent / data["imagePath"])
-        with img:
+        with pillow_open(image) as img:
             return img.height, img.width
-    except Exception as e:  # PIL raises many types for unreadable headers
-        raise FormatError(f"no imageHeight/imageWidth and the image size cannot be read: {e}", path) from e
+    except FileNotFoundError as e:
+        raise FormatError(f"no imageHeight/imageWidth, and the image {image} does not exist", path) from e
+    except _IMAGE_ERRORS as e:  # includes UnidentifiedImageError (an OSError)
+        raise FormatError(f"no imageHeight/imageWidth, and {image} is not a readable image", path) from e
 
 
 def _shape_from_dict(s: Any, index: int, size: tuple, path: Path) -> Shape:
@@ -153,6 +205,8 @@ def _shape_from_dict(s: Any, index: int, size: tuple, path: Path) -> Shape:
         raise FormatError(f"{where}: description must be a string", path)
     if not all(np.isfinite(p).all() for p in pts):
         raise FormatError(f"{where}: points must be finite numbers", path)
+    if len(pts) > LARGE_VERTEX_COUNT:
+        _warn(path, f"{where} ({label!r}) has {len(pts):,} vertices, unusually many: simplify it for speed")
     mask = None
     if shape_type == "mask":
         mask = _mask_from_labelme(s.get("mask"), pts, size, f"{where}", path)
@@ -193,29 +247,47 @@ def _shape_to_dict(shape: Shape) -> Dict[str, Any]:
 
 
 def _mask_from_labelme(value: Any, pts: List[tuple], size: tuple, where: str, path: Path) -> Optional[Dict]:
+    """A mask shape's full-size COCO RLE, built without a full-size raster (see the module docstring)."""
     if value is None:
         return None
     if isinstance(value, dict):  # already a COCO RLE
-        try:
-            mask = rle_decode(value)
-        except GeometryError as e:
-            raise FormatError(f"{where}: {e.reason}", path) from e
-        if mask.shape != tuple(size):
-            raise FormatError(f"{where}: RLE size {mask.shape} differs from the image size {size}", path)
-        return rle_encode(mask)
-    try:
-        with Image.open(io.BytesIO(base64.b64decode(value))) as img:
-            crop = np.asarray(img.convert("L")) > 0
-    except Exception as e:  # PIL raises many types for a broken PNG
-        raise FormatError(f"{where}: mask is not a base64 PNG ({e})", path) from e
+        return _checked_rle(value, size, where, path)
+    if not isinstance(value, str):
+        raise FormatError(f"{where}: mask must be a base64-encoded PNG, got {type(value).__name__}", path)
     if len(pts) < 1:
         raise FormatError(f"{where}: a mask needs its top-left point", path)
-    x1, y1 = int(min(p[0] for p in pts)), int(min(p[1] for p in pts))
-    full = np.zeros(size, dtype=bool)
-    h = max(0, min(crop.shape[0], size[0] - y1))
-    w = max(0, min(crop.shape[1], size[1] - x1))
-    full[y1 : y1 + h, x1 : x1 + w] = crop[:h, :w]
-    return rle_encode(full)
+    try:
+        with pillow_open(io.BytesIO(base64.b64decode(value))) as img:
+            crop = np.asarray(img.convert("L")) > 0
+    except (binascii.Error, *_IMAGE_ERRORS) as e:
+        raise FormatError(f"{where}: mask is not a base64-encoded PNG", path) from e
+    x1, y1 = int(np.floor(min(p[0] for p in pts))), int(np.floor(min(p[1] for p in pts)))
+    h, w = crop.shape
+    if x1 >= size[1] or y1 >= size[0] or x1 + w <= 0 or y1 + h <= 0:
+        raise FormatError(f"{where}: the mask ({w}x{h} at {x1}, {y1}) lies outside the {size[1]}x{size[0]} "
+                          "image", path)
+    return rle_from_crop(crop, x1, y1, size)  # the part inside the image (a negative origin is cut off)
+
+
+def _checked_rle(value: Dict[str, Any], size: tuple, where: str, path: Path) -> Dict[str, Any]:
+    """A COCO RLE dict checked against the image size, as ``{"size", "counts": str}``. Small masks are
+    decoded once to check that their counts cover the mask; large ones only structurally (cost bound)."""
+    try:
+        if [int(v) for v in value.get("size", ())] != list(size):
+            raise FormatError(f"{where}: RLE size {value.get('size')} differs from the image size {list(size)}", path)
+        rle_area(value)  # structure, counts type, sum of uncompressed counts
+        if size[0] * size[1] <= RLE_CHECK_PIXELS:
+            rle_decode(value)
+    except GeometryError as e:
+        raise FormatError(f"{where}: {e.reason}", path) from e
+    except (TypeError, ValueError) as e:
+        raise FormatError(f"{where}: not a COCO RLE mask ({type(e).__name__})", path) from e
+    counts = value["counts"]
+    if isinstance(counts, list):  # uncompressed: compress once, as the writers expect
+        from pycocotools import mask as mask_utils
+
+        counts = mask_utils.frPyObjects({"size": list(size), "counts": counts}, *size)["counts"].decode("ascii")
+    return {"size": [int(size[0]), int(size[1])], "counts": counts}
 
 
 def _mask_to_labelme(rle: Dict[str, Any]) -> tuple:

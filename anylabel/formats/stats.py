@@ -4,14 +4,23 @@ GUI's statistics view draws (both call :func:`dataset_stats`).
 An instance is counted the way the exports count it: shapes sharing ``(label, group_id)`` in one image are
 one instance. Every shape type counts (points and lines too: the stats describe the folder, not one export
 format); ``__ignore__`` regions are counted separately, not as a class.
+
+Areas come from the geometry, never from a raster, so the cost follows the file, not the image size it
+claims: polygons by the shoelace formula, rectangles and circles from their points, masks from their RLE
+counts (pycocotools' area, no decoding); points and lines have none. An instance's area is the sum of its
+shapes' (overlapping parts of one instance count twice; exports that rasterise count them once).
 """
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
+
+from anylabel.document import Shape
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.folder import read_labelme_folder
 from anylabel.formats.labels import IGNORE
@@ -30,6 +39,7 @@ class DatasetStats:
         shape_types: shapes per shape type.
         ignored: ``__ignore__`` regions.
         images_per_class: how many images hold at least one instance of each class.
+        area_per_class: total area in pixels of each class's shapes (see the module docstring).
     """
 
     images: int = 0
@@ -38,6 +48,7 @@ class DatasetStats:
     shape_types: Dict[str, int] = field(default_factory=dict)
     ignored: int = 0
     images_per_class: Dict[str, int] = field(default_factory=dict)
+    area_per_class: Dict[str, float] = field(default_factory=dict)
 
     @property
     def instances(self) -> int:
@@ -56,17 +67,40 @@ class DatasetStats:
         lines = [f"{self.images} images, {self.instances} instances, {len(self.per_class)} classes"
                  + (f", {self.ignored} __ignore__ regions" if self.ignored else "")]
         width = max([len("class")] + [len(c) for c in self.per_class])
-        lines += ["", f"{'class':<{width}}  instances  images  per image"]
+        lines += ["", f"{'class':<{width}}  instances  images  per image  mean area"]
         for cls, count in list(self.per_class.items())[:top]:
-            lines.append(f"{cls:<{width}}  {count:>9}  {self.images_per_class.get(cls, 0):>6}  {count / n:>9.2f}")
+            area = self.area_per_class.get(cls, 0.0) / max(1, count)
+            lines.append(f"{cls:<{width}}  {count:>9}  {self.images_per_class.get(cls, 0):>6}  {count / n:>9.2f}"
+                         f"  {area:>9.0f}")
         lines += ["", "instances per image: min {}, max {}, mean {:.2f}".format(
             min(self.per_image.values(), default=0), max(self.per_image.values(), default=0), self.instances / n)]
         lines.append("histogram: " + ", ".join(f"{k} instances: {v} images" for k, v in self.histogram()))
         lines.append("shape types: " + ", ".join(f"{k} {v}" for k, v in sorted(self.shape_types.items())))
         return "\n".join(lines)
 
+def shape_area(shape: Shape) -> float:
+    """The area in pixels of one shape from its geometry (see the module docstring)."""
+    pts = shape.points
+    if shape.shape_type == "mask":
+        if not shape.mask:
+            return 0.0
+        from anylabel.geometry.rle import rle_area
+
+        return float(rle_area(shape.mask))
+    if shape.shape_type == "rectangle" and len(pts) >= 2:
+        return abs((pts[1][0] - pts[0][0]) * (pts[1][1] - pts[0][1]))
+    if shape.shape_type == "circle" and len(pts) >= 2:
+        return math.pi * ((pts[1][0] - pts[0][0]) ** 2 + (pts[1][1] - pts[0][1]) ** 2)
+    if shape.shape_type == "polygon" and len(pts) >= 3:
+        xy = shape.points_array()
+        x, y = xy[:, 0], xy[:, 1]
+        return 0.5 * abs(float(x @ np.roll(y, -1) - y @ np.roll(x, -1)))  # shoelace
+    return 0.0
+
+
 def dataset_stats(items: Sequence[Item]) -> DatasetStats:
-    """Count instances per class and per image over ``items``."""
+    """Count instances per class and per image over ``items``; areas from the geometry."""
+    areas: Counter = Counter()
     per_class: Counter = Counter()
     images_with: Counter = Counter()
     shape_types: Counter = Counter()
@@ -79,6 +113,7 @@ def dataset_stats(items: Sequence[Item]) -> DatasetStats:
                 stats.ignored += 1
                 continue
             label = s.label if s.label.strip() else UNLABELED
+            areas[label] += shape_area(s)
             keys.add((label, s.group_id) if s.group_id is not None else (label, ("single", i)))
         counts = Counter(label for label, _ in keys)
         per_class.update(counts)
@@ -88,6 +123,7 @@ def dataset_stats(items: Sequence[Item]) -> DatasetStats:
     stats.per_class = dict(sorted(per_class.items(), key=lambda kv: (-kv[1], kv[0])))
     stats.shape_types = dict(shape_types)
     stats.images_per_class = dict(images_with)
+    stats.area_per_class = {label: float(areas[label]) for label in stats.per_class}
     return stats
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from PyQt5 import QtCore, QtGui
 
 from anylabel.backends import Prompt
+from anylabel.document.prompts import PromptSet
 from anylabel.gui.canvas import Canvas, Preview
 from anylabel.gui.worker import SegmentRequest, SegmentResult, SegmentWorker
 
@@ -40,7 +41,7 @@ class AiController(QtCore.QObject):
         self.worker: Optional[SegmentWorker] = None
         self.image_id: Optional[str] = None
         self.image: Optional[np.ndarray] = None
-        self.actions: List[tuple] = []  # ("point", x, y, positive) | ("box", box, negative), in order
+        self.prompts = PromptSet()  # the object's prompts, with undo / redo
         self.version = 0
         self.result: Optional[SegmentResult] = None  # the answer for ``version``, when it has arrived
         self.candidate = 0
@@ -68,10 +69,15 @@ class AiController(QtCore.QObject):
         self._logits_from = self.version + 1  # another model's logits mean nothing to this one
         self._resubmit()
 
+    @property
+    def actions(self) -> List[tuple]:
+        """The prompts, oldest first: ("point", x, y, positive) | ("box", box, negative) (see PromptSet)."""
+        return self.prompts.items
+
     def set_image(self, image_id: Optional[str], image: Optional[np.ndarray]) -> None:
         """A new image is shown: prompts and preview belong to the old one and are dropped."""
         self.image_id, self.image = image_id, image
-        self.actions = []
+        self.prompts.clear()
         self._finish_pending = False
         self._changed(reset_logits=True, submit=False)
 
@@ -81,27 +87,30 @@ class AiController(QtCore.QObject):
         return bool(self.actions)
 
     def add_point(self, x: float, y: float, positive: bool) -> None:
-        self.actions.append(("point", float(x), float(y), bool(positive)))
+        self.prompts.add_point(x, y, positive)
         self._changed(reset_logits=False)
 
     def add_box(self, box: Box, negative: bool) -> None:
-        replaces = not negative and any(a[0] == "box" and not a[2] for a in self.actions)
-        if replaces:  # one object has one box: the new one replaces the old
-            self.actions = [a for a in self.actions if not (a[0] == "box" and not a[2])]
-        self.actions.append(("box", tuple(float(v) for v in box), bool(negative)))
+        self.prompts.add_box(box, negative)  # one object has one box: a new one replaces the old
         self._changed(reset_logits=True)
 
     def undo_last(self) -> bool:
-        """Remove the newest prompt; False when there is none."""
-        if not self.actions:
+        """Ctrl+Z: undo the newest prompt change; False when there is none."""
+        if not self.prompts.undo():
             return False
-        self.actions.pop()
+        self._changed(reset_logits=True)
+        return True
+
+    def redo_last(self) -> bool:
+        """Ctrl+Shift+Z: bring back the prompt change Ctrl+Z removed; False when there is none."""
+        if not self.prompts.redo():
+            return False
         self._changed(reset_logits=True)
         return True
 
     def clear(self) -> None:
         """B: drop every prompt and the preview."""
-        self.actions = []
+        self.prompts.clear()
         self._finish_pending = False
         self._changed(reset_logits=True)
 
@@ -146,7 +155,7 @@ class AiController(QtCore.QObject):
         """Make ``box`` the only prompt (a positive box that clicks then refine) and show an answer computed
         elsewhere, without a model run: ``answer(version, prompt)`` builds it for the new prompt version,
         and it is shown exactly as the worker's answer to that version would be (the find box uses this)."""
-        self.actions = [("box", tuple(float(v) for v in box), False)]
+        self.prompts.replace([("box", tuple(float(v) for v in box), False)])
         self._changed(reset_logits=True, submit=False)
         result = answer(self.version, self.prompt())
         self._on_result(result)

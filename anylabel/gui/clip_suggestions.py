@@ -35,12 +35,12 @@ NOT_NAMES = ("__ignore__", "_background_")
 
 
 def load_model(name: str, registry: Any, progress: Optional[Callable[[int, int], None]] = None,
-               cancel: object = None) -> Any:
-    """The CLIP model ``name`` of ``registry`` (download, checksum, safe loading); runs on the job thread.
-    Tests replace this function with a stand-in model."""
+               cancel: object = None, device: Optional[str] = None) -> Any:
+    """The CLIP model ``name`` of ``registry`` (download, checksum, safe loading) on ``device`` (a name of
+    :mod:`anylabel.devices`); runs on the job thread. Tests replace this function with a stand-in model."""
     from anylabel.classify import load_clip
 
-    return load_clip(name, registry=registry, progress=progress, cancel=cancel)
+    return load_clip(name, registry=registry, progress=progress, cancel=cancel, device=device)
 
 
 def emit(signal: Any, *args: Any) -> None:
@@ -160,6 +160,9 @@ class ClipSuggestions(QtCore.QObject):
         self._use(None)
         cancel = self._cancel_load = threading.Event()
         registry, vocab = self.window.registry, self.vocabulary()
+        from anylabel.gui.models_glue import gui_device
+
+        device = gui_device(getattr(self.window.config, "device", None))
 
         def progress(done: int, total: int) -> None:
             if total:
@@ -169,7 +172,7 @@ class ClipSuggestions(QtCore.QObject):
             try:
                 from anylabel.classify import MaskClassifier
 
-                clf = MaskClassifier(load_model(name, registry, progress=progress, cancel=cancel))
+                clf = MaskClassifier(load_model(name, registry, progress=progress, cancel=cancel, device=device))
                 if vocab:
                     clf.embed_texts(vocab)
             except CancelledError:

@@ -1,6 +1,7 @@
 """Small dialogs: the label dialog (with suggestions), the shortcuts list, the unsaved-changes question."""
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -161,7 +162,7 @@ def ask_unsaved(parent: Optional[QtWidgets.QWidget], name: str) -> str:
     box = QtWidgets.QMessageBox(parent)
     box.setIcon(QtWidgets.QMessageBox.Warning)
     box.setWindowTitle("Unsaved changes")
-    box.setText(f"<b>{name}</b> has unsaved changes.")
+    box.setText(f"<b>{html.escape(name)}</b> has unsaved changes.")
     box.setInformativeText("Save them before leaving this image?")
     save = box.addButton("Save", QtWidgets.QMessageBox.AcceptRole)
     discard = box.addButton("Discard changes", QtWidgets.QMessageBox.DestructiveRole)
@@ -170,3 +171,30 @@ def ask_unsaved(parent: Optional[QtWidgets.QWidget], name: str) -> str:
     box.exec_()
     clicked = box.clickedButton()
     return "save" if clicked is save else "discard" if clicked is discard else "cancel"
+
+
+def ask_changed_on_disk(parent: Optional[QtWidgets.QWidget], name: str) -> str:
+    """The annotation file changed on disk since it was opened: "reload", "overwrite", "save_as" or "cancel"."""
+    box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Warning, "Changed on disk",
+                                f"{name} was changed on disk by another program since you opened it here.",
+                                parent=parent)
+    box.setInformativeText("Reload: show the file as it is now (your unsaved changes are dropped).\n"
+                           "Keep mine: overwrite the file with your version (the other changes are lost).\n"
+                           "Save as: write your version to a new file and leave theirs alone.")
+    buttons = {
+        box.addButton("Reload", QtWidgets.QMessageBox.DestructiveRole): "reload",
+        box.addButton("Keep mine", QtWidgets.QMessageBox.AcceptRole): "overwrite",
+        box.addButton("Save as…", QtWidgets.QMessageBox.ActionRole): "save_as",
+    }
+    cancel = box.addButton(QtWidgets.QMessageBox.Cancel)
+    box.setDefaultButton(cancel)
+    box.setEscapeButton(cancel)
+    box.exec_()
+    return buttons.get(box.clickedButton(), "cancel")
+
+
+def ask_save_path(parent: Optional[QtWidgets.QWidget], suggested: str) -> str:
+    """A LabelMe file name to save to ("" when cancelled)."""
+    path, _ = QtWidgets.QFileDialog.getSaveFileName(parent, "Save the annotation as", suggested,
+                                                    "LabelMe JSON (*.json)")
+    return path

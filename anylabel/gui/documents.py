@@ -4,21 +4,83 @@ Opening a folder of 10,000 images must not lag, so the scan reads the folder onc
 (names and entry types come from the directory listing itself: no stat per file, no image decoding),
 natural-sorts the names, and learns which images are annotated from the ``.json`` names of the same
 listing (and of the output folder's listing). Image sizes are read only for the image being opened.
+
+Another program may change an annotation file while it is open here (a colleague, labelme, a script):
+:class:`FileVersions` remembers what each file held when it was loaded or saved (a
+:class:`~anylabel.filelock.Fingerprint`), and a save that would overwrite a changed file raises
+:class:`ChangedOnDiskError` instead (the window then asks: reload / keep mine / save as). Saves hold the
+file's lock (:mod:`anylabel.filelock`), so the check and the write are one step for our own writers.
 """
 from __future__ import annotations
 
 import os
 import re
 from pathlib import Path
-from typing import Dict, List, Optional, Set, Tuple, Union
+from typing import Callable, Dict, List, Optional, Set, Tuple, TypeVar, Union
 
 from anylabel.document import ImageAnnotation
 from anylabel.errors import AnylabelError, FormatError
+from anylabel.filelock import Fingerprint, locked
 from anylabel.formats.labelme import load_labelme, save_labelme
 from anylabel.imaging.loader import IMAGE_EXTENSIONS, image_size
 
 PathLike = Union[str, Path]
 _DIGITS = re.compile(r"(\d+)")
+T = TypeVar("T")
+
+
+def display_name(name: Union[str, Path]) -> str:
+    """``name`` (a file name, path or message) as text any widget can show.
+
+    A file name that is not UTF-8 reaches Python as a str with lone surrogates (``os.fsdecode``:
+    ``'caf\\udce9.jpg'``); shown as is it is a box or a ``?``. Here the undecodable bytes are spelled out
+    (``caf\\xe9.jpg``), so the user sees which file it is.
+    """
+    text = str(name)
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that is not an escaped byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+class ChangedOnDiskError(AnylabelError):
+    """The annotation file was changed by someone else since it was loaded or saved here."""
+
+
+class FileVersions:
+    """What each row's annotation file held when this session last read or wrote it.
+
+    ``read`` and ``write`` wrap the folder's own load and save: ``write`` holds the file's lock, checks
+    that the file is still what was read (else :class:`ChangedOnDiskError`, unless ``overwrite``), writes,
+    and remembers the new version.
+    """
+
+    def __init__(self) -> None:
+        self._seen: Dict[int, Optional[Fingerprint]] = {}
+
+    def read(self, row: int, path: Path, read: Callable[[], T]) -> T:
+        """``read()`` the file of ``row`` and remember its version (re-read if it changed meanwhile)."""
+        for _ in range(5):
+            before = Fingerprint.of(path)
+            value = read()
+            after = Fingerprint.of(path)
+            if before == after:
+                break
+        self._seen[row] = after
+        return value
+
+    def changed(self, row: int, path: Path) -> bool:
+        """True when the file of ``row`` is not what this session last read or wrote (never read: False)."""
+        return row in self._seen and Fingerprint.of(path) != self._seen[row]
+
+    def write(self, row: int, path: Path, write: Callable[[], None], overwrite: bool = False) -> None:
+        with locked(path):
+            if not overwrite and self.changed(row, path):
+                raise ChangedOnDiskError("it was changed on disk by another program since it was opened here",
+                                         path)
+            write()
+            self._seen[row] = Fingerprint.of(path)
 
 
 def natural_key(name: str) -> Tuple:
@@ -72,6 +134,7 @@ class ImageFolder:
             jsons = _listing(self.output_dir)[1] if self.output_dir.is_dir() else set()
         self._annotated: Set[str] = jsons
         self._index: Dict[str, int] = {}
+        self.versions = FileVersions()
 
     @classmethod
     def for_path(cls, path: PathLike, output_dir: Optional[PathLike] = None) -> Tuple["ImageFolder", int]:
@@ -138,23 +201,38 @@ class ImageFolder:
         """
         json_path = self.annotation_path(row)
         image = self.image_path(row)
-        if json_path.exists():
-            ann = load_labelme(json_path)
+        ann = self.versions.read(row, json_path, lambda: load_labelme(json_path) if json_path.exists() else None)
+        if ann is not None:
             self.set_annotated(row, True)
             return ann, True
         h, w = image_size(image)
-        return ImageAnnotation(image_path=_relative(image, json_path.parent), image_height=h, image_width=w), False
+        rel = relative_image_path(image, json_path.parent)
+        return ImageAnnotation(image_path=rel, image_height=h, image_width=w), False
 
-    def save(self, row: int, ann: ImageAnnotation) -> Path:
-        """Write ``ann`` as the LabelMe file of image ``row`` (atomically) and return its path."""
+    def save(self, row: int, ann: ImageAnnotation, overwrite: bool = False) -> Path:
+        """Write ``ann`` as the LabelMe file of image ``row`` (atomically, under its lock) and return its path.
+
+        Raises:
+            ChangedOnDiskError: the file changed since it was loaded or saved here (not with ``overwrite``).
+            AnylabelError: naming the file, when it cannot be written.
+        """
         json_path = self.annotation_path(row)
-        ann.image_path = _relative(self.image_path(row), json_path.parent)
-        save_labelme(ann, json_path)
+        ann.image_path = relative_image_path(self.image_path(row), json_path.parent)
+        self.versions.write(row, json_path, lambda: save_labelme(ann, json_path), overwrite)
         self.set_annotated(row, True)
         return json_path
 
+    def save_copy(self, row: int, ann: ImageAnnotation, path: PathLike) -> Path:
+        """Write ``ann`` to another file ``path`` (Save as), its ``imagePath`` relative to there. The row's
+        own file and what is known about it are left alone."""
+        path = Path(path)
+        copy = ann.copy()
+        copy.image_path = relative_image_path(self.image_path(row), path.parent)
+        save_labelme(copy, path)
+        return path
 
-def _relative(image: Path, folder: Path) -> str:
+
+def relative_image_path(image: Path, folder: Path) -> str:
     """``image`` relative to ``folder`` with ``/`` separators (labelme's imagePath)."""
     try:
         rel = os.path.relpath(image.resolve(), folder.resolve())

@@ -217,10 +217,14 @@ class EditingMixin:
         if self.canvas.tool.has_pending():
             self.canvas.tool.undo_last()
             return
+        self.ai.prompts.forget_redo()  # Ctrl+Shift+Z must redo this edit, not jump back to older clicks
         if self.history is not None and not self.history.undo():
             self.statusBar().showMessage("Nothing to undo", 2000)
 
     def redo(self) -> None:
+        """Ctrl+Shift+Z: the AI prompt Ctrl+Z removed first, then the last undone edit."""
+        if self.ai.redo_last():
+            return
         if self.history is not None and not self.history.redo():
             self.statusBar().showMessage("Nothing to redo", 2000)
 

@@ -6,7 +6,7 @@ from typing import Optional
 from PyQt5 import QtCore, QtGui, QtWidgets
 from PyQt5.QtCore import Qt
 
-from anylabel.gui.documents import ImageFolder
+from anylabel.gui.documents import ImageFolder, display_name
 
 
 def _dot_icon(colour: QtGui.QColor, hollow: bool = False) -> QtGui.QIcon:
@@ -46,7 +46,7 @@ class FileListModel(QtCore.QAbstractListModel):
             return None
         row = index.row()
         if role == Qt.DisplayRole:
-            return self.folder.names[row]
+            return display_name(self.folder.names[row])
         if role == Qt.DecorationRole:
             if row == self.dirty_row:
                 return self._dirty
@@ -54,7 +54,7 @@ class FileListModel(QtCore.QAbstractListModel):
         if role == Qt.ToolTipRole:
             state = "unsaved changes" if row == self.dirty_row else (
                 "annotated" if self.folder.is_annotated(row) else "not annotated")
-            return f"{self.folder.image_path(row)}\n{state}"
+            return f"{display_name(self.folder.image_path(row))}\n{state}"
         return None
 
     def refresh_row(self, row: Optional[int]) -> None:

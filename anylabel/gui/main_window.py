@@ -29,9 +29,10 @@ from anylabel.gui.actions import build_actions, build_menus, build_toolbar
 from anylabel.gui.ai_controller import AiController
 from anylabel.gui.canvas import Canvas
 from anylabel.gui.colors import LabelColors
-from anylabel.gui.dialogs import ShortcutsDialog, ask_unsaved
+from anylabel.gui.device_menu import DeviceMenu
+from anylabel.gui.dialogs import ShortcutsDialog, ask_changed_on_disk, ask_save_path, ask_unsaved
 from anylabel.gui.docks import LabelListWidget, ShapeListWidget
-from anylabel.gui.documents import ImageFolder
+from anylabel.gui.documents import ImageFolder, display_name
 from anylabel.gui.editing import EditingMixin
 from anylabel.gui.file_list import FileListWidget
 from anylabel.gui.model_picker import ModelPicker
@@ -83,6 +84,8 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.label_dialog = None
         self.video_panel = None
         self.ask_unsaved = ask_unsaved
+        self.ask_changed = ask_changed_on_disk  # the annotation file changed on disk: reload / keep mine / save as
+        self.ask_save_path = ask_save_path
         self.messages = {}  # title -> the non-modal QMessageBox showing the latest problem
 
         self.canvas = Canvas(self.colors)
@@ -103,6 +106,7 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.model_picker = ModelPicker()
         self.actions_ = build_actions(self)
         self.menus = build_menus(self, self.actions_)
+        self.device_menu = DeviceMenu(self, self.menus["ai"])  # AI > Device (anylabel.gui.device_menu)
         self.toolbar = build_toolbar(self, self.actions_)
         self._build_status_bar()
         self._connect()
@@ -113,7 +117,8 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         QtCore.QTimer.singleShot(0, self._initial_dock_sizes)  # once laid out: sizes need the real geometry
         self._update_title()
         self.registry = registry if registry is not None else load_registry(self.warn)
-        self._factory = segmenter_factory or default_segmenter_factory(self.registry, self.config.precision)
+        self._factory = segmenter_factory or default_segmenter_factory(self.registry, self.config.precision,
+                                                                       device=lambda: self.config.device)
         self.model_picker.set_registry(self.registry, None)
         name = model or initial_model(self.registry, self.config.default_model)
         if name:
@@ -161,6 +166,7 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         c.selectionChanged.connect(self.shape_list.select)
         c.editLabelRequested.connect(lambda i: self.change_label([i]))
         self.ai.finishReady.connect(self.finish_ai_object)
+        self.ai.previewChanged.connect(self._update_redo)  # every prompt change ends in a preview update
         self.ai.message.connect(lambda m: self.statusBar().showMessage(m, 4000))
         self.ai.error.connect(lambda m: self.warn(m, "Model error"))
         self.file_list.rowActivated.connect(self.load_row)
@@ -173,9 +179,10 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.model_picker.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
 
     # -------------------------------------------------------------------------------- models
-    def set_model(self, name: str) -> None:
-        """Use model ``name``: one worker thread per backend; the previous one is stopped."""
-        if self.worker is not None and self.worker.name == name:
+    def set_model(self, name: str, reload: bool = False) -> None:
+        """Use model ``name``: one worker thread per backend; the previous one is stopped (``reload``: also
+        when it is the current model, e.g. on another device)."""
+        if self.worker is not None and self.worker.name == name and not reload:
             return
         old, self.worker = self.worker, None
         if old is not None:
@@ -183,12 +190,17 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
             old.retire()  # never blocks: a running encode finishes in the background, then memory is freed
         # the embedding prefetch decodes through the display read-ahead: each next image is decoded once
         worker = SegmentWorker(lambda: self._factory(name), name, image_loader=lambda p: self.readahead.get(p))
-        worker.status.connect(self.model_status.setText)
+        worker.status.connect(lambda text: self.model_status.setText(display_name(text)))
         self.worker = worker
         self.ai.set_worker(worker)
         self.model_picker.set_current(name)
         worker.load()
         self._prefetch()
+
+    def reload_model(self) -> None:
+        """Load the current model again (its device changed)."""
+        if self.worker is not None:
+            self.set_model(self.worker.name, reload=True)
 
     def _prefetch(self) -> None:
         if self.worker is None or self.folder is None or self.row is None:
@@ -216,7 +228,12 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self._apply_label_visibility()
         self.shape_list.refresh(shapes, self.canvas.hidden, self.canvas.selected)
         self.actions_["undo"].setEnabled(True)
-        self.actions_["redo"].setEnabled(self.history is not None and self.history.can_redo)
+        self._update_redo()
+
+    def _update_redo(self) -> None:
+        """Redo is possible for an undone AI prompt or an undone edit."""
+        self.actions_["redo"].setEnabled(self.ai.prompts.can_redo
+                                         or (self.history is not None and self.history.can_redo))
 
     def _apply_label_visibility(self) -> None:
         shapes = self.annotation.shapes if self.annotation is not None else []
@@ -232,7 +249,7 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.canvas.update()
 
     def _update_title(self) -> None:
-        name = self.folder.names[self.row] if self.folder is not None and self.row is not None else ""
+        name = display_name(self.folder.names[self.row]) if self.folder is not None and self.row is not None else ""
         dirty = "*" if self.history is not None and self.history.dirty else ""
         where = f" ({self.row + 1}/{len(self.folder)})" if name else ""
         self.setWindowTitle(f"{name}{dirty}{where} — anylabel {__version__}" if name else f"anylabel {__version__}")
@@ -249,6 +266,7 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
 
     def warn(self, message: str, title: str = "anylabel") -> None:
         """Show a problem without blocking: status bar plus a non-modal message box (one per title)."""
+        message = display_name(message)  # a non-UTF-8 file name in it: its bytes spelled out
         log.warning("%s: %s", title, message)
         self.statusBar().showMessage(message.splitlines()[0], 8000)
         box = self.messages.get(title)

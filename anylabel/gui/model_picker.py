@@ -11,6 +11,7 @@ from PyQt5.QtCore import Qt
 
 from anylabel.errors import AnylabelError, CancelledError
 from anylabel.models import ModelRegistry, ModelSpec
+from anylabel.sizes import format_size
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +20,18 @@ _RUNNING: set = set()  # download threads still running
 
 
 def _size(n: Optional[int]) -> str:
-    if not n:
-        return ""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit in ("B", "KB") else f"{n:.1f} {unit}"
-        n /= 1024
-    return ""
+    return format_size(n, unknown="") if n else ""
+
+
+def ask_download(parent: Optional[QtWidgets.QWidget], registry: ModelRegistry, spec: ModelSpec,
+                 why: str = "") -> bool:
+    """Ask before downloading ``spec`` (its size, URL and destination); ``why`` says what needs it."""
+    where = registry.local_path(spec)
+    answer = QtWidgets.QMessageBox.question(
+        parent, "Download model",
+        f"{spec.display_name or spec.name} is not downloaded yet.{(' ' + why) if why else ''}\n\n"
+        f"Download {_size(spec.size) or 'it'} from\n{spec.url}\nto {where}?")
+    return answer == QtWidgets.QMessageBox.Yes
 
 
 class DownloadThread(QtCore.QThread):
@@ -132,15 +138,9 @@ class ModelPicker(QtWidgets.QComboBox):
             self.current_name = name
             self.modelChosen.emit(name)
             return
-        if self.confirm_download:
-            where = self.registry.local_path(spec)
-            answer = QtWidgets.QMessageBox.question(
-                self, "Download model",
-                f"{spec.display_name or spec.name} is not downloaded yet.\n\n"
-                f"Download {_size(spec.size) or 'it'} from\n{spec.url}\nto {where}?")
-            if answer != QtWidgets.QMessageBox.Yes:
-                self.set_current(self.current_name or "")
-                return
+        if self.confirm_download and not ask_download(self, self.registry, spec):
+            self.set_current(self.current_name or "")
+            return
         self.start_download(spec)
 
     def start_download(self, spec: ModelSpec) -> DownloadThread:

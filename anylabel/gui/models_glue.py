@@ -46,13 +46,23 @@ def initial_model(registry: ModelRegistry, preferred: Optional[str]) -> Optional
     return specs[0].name if specs else None
 
 
-def default_segmenter_factory(registry: ModelRegistry, precision: Optional[str] = None) -> Callable[[str], Segmenter]:
+def default_segmenter_factory(registry: ModelRegistry, precision: Optional[str] = None,
+                              device: Callable[[], Optional[str]] = lambda: None) -> Callable[[str], Segmenter]:
     """``fn(name) -> Segmenter`` through the backends' factory (runs on the worker thread); ``precision``
-    is the settings' ``precision`` (None: ``$ANYLABEL_PRECISION`` or auto)."""
+    is the settings' ``precision`` (None: ``$ANYLABEL_PRECISION`` or auto); ``device()`` the settings' device
+    at the time of the load (the Device menu changes it), see :func:`gui_device`."""
 
     def make(name: str) -> Segmenter:
         from anylabel.backends.factory import load_segmenter
 
-        return load_segmenter(name, registry=registry, precision=precision)
+        return load_segmenter(name, registry=registry, precision=precision, device=gui_device(device()))
 
     return make
+
+
+def gui_device(setting: Optional[str]) -> str:
+    """The device name the GUI's models use: the settings' ``device`` (which the Device menu sets) when it is
+    explicit; for ``auto``, ``$ANYLABEL_DEVICE`` if set, else auto (as on the command line)."""
+    from anylabel.devices import requested_device
+
+    return requested_device(setting if setting and setting != "auto" else None)

@@ -12,7 +12,7 @@ from PyQt5 import QtGui, QtWidgets
 
 from anylabel.document.history import History
 from anylabel.errors import AnylabelError
-from anylabel.gui.documents import ImageFolder
+from anylabel.gui.documents import ChangedOnDiskError, ImageFolder, display_name
 
 log = logging.getLogger(__name__)
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
@@ -37,7 +37,7 @@ class NavigationMixin:
         self.file_list.set_folder(folder)
         if not len(folder):
             self._clear_document()
-            self.statusBar().showMessage(f"No images in {folder.folder}", 5000)
+            self.statusBar().showMessage(f"No images in {display_name(folder.folder)}", 5000)
             return False
         return self.load_row(row, ask=False)
 
@@ -123,19 +123,59 @@ class NavigationMixin:
                 self.open_path(str(self.folder.folder / current) if current else str(self.folder.folder))
 
     # -------------------------------------------------------------------------------- saving
-    def save(self) -> bool:
-        """Ctrl+S: write the LabelMe file (atomically). False (with a message) when it failed."""
+    def save(self, overwrite: bool = False) -> bool:
+        """Ctrl+S: write the LabelMe file (atomically, under its lock). True when no unsaved work is left:
+        saved, saved elsewhere (Save as), or replaced on purpose by the file's new content (Reload).
+
+        A file another program changed since it was opened here is not overwritten silently: the user is
+        asked (:meth:`_changed_on_disk`).
+        """
         if self.folder is None or self.row is None or self.annotation is None:
             return False
         try:
-            path = self.folder.save(self.row, self.annotation)
+            path = self.folder.save(self.row, self.annotation, overwrite=overwrite)
+        except ChangedOnDiskError as e:
+            return self._changed_on_disk(e)
         except AnylabelError as e:
             self.warn(f"Not saved: {e}", "Cannot save")
             return False
+        except (OSError, ValueError) as e:  # a bug must not abort the process (PyQt) and lose the work
+            log.exception("save failed")
+            self.warn(f"Not saved: {self.folder.annotation_path(self.row)}: {type(e).__name__}: {e}\n"
+                      "Your changes are still here: try File → Save again or another output folder.", "Cannot save")
+            return False
         self.history.mark_saved()
         self.file_list.model.refresh_row(self.row)
-        self.statusBar().showMessage(f"Saved {path}", 4000)
+        self.statusBar().showMessage(f"Saved {display_name(path)}", 4000)
         return True
+
+    def _changed_on_disk(self, error: ChangedOnDiskError) -> bool:
+        """Someone else changed the file: reload it, keep mine (overwrite), or save mine as another file."""
+        answer = self.ask_changed(self, display_name(error.path or self.folder.annotation_path(self.row)))
+        self.refocus()
+        if answer == "overwrite":
+            return self.save(overwrite=True)
+        if answer == "reload":
+            row, self.row = self.row, None
+            self.history.mark_saved()  # the user chose to drop the unsaved changes
+            self.load_row(row, ask=False)
+            self.statusBar().showMessage(f"Reloaded {display_name(error.path)} from disk", 5000)
+            return True
+        if answer == "save_as":
+            suggested = self.folder.annotation_path(self.row)
+            target = self.ask_save_path(self, str(suggested.with_name(f"{suggested.stem}.mine.json")))
+            if not target:
+                return False
+            try:
+                path = self.folder.save_copy(self.row, self.annotation, target)
+            except AnylabelError as e:
+                self.warn(f"Not saved: {e}", "Cannot save")
+                return False
+            self.history.mark_saved()  # the work is safe in the new file; the changed one is left alone
+            self.statusBar().showMessage(f"Saved as {display_name(path)}; "
+                                         f"{display_name(error.path)} is unchanged", 6000)
+            return True
+        return False
 
     def maybe_leave(self) -> bool:
         """True when the current image may be left: no unsaved changes, saved, or discarded on purpose."""
@@ -143,7 +183,8 @@ class NavigationMixin:
             return True
         if self.config.autosave:
             return self.save()
-        answer = self.ask_unsaved(self, self.folder.names[self.row] if self.folder and self.row is not None else "")
+        name = self.folder.names[self.row] if self.folder and self.row is not None else ""
+        answer = self.ask_unsaved(self, display_name(name))
         self.refocus()
         if answer == "save":
             return self.save()

@@ -60,9 +60,13 @@ class SemanticSuggestions(QtCore.QObject):
             self.set_suggester(None)
             return
 
+        from anylabel.gui.models_glue import gui_device
+
+        device = gui_device(getattr(self.window.config, "device", None))
+
         def work() -> None:
             try:
-                self.loaded.emit(spec, LabelSuggester.from_spec(spec), "")
+                self.loaded.emit(spec, LabelSuggester.from_spec(spec, device=device), "")
             except AnylabelError as e:
                 self.loaded.emit(spec, None, str(e))
             except Exception as e:  # noqa: BLE001 - any failure becomes a message, never a dead thread

@@ -11,6 +11,7 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 
 from anylabel.formats.base import Options
 from anylabel.formats.stats import DatasetStats, folder_stats
+from anylabel.gui.documents import display_name
 from anylabel.gui.export_dialog import TaskThread
 
 
@@ -116,7 +117,7 @@ class StatsDialog(QtWidgets.QDialog):
         if not self.folder or (self.thread is not None and self.thread.isRunning()):
             return
         self._options = Options()
-        self.summary.setText(f"counting {self.folder} …")
+        self.summary.setText(f"counting {display_name(self.folder)} …")
         folder, options = self.folder, self._options
 
         def task(progress):
@@ -126,7 +127,7 @@ class StatsDialog(QtWidgets.QDialog):
         self.thread = TaskThread(task, self)
         self.thread.progressed.connect(self._on_progress)
         self.thread.succeeded.connect(self._show)
-        self.thread.failed.connect(lambda msg: self.summary.setText(f"error: {msg}"))
+        self.thread.failed.connect(lambda msg: self.summary.setText(f"error: {display_name(msg)}"))
         self.thread.start()
 
     def _on_progress(self, done: int, total: int, _stage: str) -> None:
@@ -141,8 +142,8 @@ class StatsDialog(QtWidgets.QDialog):
         self.chart.set_bars(list(stats.per_class.items()))
         self.image_chart.set_bars([(f"{k} instances", n) for k, n in stats.histogram()])
         self._fill(self.class_table, [(c, n, stats.images_per_class.get(c, 0)) for c, n in stats.per_class.items()])
-        self._fill(self.image_table, list(stats.per_image.items()))
-        self.warnings.setPlainText("\n".join(str(w) for w in report.warnings))
+        self._fill(self.image_table, [(display_name(k), n) for k, n in stats.per_image.items()])
+        self.warnings.setPlainText(display_name("\n".join(str(w) for w in report.warnings)))
         self.warnings.setVisible(bool(report.warnings))
 
     @staticmethod

@@ -16,7 +16,10 @@ How video mode uses the window (so everything for images works for frames too):
 * Ctrl+M saves the frame, then tracks the confirmed objects from the current frame (or their earliest new
   prompt) to the "to frame" box in the background: progress, Cancel, each frame written as it arrives and
   shown when it is the current one ("follow" moves the view along with the tracker);
-* opening images again hands the clicks back to the image worker (the panel notices the folder change).
+* opening images again hands the clicks back to the image worker (the panel notices the folder change);
+* without a usable SAM2 model (none declared, not downloaded, or its file does not load) tracking is off
+  and says why: the clicks stay with the image model, the frames can be browsed, annotated and saved; a
+  model that is not downloaded is offered for download (asked first, like the model picker).
 """
 from __future__ import annotations
 
@@ -29,6 +32,9 @@ from PyQt5 import QtCore, QtWidgets
 from PyQt5.QtCore import Qt
 
 from anylabel.errors import AnylabelError
+from anylabel.gui import video_model
+from anylabel.gui.documents import display_name
+from anylabel.gui.model_picker import ask_download
 from anylabel.gui.video_dock import VideoDock
 from anylabel.gui.video_frames import ReplaceTrack, VideoFrameFolder, max_track_id, shape_mask
 from anylabel.gui.video_worker import Target, TrackerWorker
@@ -54,6 +60,10 @@ class VideoPanel(QtCore.QObject):
         self.current_obj = 1
         self.max_track_id = 0  # highest track id in the video's files or confirmed: new ids go above it
         self._saved_prefetch: Optional[int] = None
+        self.tracking = "off"  # "off" (no tracker: clicks go to the image model), "loading" or "ready"
+        #: ``fn(parent, registry, spec) -> bool``: may the missing tracking model be downloaded? (tests answer)
+        self.ask_download = lambda parent, registry, spec: ask_download(
+            parent, registry, spec, "Tracking objects through the video needs a SAM2 model.")
         self.dock_widget = VideoDock()
         self.dock = QtWidgets.QDockWidget("Video", window)
         self.dock.setObjectName("video")
@@ -61,7 +71,8 @@ class VideoPanel(QtCore.QObject):
         window.addDockWidget(Qt.BottomDockWidgetArea, self.dock)
         window.docks["video"] = self.dock
         self.dock.hide()
-        self.worker = TrackerWorker(self._load_predictor, self._target, precision=window.config.precision)
+        self.worker = TrackerWorker(self._load_predictor, self._target, precision=window.config.precision,
+                                    device=lambda: getattr(window.config, "device", None))
         self._connect()
         self._add_menu_actions()
 
@@ -87,7 +98,8 @@ class VideoPanel(QtCore.QObject):
         d.resetRequested.connect(self.reset_tracker)
         wk.status.connect(self._status)
         wk.error.connect(lambda m: w.warn(m, "Tracking"))
-        wk.opened.connect(lambda name: self._status(f"{name}: ready to track"))
+        wk.opened.connect(self._on_opened)
+        wk.openFailed.connect(self._on_open_failed)
         wk.propagationStarted.connect(self._on_started)
         wk.frameTracked.connect(self._on_frame_tracked)
         wk.propagationFinished.connect(self._on_finished)
@@ -122,6 +134,7 @@ class VideoPanel(QtCore.QObject):
         return self.folder is not None and self.window.folder is self.folder
 
     def _status(self, text: str) -> None:
+        text = display_name(text)
         self.dock_widget.status.setText(text)
         self.window.statusBar().showMessage(text, 5000)
 
@@ -142,9 +155,9 @@ class VideoPanel(QtCore.QObject):
         except AnylabelError as e:
             w.warn(str(e), "Cannot open the video")
             return False
-        model = self._tracking_model()
+        model = video_model.tracking_model(w.registry, getattr(w.worker, "name", None))
         if model is None:
-            w.warn("No SAM2 model is declared: tracking needs one (anylabel models list)", "Tracking")
+            w.warn(video_model.no_model_message(), "Tracking")
         if self.worker.propagating:
             self.worker.cancel()
         self.folder, self.objects = folder, {}
@@ -155,28 +168,59 @@ class VideoPanel(QtCore.QObject):
         self.dock_widget.set_frame_count(len(folder))
         self.dock_widget.set_objects(self.objects, self.current_obj)
         self.dock.show()
-        if model is not None:
-            self.model = model
-            self.worker.open_video(folder, model)
+        self.model, self.tracking = model, "off"
+        missing = model is not None and not w.registry.is_available(w.registry.get(model))
+        if model is not None and not missing:  # a missing file is never downloaded without asking
+            self._start_tracker(model)
         if self._saved_prefetch is None:
             # the image model must not pre-encode frames (and frames must not be extracted for it)
             self._saved_prefetch, w.config.prefetch = w.config.prefetch, 0
         w.load_row(0, ask=False)
-        w.ai.set_worker(self.worker)  # after load_row, which dropped the previous image's prompts
+        # after load_row, which dropped the previous image's prompts; without a tracker the image model answers
+        w.ai.set_worker(self.worker if self.tracking != "off" else w.worker)
         self._status(f"Video {Path(path).name}: {len(folder)} frames; annotations in {folder.output_dir}")
+        if missing:
+            QtCore.QTimer.singleShot(0, lambda: self._offer_download(model))  # once the first frame is shown
         return True
 
-    def _tracking_model(self) -> Optional[str]:
-        from anylabel.tracking.model import sam2_models
+    def _start_tracker(self, model: str) -> None:
+        self.model, self.tracking = model, "loading"
+        self.worker.open_video(self.folder, model)
 
-        names = sam2_models(self.window.registry)
-        current = getattr(self.window.worker, "name", None)
-        return current if current in names else (names[0] if names else None)
+    def _offer_download(self, model: str) -> None:
+        """The tracking model's file is not there: ask before downloading it (like the model picker)."""
+        w = self.window
+        if not self.active or self.model != model or self.tracking != "off":
+            return
+        spec = w.registry.get(model)
+        if spec.url and self.ask_download(w, w.registry, spec):
+            w.model_picker.start_download(spec)  # when done, the picker chooses it: _on_model_chosen opens it
+            self._status(f"Downloading {model} for tracking…")
+            return
+        self._status(f"Tracking is off: {model} is not downloaded (model picker ⬇ downloads it)")
+        w.warn(video_model.missing_model_message(w.registry, model), "Tracking")
+
+    def _on_opened(self, name: str) -> None:
+        if name == self.model:
+            self.tracking = "ready"
+        self._status(f"{name}: ready to track")
+
+    def _on_open_failed(self, name: str, message: str) -> None:
+        """The tracking model did not load: say why, and let the image model answer the clicks."""
+        if name != self.model:
+            return
+        self.tracking = "off"
+        w = self.window
+        if self.active and w.ai.worker is self.worker:
+            w.ai.set_worker(w.worker)
+        w.warn(video_model.load_failed_message(name, message), "Tracking")
 
     def _load_predictor(self, name: str) -> Any:
+        from anylabel.gui.models_glue import gui_device
         from anylabel.tracking.model import load_video_predictor
 
-        return load_video_predictor(name, registry=self.window.registry)
+        return load_video_predictor(name, registry=self.window.registry,
+                                    device=gui_device(getattr(self.window.config, "device", None)))
 
     def _check_active(self) -> None:
         """The window's folder changed: leaving video mode hands the clicks back to the image worker."""
@@ -196,13 +240,14 @@ class VideoPanel(QtCore.QObject):
             return
         from anylabel.tracking.model import sam2_models
 
-        if name in sam2_models(self.window.registry) and name != self.model:
+        if name in sam2_models(self.window.registry) and (name != self.model or self.tracking == "off"):
             self.worker.cancel()
-            self.model, self.objects = name, {}
-            self.worker.open_video(self.folder, name)
+            self.objects = {}
+            self._start_tracker(name)
             self.dock_widget.set_objects(self.objects, self.current_obj)
             self._status(f"Tracking with {name}: the tracker starts afresh (annotations are kept)")
-        self.window.ai.set_worker(self.worker)
+        if self.tracking != "off":
+            self.window.ai.set_worker(self.worker)
 
     # ------------------------------------------------------------------------------ frames
     def goto(self, frame: int) -> None:
@@ -326,6 +371,9 @@ class VideoPanel(QtCore.QObject):
             return
         if self.worker.propagating:
             w.statusBar().showMessage("Already propagating (Cancel stops it)", 3000)
+            return
+        if self.tracking == "off":
+            w.warn(video_model.tracking_off_message(self.model), "Tracking")
             return
         if w.history is not None and w.history.dirty and not w.save():
             return

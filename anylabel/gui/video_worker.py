@@ -51,6 +51,7 @@ class TrackerWorker(QtCore.QObject):
     busyChanged = QtCore.pyqtSignal(bool)
     modelLoaded = QtCore.pyqtSignal(str)
     opened = QtCore.pyqtSignal(str)  # model name: the session is ready
+    openFailed = QtCore.pyqtSignal(str, str)  # model name, message: no session (the model did not load)
     propagationStarted = QtCore.pyqtSignal(int, int)  # first frame, number of frames
     frameTracked = QtCore.pyqtSignal(int, int, int)  # frame, frames done, frames in the run
     propagationFinished = QtCore.pyqtSignal(int, bool)  # frames done, cancelled
@@ -59,9 +60,10 @@ class TrackerWorker(QtCore.QObject):
     _wake = QtCore.pyqtSignal()
 
     def __init__(self, load_predictor: Callable[[str], Any], target: Callable[[SegmentRequest], Target],
-                 precision: Optional[str] = None) -> None:
+                 precision: Optional[str] = None, device: Callable[[], Optional[str]] = lambda: None) -> None:
         super().__init__()
         self.precision = precision  # the sessions' (anylabel.backends.precision)
+        self.device = device  # the device the next load uses (the Device menu changes it): part of the cache key
         self.name = "tracker"
         self._load = load_predictor
         self.target = target
@@ -70,7 +72,7 @@ class TrackerWorker(QtCore.QObject):
         self.confirmed: Dict[int, str] = {}  # object id -> label, for objects finished with F
         self.propagating = False
         self.frames_done = 0
-        self._predictors: Dict[str, Any] = {}
+        self._predictors: Dict[Tuple[str, Optional[str]], Any] = {}
         self._lock = threading.Lock()
         self._pending: Optional[Tuple[SegmentRequest, Target]] = None
         self._jobs: Deque[Callable[[], None]] = deque()
@@ -98,9 +100,11 @@ class TrackerWorker(QtCore.QObject):
         self._wake.emit()
 
     def stop(self, wait_ms: int = 30000) -> None:
-        """Cancel any propagation and stop the thread."""
+        """Cancel any propagation and stop the thread (once: the window's exit and its destruction both call it)."""
         self.cancel()
         with self._lock:
+            if self._stopping:
+                return
             self._stopping = True
             self._pending = None
             self._jobs.clear()
@@ -150,6 +154,9 @@ class TrackerWorker(QtCore.QObject):
                 self._answer(*pending)
             elif job is not None:
                 job()
+        except AnylabelError as e:  # an expected problem (a file, a model): a message, no traceback
+            log.warning("tracker: %s", e)
+            self.error.emit(str(e))
         except Exception as e:  # noqa: BLE001 - every failure must reach the user as a message
             log.exception("tracker job failed")
             self.error.emit(_message(e))
@@ -159,20 +166,29 @@ class TrackerWorker(QtCore.QObject):
             self._wake.emit()
 
     def _open(self, folder: Any, model: str) -> None:
+        from anylabel.backends.engines import notices
         from anylabel.tracking import TrackingSession
 
         self.session, self.folder, self.confirmed = None, folder, {}
-        predictor = self._predictors.get(model)
+        key = (model, self.device())
+        predictor = self._predictors.get(key)
         if predictor is None:
             self.status.emit(f"{model}: loading the tracking model…")
             t0 = time.perf_counter()
-            predictor = self._load(model)
-            self._predictors = {model: predictor}  # one model in memory
+            try:
+                predictor = self._load(model)
+            except AnylabelError as e:  # missing, corrupt or wrong file: the window stays usable without it
+                log.warning("tracking model %s: %s", model, e)
+                self.status.emit(f"{model}: not loaded (tracking is off)")
+                self.openFailed.emit(model, str(e))
+                return
+            self._predictors = {key: predictor}  # one model in memory
             self.status.emit(f"{model}: loaded in {time.perf_counter() - t0:.1f} s")
             self.modelLoaded.emit(model)
         self.name = model
-        self.session = TrackingSession(predictor, folder.source, precision=self.precision)
-        self.status.emit(f"{model}: tracking in {self.session.precision}")
+        with notices(self.status.emit):  # a one-time engine probe (precision auto) says so
+            self.session = TrackingSession(predictor, folder.source, precision=self.precision)
+        self.status.emit(f"{model}: tracking on {self.session.device}, {self.session.precision}")
         self.opened.emit(model)
 
     def _answer(self, req: SegmentRequest, target: Target) -> None:

@@ -30,6 +30,7 @@ import numpy as np
 from PyQt5 import QtCore, QtGui
 
 from anylabel.backends import MaskCandidate, Prompt, Segmenter
+from anylabel.backends.engines import notices
 from anylabel.backends.prefetch import Prefetcher
 from anylabel.errors import AnylabelError
 from anylabel.imaging.loader import file_key, load_image
@@ -211,14 +212,14 @@ class SegmentWorker(QtCore.QObject):
             self.status.emit(f"{self.name}: loading the model…")
             t0 = time.perf_counter()
             try:
-                self._segmenter = self._make()
+                with notices(self.status.emit):  # a one-time engine probe or ONNX export says so
+                    self._segmenter = self._make()
             except Exception as e:  # noqa: BLE001 - any failure must reach the user as a message
                 log.exception("loading %s failed", self.name)
                 self._load_error = _message(e)
             else:
-                precision = getattr(self._segmenter, "precision", None)  # torch SAM / SAM2 have a choice
-                how = f", {precision}" if precision else ""
-                self.status.emit(f"{self.name}: ready (loaded in {time.perf_counter() - t0:.1f} s{how})")
+                self.status.emit(f"{self.name}: ready on {runs_on(self._segmenter)} "
+                                 f"(loaded in {time.perf_counter() - t0:.1f} s)")
                 self.modelLoaded.emit(self.name)
                 return True
         if request is not None:
@@ -314,3 +315,12 @@ def _message(e: BaseException) -> str:
     if isinstance(e, AnylabelError):
         return str(e)
     return f"{type(e).__name__}: {e}"
+
+
+def runs_on(segmenter: object) -> str:
+    """``cuda:0 (NVIDIA ...), bfloat16`` / ``cpu, float32``: where and how a segmenter runs (test fakes
+    without :meth:`~anylabel.backends.base.Segmenter.runs_on` show their precision, if any)."""
+    describe = getattr(segmenter, "runs_on", None)
+    if callable(describe):
+        return describe()
+    return ", ".join(str(v) for v in (getattr(segmenter, "device", "cpu"), getattr(segmenter, "precision", None)) if v)

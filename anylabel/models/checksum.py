@@ -1,14 +1,24 @@
 """Checksums of model files, and a small record of files already verified.
 
 Hashing a 2.5 GB checkpoint takes seconds, so a file is hashed once: the result is remembered in
-``<cache root>/models/verified.json`` keyed by the file's absolute path, size and mtime (ns) and the
-expected checksum. Any change of the file (or of the expected value) makes the record stale and the
-file is hashed again. The record only ever says "this exact file matched"; a mismatch is never cached.
+``<cache root>/models/verified.json`` keyed by the file's absolute path and the expected checksum, with the
+file's size, mtime, inode, device and ctime (ns). Any change of the file (or of the expected value) makes
+the record stale and the file is hashed again. The record only ever says "this exact file matched"; a
+mismatch is never cached.
+
+Why ctime: size and mtime alone are forgeable (rewrite the bytes, then ``os.utime`` the old mtime back);
+ctime is set by the kernel on every write, rename or ``utime`` and cannot be set from user space, and the
+inode changes when the file is replaced by another one. What remains: someone who can set the system clock
+(root) or write the disk below the file system can still keep all five equal; a file system with coarse or
+no ctime (FAT) weakens the check to size + mtime. Files that are unpickled (FastSAM, ``yolo:``) do not
+rely on the record at all: their bytes are read once, hashed and unpickled from memory
+(:mod:`anylabel.models.ultralytics_loading`).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Callable, Dict, Optional, Tuple, Union
 
@@ -68,7 +78,14 @@ class VerifiedRecord:
 
     @staticmethod
     def _key(path: Path) -> str:
-        return str(Path(path).resolve())
+        """The resolved path; a name that is not UTF-8 (bytes on Linux) as ``bytes:HEX``, so the record stays
+        valid JSON and names exactly that file."""
+        name = str(Path(path).resolve())
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            return "bytes:" + os.fsencode(name).hex()
+        return name
 
     def _read(self) -> Dict[str, dict]:
         try:
@@ -80,8 +97,15 @@ class VerifiedRecord:
             return {}
         return data if isinstance(data, dict) else {}
 
+    @staticmethod
+    def _identity(st) -> Dict[str, int]:
+        """What must be unchanged for a remembered check to count (see the module docstring)."""
+        return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino,
+                "device": st.st_dev}
+
     def is_verified(self, path: Path, algorithm: str, hexdigest: str) -> bool:
-        """True when this exact file (same size and mtime) already matched ``algorithm:hexdigest``."""
+        """True when this exact file (same size, mtime, ctime, inode, device) already matched
+        ``algorithm:hexdigest``. Records of older versions (size and mtime only) no longer count."""
         try:
             st = Path(path).stat()
         except OSError:
@@ -89,8 +113,7 @@ class VerifiedRecord:
         entry = self._read().get(self._key(path))
         return (
             isinstance(entry, dict)
-            and entry.get("size") == st.st_size
-            and entry.get("mtime_ns") == st.st_mtime_ns
+            and all(entry.get(k) == v for k, v in self._identity(st).items())
             and entry.get(algorithm) == hexdigest
         )
 
@@ -98,7 +121,7 @@ class VerifiedRecord:
         """Record that ``path`` (as it is now) matched; failure to write the record is not an error."""
         st = Path(path).stat()
         data = self._read()
-        data[self._key(path)] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, algorithm: hexdigest}
+        data[self._key(path)] = {**self._identity(st), algorithm: hexdigest}
         try:
             atomic_write_json(self.record_file, data)
         except AnylabelError:
@@ -141,20 +164,43 @@ def verify_checksum(path: PathLike, spec: ModelSpec, record: Optional[VerifiedRe
         return algorithm
     actual = file_checksum(path, algorithm, progress=progress)
     if actual != hexdigest:
-        if spec.path is not None:
-            hint = ("If it is your own model (e.g. fine-tuned), give its sha256 in the models file "
-                    f"{spec.source or ''} or declare the entry in full (with family:) so that the official "
-                    "checksum no longer applies")
-        else:
-            hint = f"Delete it and fetch it again (anylabel models fetch {spec.name})"
-        raise ModelError(
-            f"checksum mismatch for model {spec.name!r}: expected {algorithm} {hexdigest}, got {actual}. "
-            f"The file is corrupt, truncated or a different model. {hint}",
-            path,
-        )
+        raise _mismatch(path, spec, algorithm, hexdigest, actual)
     if record is not None:
         record.remember(path, algorithm, hexdigest)
     return algorithm
+
+
+def verify_bytes(data: bytes, path: PathLike, spec: ModelSpec) -> Optional[str]:
+    """Check ``data`` (the bytes of ``path``, already read) against the checksum of ``spec``: what is then
+    loaded is exactly what was checked, whatever happens to the file afterwards. No record is consulted.
+
+    Returns:
+        The algorithm used, or None when ``spec`` has no checksum.
+    Raises:
+        ModelError: naming ``path`` when the checksum does not match.
+    """
+    expected = expected_checksum(spec)
+    if expected is None:
+        return None
+    algorithm, hexdigest = expected
+    actual = hashlib.new(algorithm, data).hexdigest()
+    if actual != hexdigest:
+        raise _mismatch(Path(path), spec, algorithm, hexdigest, actual)
+    return algorithm
+
+
+def _mismatch(path: Path, spec: ModelSpec, algorithm: str, hexdigest: str, actual: str) -> ModelError:
+    if spec.path is not None:
+        hint = ("If it is your own model (e.g. fine-tuned), give its sha256 in the models file "
+                f"{spec.source or ''} or declare the entry in full (with family:) so that the official "
+                "checksum no longer applies")
+    else:
+        hint = f"Delete it and fetch it again (anylabel models fetch {spec.name})"
+    return ModelError(
+        f"checksum mismatch for model {spec.name!r}: expected {algorithm} {hexdigest}, got {actual}. "
+        f"The file is corrupt, truncated or a different model. {hint}",
+        path,
+    )
 
 
 def is_cancelled(cancel: object) -> bool:

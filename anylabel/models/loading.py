@@ -47,10 +47,13 @@ def safe_torch_load(path: PathLike, safe_globals: Optional[Iterable[Any]] = None
     except pickle.UnpicklingError as e:
         unsupported = _unsupported_global(str(e))
         if unsupported.startswith("Unsupported global"):
-            # weights_only refuses anything but tensors and plain containers; say why in user terms.
+            # weights_only refuses anything but tensors and plain containers; say why in user terms, in one
+            # sentence instead of torch's paragraphs about weights_only and safe globals.
+            found = unsupported.split(" was not")[0].replace("Unsupported global: GLOBAL ", "").strip()
             raise ModelError(
-                "not a plain weights checkpoint: it holds pickled Python objects, which are not loaded for "
-                f"safety (weights_only=True). {unsupported.split(' was not')[0]}",
+                f"the checkpoint contains non-weight objects ({found}), which are never unpickled because that "
+                "could run code; save only the weights, e.g. torch.save(model.state_dict(), path) "
+                "(SAM2: {'model': state_dict}), or use the official file",
                 path,
             ) from e
         raise ModelError(f"not a PyTorch checkpoint, or a corrupt one (cannot unpickle: {unsupported or e})",

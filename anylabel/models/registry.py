@@ -60,7 +60,7 @@ def _read_entries(path: Path, origin: str) -> List[Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise ConfigError(f"invalid YAML: {e}", path) from e
+        raise ConfigError(f"invalid YAML: {_yaml_problem(e)}", path) from e
     if data is None:
         return []
     if not isinstance(data, dict) or set(data) != {"models"} or not isinstance(data["models"], list):
@@ -230,3 +230,10 @@ class ModelRegistry:
         download(spec.url, path, expected, size=spec.size, progress=progress, cancel=cancel)
         record.remember(path, *expected)  # just hashed by the downloader: no second pass needed
         return path
+
+
+def _yaml_problem(e: Exception) -> str:
+    """PyYAML's multi-paragraph message as one line: the problem and where (1-based line and column)."""
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem

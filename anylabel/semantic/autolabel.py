@@ -76,7 +76,8 @@ class AutolabelConfig:
     tolerance: float = 1.0
     min_area: int = 0
     drop_labels: Tuple[str, ...] = ()
-    device: str = "cpu"
+    #: where the models run (a name of anylabel.devices, resolved in each worker: auto = its first GPU)
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         if self.masks not in MASK_SOURCES:
@@ -183,10 +184,11 @@ class AutolabelPipeline:
             voter = SemanticVoter(branch, ignore_ids=cfg.ignore_ids, ignore_label=cfg.ignore_label, top_k=cfg.top_k)
         classifier = None
         if cfg.classifier:
-            classifier = parse_classifier_spec(cfg.classifier, cfg.vocab, cfg.models_files, cfg.top_k)
+            classifier = parse_classifier_spec(cfg.classifier, cfg.vocab, cfg.models_files, cfg.top_k,
+                                               device=cfg.device)
         self.labeler = Labeler(voter, classifier)
         if cfg.masks == "model":
-            self.segmenter = _load_segmenter(cfg.model, cfg.models_files)
+            self.segmenter = _load_segmenter(cfg.model, cfg.models_files, cfg.device)
         return self
 
     def close(self) -> None:
@@ -314,9 +316,10 @@ def _relative(target: Path, folder: Path) -> str:
     return Path(os.path.relpath(Path(target).resolve(), Path(folder).resolve())).as_posix()
 
 
-def _load_segmenter(model: Optional[str], models_files: Sequence[str]):
+def _load_segmenter(model: Optional[str], models_files: Sequence[str], device: Optional[str] = None):
     """The backend that makes the "everything" masks (the best available one when ``model`` is None)."""
     from anylabel.backends.factory import load_segmenter
     from anylabel.models import ModelRegistry
 
-    return load_segmenter(model, registry=ModelRegistry.load(extra_files=list(models_files) or None))
+    return load_segmenter(model, registry=ModelRegistry.load(extra_files=list(models_files) or None),
+                          device=device)

@@ -23,7 +23,10 @@ PathLike = Union[str, Path]
 class HFBranch(SemanticBranch):
     """Class maps from a local transformers semantic-segmentation model folder."""
 
-    def __init__(self, model_dir: PathLike, device: str = "cpu") -> None:
+    def __init__(self, model_dir: PathLike, device: Optional[str] = "cpu") -> None:
+        from anylabel.devices import resolve_device
+
+        device = resolve_device(device)  # any name of anylabel.devices (DeviceError when absent)
         folder = Path(model_dir)
         if not (folder / "config.json").is_file():
             raise ModelError("not a transformers model folder (no config.json; save it with save_pretrained)", folder)

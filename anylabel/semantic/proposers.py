@@ -17,6 +17,7 @@ of its ``--classifier`` spec.
 """
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,7 +97,8 @@ class ClipProposer(LabelProposer):
     """
 
     def __init__(self, model: str, vocabulary: Union[str, Sequence[str], None] = None,
-                 models_files: Iterable[PathLike] = (), top_k: int = 3, classifier: object = None) -> None:
+                 models_files: Iterable[PathLike] = (), top_k: int = 3, classifier: object = None,
+                 device: Optional[str] = None) -> None:
         from anylabel.classify import MaskClassifier, load_clip, parse_vocabulary
 
         self.vocabulary: List[str] = parse_vocabulary(vocabulary) if vocabulary else []
@@ -104,7 +106,7 @@ class ClipProposer(LabelProposer):
             from anylabel.models import ModelRegistry
 
             registry = ModelRegistry.load(extra_files=list(models_files) or None)
-            classifier = MaskClassifier(load_clip(model, registry=registry))
+            classifier = MaskClassifier(load_clip(model, registry=registry, device=device))
         self.classifier = classifier
         self.top_k = int(top_k)
         self.name = f"clip:{model}"
@@ -126,19 +128,24 @@ class ClipProposer(LabelProposer):
 
 #: ``--classifier KIND:ARG`` factories: ``factory(arg, vocabulary, models_files, top_k) -> LabelProposer``
 CLASSIFIERS: Dict[str, Callable[..., LabelProposer]] = {
-    "clip": lambda arg, vocabulary, models_files, top_k: ClipProposer(arg, vocabulary, models_files, top_k),
+    "clip": lambda arg, vocabulary, models_files, top_k, device=None: ClipProposer(arg, vocabulary, models_files,
+                                                                                  top_k, device=device),
 }
 
 
 def parse_classifier_spec(spec: str, vocabulary: Union[str, Sequence[str], None] = None,
-                          models_files: Iterable[PathLike] = (), top_k: int = 3) -> LabelProposer:
-    """Build the classifier a ``--classifier`` spec names (``clip:clip_vit_b32``)."""
+                          models_files: Iterable[PathLike] = (), top_k: int = 3,
+                          device: Optional[str] = None) -> LabelProposer:
+    """Build the classifier a ``--classifier`` spec names (``clip:clip_vit_b32``), on ``device``."""
     kind, sep, arg = str(spec).partition(":")
     factory = CLASSIFIERS.get(kind.strip().lower())
     if factory is None or not sep or not arg.strip():
         raise AnylabelError(f"invalid classifier {spec!r}: expected one of "
                             f"{', '.join(k + ':NAME' for k in CLASSIFIERS)}")
-    return factory(arg.strip(), vocabulary, tuple(models_files), top_k)
+    # ``device`` goes to the factories that take it: ones registered before it existed keep working
+    params = inspect.signature(factory).parameters.values()
+    takes_device = any(p.name == "device" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+    return factory(arg.strip(), vocabulary, tuple(models_files), top_k, **({"device": device} if takes_device else {}))
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def parse_semantic_spec(
     spec: str,
     names_file: Optional[PathLike] = None,
     models_files: Iterable[PathLike] = (),
-    device: str = "cpu",
+    device: Optional[str] = None,
 ) -> SemanticBranch:
     """Build the branch a spec names.
 
@@ -41,7 +41,8 @@ def parse_semantic_spec(
         spec: ``labelmap:DIR``, ``yolo:MODEL`` or ``hf:MODEL_DIR``.
         names_file: for ``labelmap``: the class names file, instead of ``DIR/class_names.txt``.
         models_files: extra models files for registry names in ``yolo:NAME``.
-        device: torch device for the model branches.
+        device: where the model branches run (a name of :mod:`anylabel.devices`; None: ``$ANYLABEL_DEVICE``
+            or auto).
 
     Raises:
         AnylabelError (or a subclass naming the file): unknown kind, missing folder or model.

@@ -53,11 +53,13 @@ class LabelSuggester:
         self.class_map_calls = 0  # how often the branch ran (tests, diagnostics)
 
     @classmethod
-    def from_spec(cls, spec: str, names_file: Optional[PathLike] = None, **options) -> "LabelSuggester":
-        """A suggester for a ``--semantic`` spec string (``labelmap:DIR``, ``yolo:MODEL``, ``hf:DIR``)."""
+    def from_spec(cls, spec: str, names_file: Optional[PathLike] = None, device: Optional[str] = None,
+                  **options) -> "LabelSuggester":
+        """A suggester for a ``--semantic`` spec string (``labelmap:DIR``, ``yolo:MODEL``, ``hf:DIR``); model
+        branches run on ``device`` (a name of :mod:`anylabel.devices`; None: ``$ANYLABEL_DEVICE`` or auto)."""
         from anylabel.semantic.spec import parse_semantic_spec
 
-        return cls(parse_semantic_spec(spec, names_file=names_file), **options)
+        return cls(parse_semantic_spec(spec, names_file=names_file, device=device), **options)
 
     @property
     def enabled(self) -> bool:

@@ -7,8 +7,8 @@ taken at the image's full resolution (``retina_masks=True``). ``background`` is 
 on sky or road vote for it; add ``--ignore-id 0`` to make it abstain instead.
 
 ultralytics runs offline here (the backends' ``ultralytics_offline``). ``.pt`` files are pickled modules:
-they are first opened with ultralytics' restricted loader (``torch_safe_load(safe_only=True)``), which
-refuses classes other than ultralytics' own, like the FastSAM adapter does.
+they are read once and unpickled from memory with ultralytics' restricted loader, which refuses classes
+other than ultralytics' own, like the FastSAM adapter does (:mod:`anylabel.models.ultralytics_loading`).
 """
 from __future__ import annotations
 
@@ -46,19 +46,24 @@ def rasterise_instances(
 class YoloBranch(SemanticBranch):
     """Class maps from an ultralytics YOLO-seg checkpoint (``.pt``)."""
 
-    def __init__(self, model: PathLike, conf: float = 0.25, imgsz: int = 640, device: str = "cpu") -> None:
+    def __init__(self, model: PathLike, conf: float = 0.25, imgsz: int = 640, device: Optional[str] = "cpu") -> None:
+        from anylabel.backends.fastsam import ultralytics_offline
+        from anylabel.devices import resolve_device
+
+        device = resolve_device(device)  # any name of anylabel.devices; ultralytics' device argument takes it
         path = Path(model)
         if not path.is_file():
             raise ModelError("YOLO segmentation model not found", path)
-        from anylabel.backends.fastsam import ultralytics_offline
 
         ultralytics_offline()  # never reach the network (fonts, weights, updates, telemetry)
-        try:
-            from ultralytics import YOLO
-            from ultralytics.nn.tasks import torch_safe_load
+        from anylabel.models.ultralytics_loading import load_ultralytics_model
 
-            torch_safe_load(str(path), safe_only=True)  # refuses a pickle holding unknown classes
-            self.model = YOLO(str(path), task="segment")
+        try:  # read once, restricted unpickling in memory: the file is not opened a second time
+            from ultralytics import YOLO
+
+            self.model = load_ultralytics_model(YOLO, path, task="segment")
+        except ModelError:
+            raise
         except Exception as e:  # ultralytics raises many types for foreign or corrupt files
             raise ModelError(f"cannot load as an ultralytics YOLO model: {e}", path) from e
         if getattr(self.model, "task", "segment") != "segment":

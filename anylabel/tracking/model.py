@@ -35,23 +35,28 @@ def prepare_for_tracking(predictor: Any) -> Any:
     return predictor
 
 
-def build_video_predictor(config: str, checkpoint: Optional[PathLike], device: str = "cpu") -> Any:
+def build_video_predictor(config: str, checkpoint: Optional[PathLike], device: Optional[str] = "cpu") -> Any:
     """A ``SAM2VideoPredictor`` in eval mode, set up for tracking.
 
     Args:
         config: a sam2 package config name (``configs/sam2.1/sam2.1_hiera_t.yaml``) or a config file path.
         checkpoint: sam2's ``{"model": state_dict}`` file, or ``None`` for random weights.
-        device: torch device string.
+        device: a name of :mod:`anylabel.devices` (``auto``, ``cpu``, ``cuda:N``, ``mps``; None:
+            ``$ANYLABEL_DEVICE`` or auto).
 
     Raises:
         ModelError: unknown config, or a checkpoint that does not fit it.
+        DeviceError: a device this machine does not have.
     """
     from anylabel.backends.sam2_build import build_sam2_model
+    from anylabel.devices import resolve_device
 
+    device = resolve_device(device)
     return prepare_for_tracking(build_sam2_model(config, checkpoint, video=True, device=device))
 
 
-def load_video_predictor(name: str, models_files: Optional[Iterable[PathLike]] = None, device: str = "cpu",
+def load_video_predictor(name: str, models_files: Optional[Iterable[PathLike]] = None,
+                         device: Optional[str] = None,
                          progress: Any = None, registry: Any = None) -> Any:
     """The video predictor of zoo model ``name``, its checkpoint found (or downloaded) and verified by
     the registry.
@@ -79,6 +84,9 @@ def load_video_predictor(name: str, models_files: Optional[Iterable[PathLike]] =
     if candidate.suffix in (".yaml", ".yml") and not candidate.is_absolute() and spec.source is not None:
         if (spec.source.parent / candidate).is_file():
             config = str(spec.source.parent / candidate)
+    from anylabel.devices import resolve_device
+
+    device = resolve_device(device)  # DeviceError before a download
     checkpoint = registry.ensure(spec, progress=progress)
     return build_video_predictor(config, checkpoint, device=device)
 

@@ -25,6 +25,7 @@ import numpy as np
 from anylabel.document.shape import ImageAnnotation, Shape
 from anylabel.errors import ImageLoadError
 from anylabel.fileio import atomic_write_bytes
+from anylabel.filelock import locked
 from anylabel.formats.labelme import load_labelme, save_labelme
 from anylabel.geometry import mask_to_polygons
 from anylabel.imaging.video import FrameSource
@@ -114,6 +115,8 @@ class FrameAnnotations:
     def write(self, result: FrameResult) -> ImageAnnotation:
         """Merge ``result`` into its frame's file (atomically) and return the new annotation."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        ann = merge_result(self.load(result.frame_index), result, self.tolerance, self.min_area)
-        save_labelme(ann, self.json_path(result.frame_index))
+        path = self.json_path(result.frame_index)
+        with locked(path):  # read-modify-write: the GUI saving this frame at the same time waits
+            ann = merge_result(self.load(result.frame_index), result, self.tolerance, self.min_area)
+            save_labelme(ann, path)
         return ann

@@ -34,7 +34,7 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 import numpy as np
 import torch
 
-from anylabel.backends.precision import encoder_autocast, resolve_precision
+from anylabel.backends.precision import GPU_AUTO, cuda_matmul_setup, encoder_autocast, resolve_precision
 from anylabel.backends.prompt import Prompt
 from anylabel.errors import TrackingError
 from anylabel.geometry import mask_to_box
@@ -116,7 +116,12 @@ class TrackingSession:
         self.predictor = predictor
         # float32, or sam2 under bfloat16 autocast (as sam2's own GPU examples run it): ~3x faster on CPUs
         # with AMX (anylabel.backends.precision); None = $ANYLABEL_PRECISION or auto
-        self.precision = resolve_precision(precision, torch.device(predictor.device).type)
+        device = torch.device(predictor.device)
+        self.device = "cuda:0" if device.type == "cuda" and device.index is None else str(device)
+        # on a GPU, auto = sam2's own choice there (bfloat16 autocast, TF32 for the rest)
+        self.precision = resolve_precision(precision, self.device, gpu_auto=GPU_AUTO["sam2"])
+        if self.precision == "bfloat16":
+            cuda_matmul_setup(self.device)
         predictor.add_all_frames_to_correct_as_cond = True
         self.frames = frames
         self.release_memory = release_memory
@@ -181,6 +186,7 @@ class TrackingSession:
             raise TrackingError("negative boxes are not supported by SAM2 video tracking; use negative points")
         if prompt.is_empty():
             raise TrackingError(f"the prompt for object {obj_id} on frame {frame} has no positive point and no box")
+        prompt = prompt.fit(self.frames.size)  # outside the frame: refused or clipped as by every backend
         with self._exclusive():
             points = labels = None
             if len(prompt.points):

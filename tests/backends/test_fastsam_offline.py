@@ -40,5 +40,5 @@ def test_a_pickle_with_foreign_classes_is_refused(registry, tmp_path) -> None:
     bad = tmp_path / "FastSAM-evil.pt"
     torch.save({"model": socket.socket}, bad)  # any class outside ultralytics' allow-list
     spec = dataclasses.replace(registry.get("fastsam_s"), path=bad, sha256=None)
-    with pytest.raises(ModelError, match="not a FastSAM"):
+    with pytest.raises(ModelError, match=r"contains objects other than ultralytics model classes \(socket.socket\)"):
         load_segmenter("fastsam_s", registry=ModelRegistry([spec]))

@@ -22,15 +22,21 @@ PROMPTS = [
 
 
 def test_precision_names_and_auto(monkeypatch) -> None:
+    from anylabel.backends import engines
+
     monkeypatch.delenv("ANYLABEL_PRECISION", raising=False)
     assert prec.resolve_precision("float32") == "float32"
     assert prec.resolve_precision("bfloat16") == "bfloat16"
-    monkeypatch.setattr(prec, "fast_bfloat16", lambda: True)
-    assert prec.resolve_precision("auto") == "bfloat16"
+    # auto on a CPU: the torch encoder the engine probe measured faster (tests/backends/test_engines.py)
+    monkeypatch.setattr(engines, "cpu_bfloat16", lambda: True)
+    monkeypatch.setattr(engines, "measured_times", lambda: {
+        "encoder": {engines.TORCH_FP32: 10.0, engines.TORCH_BF16: 5.0, engines.ONNX_FP32: 4.0},
+        "decoder": {engines.TORCH_FP32: 0.03, engines.TORCH_BF16: 0.02, engines.ONNX_FP32: 0.04}})
+    assert prec.resolve_precision("auto") == "bfloat16"  # ONNX Runtime is no torch precision: not offered
     assert prec.resolve_precision(None) == "bfloat16"  # no request, no environment: auto
-    assert prec.resolve_precision("auto", device="cuda") == "float32"  # auto means bfloat16 on AMX CPUs only
-    monkeypatch.setattr(prec, "fast_bfloat16", lambda: False)
-    assert prec.resolve_precision("auto") == "float32"
+    assert prec.resolve_precision("auto", device="cuda") == "float32"  # the probe concerns CPUs
+    monkeypatch.setattr(engines, "cpu_bfloat16", lambda: False)
+    assert prec.resolve_precision("auto") == "float32"  # no bfloat16 instructions: never bfloat16
     monkeypatch.setenv("ANYLABEL_PRECISION", "bfloat16")
     assert prec.resolve_precision(None) == "bfloat16"
     assert prec.resolve_precision("float32") == "float32"  # an explicit request wins over the environment

@@ -26,7 +26,7 @@ class GatedSegmenter(CachedSegmenter):
         self.encoded += 1
         return Embedding(orig_hw=image.shape[:2], features=np.zeros(1))
 
-    def predict(self, prompt: Prompt):
+    def _predict(self, emb: Embedding, prompt: Prompt):
         return []
 
     def everything(self, image=None, key=None, progress=None):

@@ -64,3 +64,37 @@ def test_everything_writes_one_shape_group_per_object(voc_image_path: Path, tmp_
     assert all(s.label == "object" and len(s.points) >= 3 for s in ann.shapes)
     assert main(["everything", str(voc_image_path), "--model", "fastsam_s", "-o", str(out)]) == 0
     assert len(load_labelme(out).shapes) > len(ann.shapes)
+
+
+def test_segment_waits_for_another_writer_and_keeps_its_shape(voc_image_path: Path, tmp_path: Path) -> None:
+    """segment's read-modify-write holds the file's lock: a writer that loaded the file before it and saves
+    after it (the GUI, another command) is neither overwritten nor overwrites segment's shape."""
+    import threading
+    import time
+
+    from anylabel.document import Shape
+    from anylabel.filelock import locked
+    from anylabel.formats.labelme import save_labelme
+
+    out = tmp_path / "ann.json"
+    base = [str(voc_image_path), "--point", "250,200", "--box", "150,100,350,350", "--model", "classical",
+            "-o", str(out)]
+    assert main(["segment", *base, "--label", "first"]) == 0
+    holding = threading.Event()
+
+    def other_writer() -> None:
+        with locked(out):
+            ann = load_labelme(out)  # loaded before segment runs ...
+            holding.set()
+            time.sleep(1.0)
+            ann.shapes.append(Shape(label="other", points=[(1.0, 1.0), (9.0, 1.0), (9.0, 9.0)]))
+            save_labelme(ann, out)  # ... saved after segment would have saved without the lock
+
+    writer = threading.Thread(target=other_writer)
+    writer.start()
+    assert holding.wait(10)
+    try:
+        assert main(["segment", *base, "--label", "second"]) == 0
+    finally:
+        writer.join()
+    assert [s.label for s in load_labelme(out).shapes] == ["first", "other", "second"]

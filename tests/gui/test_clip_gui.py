@@ -62,7 +62,7 @@ def scene(scene_folder, monkeypatch):
 
     loads = []
 
-    def fake_load(name, registry, progress=None, cancel=None):
+    def fake_load(name, registry, progress=None, cancel=None, device=None):
         assert registry.get(name).family == "clip"
         loads.append(threading.current_thread())
         return ColourModel()
@@ -269,7 +269,7 @@ def test_a_model_that_cannot_load_is_a_message_and_no_provider(make_window, scen
 
     shown = threading.Event()  # fail once the window is up (a message box would take the activation)
 
-    def broken(name, registry, progress=None, cancel=None):
+    def broken(name, registry, progress=None, cancel=None, device=None):
         assert shown.wait(10)
         raise ModelError("CLIP weights file not found", "/nowhere/clip.bin")
 

@@ -35,7 +35,7 @@ def test_marks_and_download_with_progress(qtbot, tmp_path):
     picker.set_registry(reg, "classical")
     assert [picker.itemData(i) for i in range(picker.count())] == ["classical", "remote"]  # no CLIP
     assert picker.itemText(0).startswith("✓") and picker.itemText(1).startswith("⬇")
-    assert "2.9 MB" in picker.itemText(1)
+    assert "3.0 MB" in picker.itemText(1)  # 3,000,000 bytes, decimal units like the CLI
     progress = []
     with qtbot.waitSignal(picker.modelChosen, timeout=20000) as chosen:
         picker.activated.emit(1)
@@ -91,7 +91,7 @@ def test_download_can_be_cancelled(qtbot):
     picker.message.connect(messages.append)
     picker.activated.emit(picker.findData("big"))
     qtbot.waitUntil(lambda: picker.progress_dialog.value() > 0, timeout=10000)
-    assert "of 953.7 MB" in picker.progress_dialog.labelText()
+    assert "of 1.0 GB" in picker.progress_dialog.labelText()  # 10**9 bytes
     chosen = []
     picker.modelChosen.connect(chosen.append)
     from PyQt5 import QtWidgets

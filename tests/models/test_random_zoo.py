@@ -21,7 +21,7 @@ def _assert_refused_in_fresh_process(path) -> None:
         "try:\n"
         f"    safe_torch_load({str(path)!r})\n"
         "except ModelError as e:\n"
-        "    print(e); sys.exit(0 if 'not a plain weights checkpoint' in str(e) else 3)\n"
+        "    print(e); sys.exit(0 if 'contains non-weight objects' in str(e) else 3)\n"
         "sys.exit(4)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
