@@ -3,18 +3,114 @@
 The data goes to a temporary file in the destination's folder (same file system, so the final
 ``os.replace`` is atomic), is flushed and fsynced, and only then renamed over the destination. On any
 error the temporary file is removed and the old file is left exactly as it was.
+
+A process killed between the two steps leaves its temporary file behind. Our temporaries have
+recognisable names, ``.NAME.~anylabel-HOST-PID-RANDOM.tmp`` (:func:`make_temp`), so the next save into
+that folder removes the stale ones (:func:`clean_stale_temps`): those of a dead process of this host, or
+untouched for a minute. Nothing else is ever removed.
+
+File names that are not valid UTF-8 (``caf\\xe9.jpg`` on Linux, which Python holds as the lone
+surrogate ``\\udce9``) are written into JSON as ``\\udce9`` escapes, which :func:`read_json` turns back
+into the same name: the round trip is lossless and never raises.
 """
 from __future__ import annotations
 
+import codecs
 import json
 import os
+import re
+import socket
 import tempfile
+import time
+import zlib
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Dict, Tuple, Union
 
 from anylabel.errors import AnylabelError
 
 PathLike = Union[str, Path]
+
+#: seconds after its last change when another process's temporary file counts as abandoned
+STALE_AFTER = 60.0
+_TEMP_RE = re.compile(r"^\..*\.~anylabel-([0-9a-f]{6})-(\d+)-[^.]+\.tmp$")
+_cleaned: Dict[str, float] = {}  # folder -> when this process last cleaned it
+
+
+def host_tag() -> str:
+    """6 hex digits naming this machine in temporary and lock file names (a pid means little elsewhere)."""
+    return f"{zlib.crc32(socket.gethostname().encode('utf-8', 'surrogateescape')) & 0xFFFFFF:06x}"
+
+
+def pid_alive(pid: int) -> bool:
+    """True when process ``pid`` exists on this machine (or cannot be checked)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, owned by someone else
+        return True
+    return True
+
+
+def make_temp(folder: Path, name: str, kind: str = "") -> Tuple[int, str]:
+    """A new temporary file in ``folder`` for the future file ``name``: ``(fd, path)``, named so that
+    :func:`clean_stale_temps` recognises it (``kind`` is an optional tag such as ``link``)."""
+    short = name[:80]  # the whole name must stay under the file system's 255 bytes
+    prefix = f".{short}.~anylabel-{host_tag()}-{os.getpid()}-{kind}"
+    return tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
+
+
+def is_stale_temp(path: Path, now: float = 0.0) -> bool:
+    """True for a temporary file of ours that nobody is writing any more."""
+    m = _TEMP_RE.match(path.name)
+    if m is None:
+        return False
+    host, pid = m.group(1), int(m.group(2))
+    if host == host_tag() and pid == os.getpid():
+        return False  # ours, in flight in another thread
+    if host == host_tag() and not pid_alive(pid):
+        return True
+    try:
+        age = (now or time.time()) - path.lstat().st_mtime
+    except OSError:
+        return False
+    return age > STALE_AFTER
+
+
+def clean_stale_temps(folder: PathLike, every: float = STALE_AFTER) -> int:
+    """Remove abandoned temporary files of ours in ``folder`` (not recursive); returns how many.
+
+    A folder is scanned at most once per ``every`` seconds by one process, so saving often costs nothing.
+    """
+    key = os.path.abspath(folder)
+    now = time.time()
+    if now - _cleaned.get(key, -1e18) < every:
+        return 0
+    _cleaned[key] = now
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        if entry.name.endswith(".tmp") and ".~anylabel-" in entry.name and is_stale_temp(Path(entry.path), now):
+            try:
+                os.unlink(entry.path)
+                removed += 1
+            except OSError:
+                pass  # gone already, or not ours to remove
+    return removed
+
+
+def _escape_surrogates(err: UnicodeError) -> Tuple[str, int]:
+    # only lone surrogates fail to encode, and in a JSON document they only occur inside strings
+    chunk = err.object[err.start:err.end]
+    return "".join(f"\\u{ord(c):04x}" for c in chunk), err.end
+
+
+codecs.register_error("anylabel.json_surrogates", _escape_surrogates)
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
@@ -23,7 +119,8 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        clean_stale_temps(folder)
+        fd, tmp = make_temp(folder, path.name)
     except OSError as e:
         raise AnylabelError(f"cannot write: {e.strerror or e}", path) from e
     try:
@@ -60,7 +157,7 @@ def atomic_write_json(path: PathLike, obj: Any, indent: int = 2) -> None:
         text = json.dumps(obj, indent=indent, ensure_ascii=False)
     except (TypeError, ValueError) as e:
         raise AnylabelError(f"cannot serialise to JSON: {e}", path) from e
-    atomic_write_text(path, text + "\n")
+    atomic_write_bytes(path, (text + "\n").encode("utf-8", "anylabel.json_surrogates"))
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -14,7 +14,8 @@ EXPORT_FORMATS = ("coco", "yolo-seg", "yolo-det", "mot", "labelme")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", help="folder of LabelMe JSON files (searched recursively)")
     parser.add_argument("--format", "-f", required=True, choices=EXPORT_FORMATS, help="output format")
-    parser.add_argument("-o", "--output", required=True, help="output folder (created; must be empty)")
+    parser.add_argument("-o", "--output", required=True, help="output folder: new, empty, or a previous export "
+                        "(with --overwrite); never the input folder, inside it or around it")
     parser.add_argument("--labels", metavar="FILE",
                         help="class list, one per line, labelme's labels.txt style (__ignore__, _background_); "
                         "other labels are left out with a warning. Default: all labels, sorted")
@@ -25,8 +26,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="link the images instead of copying them (hard links by default, falling back to "
                         "copies across file systems)")
     parser.add_argument("--overwrite", action="store_true",
-                        help="write into a folder holding a previous export, removing its stale files")
+                        help="replace a previous export in the output folder: only the files it recorded as its "
+                        "own are removed (files added or changed since are kept); the swap happens at the end, "
+                        "so a failure leaves the previous export as it was")
+    parser.add_argument("--keep-corrupt", action="store_true",
+                        help="export images whose pixels do not decode (truncated, corrupt) instead of leaving "
+                        "them out (a warning either way)")
+    parser.add_argument("--allow-outside", action="store_true",
+                        help="follow an imagePath that leads outside the input folder (absolute or ../)")
+    add_common_output_arguments(parser)
+
+
+def add_common_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """--wait and --quiet, shared with ``anylabel import``."""
+    parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                        help="when another process is writing the output folder, wait up to SECONDS for it "
+                        "(default: stop at once with a message naming it)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def run_writing(write):
+    """Run ``write()`` (an export or import) with the CLI's hint on a non-empty output folder; the report."""
+    from anylabel.errors import AnylabelError
+    from anylabel.formats.output import OutputNotEmptyError
+
+    try:
+        return write()
+    except OutputNotEmptyError as e:
+        raise AnylabelError(f"{e.reason}: add --overwrite to replace a previous export there, or choose an "
+                            "empty folder", e.path) from e
 
 
 def progress_bar(quiet: bool) -> tuple:
@@ -61,7 +89,9 @@ def print_report(report, out: Optional[Path] = None) -> None:
         shown = ", ".join(report.classes[:30]) + (" ..." if len(report.classes) > 30 else "")
         print(f"classes: {shown}")
     if out is not None:
-        print(f"written to {out}")
+        from anylabel.formats.base import printable
+
+        print(f"written to {printable(str(out))}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,10 +102,11 @@ def run(args: argparse.Namespace) -> int:
     labels = read_labels_file(args.labels) if args.labels else None
     progress, close = progress_bar(args.quiet)
     options = Options(labels=labels, labels_file=Path(args.labels) if args.labels else None, split=args.split,
-                      seed=args.seed, image_mode=args.link or "copy", overwrite=args.overwrite, progress=progress)
+                      seed=args.seed, image_mode=args.link or "copy", overwrite=args.overwrite, progress=progress,
+                      lock_wait=args.wait, keep_corrupt=args.keep_corrupt, allow_outside=args.allow_outside)
     try:
-        report = export_folder(args.dir, args.format, args.output, options)
+        report = run_writing(lambda: export_folder(args.dir, args.format, args.output, options))
     finally:
         close()
     print_report(report, Path(args.output))
-    return 0 if report.images or not report.skipped_images else 1
+    return 0  # partial success: the warnings say what was left out; nothing written raises (exit 2)

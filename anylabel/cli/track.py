@@ -175,7 +175,9 @@ def _write_mot(out_dir: Path, quiet: bool) -> Optional[Path]:
     from anylabel.formats.base import Options
     from anylabel.formats.registry import export_folder
 
-    report = export_folder(out_dir, "mot", out_dir / "mot", Options(image_mode="hardlink", overwrite=True))
+    # the frame files are ours, written just now; their imagePath leads to the frames beside OUT
+    options = Options(image_mode="hardlink", overwrite=True, allow_outside=True)
+    report = export_folder(out_dir, "mot", out_dir / "mot", options, nested_ok=True)
     gt = out_dir / "mot" / out_dir.resolve().name / "gt" / "gt.txt"
     if not quiet:
         print(f"MOT tracks: {gt}" + (f" ({len(report.warnings)} warning(s))" if report.warnings else ""))

@@ -105,8 +105,12 @@ class Report:
     files: List[str] = field(default_factory=list)
 
     def warn(self, file: PathLike, shape: Optional[int], kind: str, message: str) -> None:
-        """Record a warning about ``file`` (and shape index ``shape`` when it concerns one shape)."""
-        self.warnings.append(FormatWarning(str(file), shape, kind, message))
+        """Record a warning about ``file`` (and shape index ``shape`` when it concerns one shape).
+
+        A file name that is not UTF-8 (a lone surrogate in Python) is shown escaped (``caf\\xe9.jpg``), so
+        every warning can be printed, logged and written to JSON.
+        """
+        self.warnings.append(FormatWarning(printable(str(file)), shape, kind, printable(message)))
 
     def warning_counts(self) -> Dict[str, int]:
         """How many warnings of each kind, most frequent first."""
@@ -129,6 +133,19 @@ class Report:
         return "\n".join(lines)
 
 
+class NothingWrittenError(AnylabelError):
+    """An export or import produced nothing from a non-empty input; ``report`` holds every reason."""
+
+    def __init__(self, report: "Report", path: Optional[PathLike] = None) -> None:
+        self.report = report
+        counts = ", ".join(f"{k}: {n}" for k, n in report.warning_counts().items()) or "no reason recorded"
+        lines = [f"nothing was written: every input was left out ({counts})"]
+        lines += [f"  {w}" for w in report.warnings[:10]]
+        if len(report.warnings) > 10:
+            lines.append(f"  ... and {len(report.warnings) - 10} more")
+        super().__init__("\n".join(lines), path)
+
+
 @dataclass
 class Options:
     """Options for readers and writers; a format ignores those that do not concern it.
@@ -141,7 +158,12 @@ class Options:
         seed: the seed of the reproducible train/val shuffle.
         image_mode: one of :data:`IMAGE_MODES`.
         images_dir: for import: the folder the dataset's images are in.
-        overwrite: allow writing into a non-empty output folder (stale files of ours are removed).
+        overwrite: replace a previous export in the output folder: only the files its manifest records
+            (and that were not changed since) are removed.
+        lock_wait: seconds to wait for another process writing the same output folder (0: stop at once).
+        keep_corrupt: export images whose pixels do not decode (truncated, corrupt) instead of leaving them
+            out (a warning either way).
+        allow_outside: follow an ``imagePath`` (or COCO ``file_name``) that leads outside the input folder.
         progress: called as ``progress(done, total, stage)``.
         cancel: set it (from any thread) to stop; the operation raises :class:`CancelledError`.
     """
@@ -153,6 +175,9 @@ class Options:
     image_mode: str = "copy"
     images_dir: Optional[Path] = None
     overwrite: bool = False
+    lock_wait: float = 0.0
+    keep_corrupt: bool = False
+    allow_outside: bool = False
     progress: Optional[ProgressFn] = None
     cancel: threading.Event = field(default_factory=threading.Event)
 
@@ -168,6 +193,15 @@ class Options:
             raise CancelledError("cancelled by the user")
         if self.progress is not None:
             self.progress(done, total, stage)
+
+
+def printable(text: str) -> str:
+    """``text`` with lone surrogates (undecodable bytes of a file name) as ``\\xNN`` escapes."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def display_path(path: PathLike, root: Optional[Path] = None) -> str:

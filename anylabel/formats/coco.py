@@ -30,7 +30,8 @@ from anylabel.errors import FormatError, GeometryError
 from anylabel.fileio import atomic_write_text, read_json
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes, resolve_label_map
-from anylabel.formats.images import NamePool, place_image, prepare_output, remove_stale
+from anylabel.formats.folder import is_inside
+from anylabel.formats.images import NamePool, place_image
 from anylabel.formats.instances import Instance, collect_instances
 from anylabel.geometry.rle import rle_decode, rle_encode
 
@@ -58,24 +59,23 @@ def coco_annotation(inst: Instance, size: Tuple[int, int], ann_id: int, image_id
 
 
 def write_coco(items: Sequence[Item], out: PathLike, options: Options) -> Report:
-    """Export ``items`` as COCO instances into the folder ``out``.
+    """Export ``items`` as COCO instances into the new, empty folder ``out`` (the registry's staging folder).
 
     Raises:
-        AnylabelError: the output folder is not usable (not empty without ``overwrite``, not writable).
+        AnylabelError: a file cannot be written.
         CancelledError: ``options.cancel`` was set; ``annotations.json`` is then not written.
     """
     out = Path(out)
     report = Report(format="coco")
-    prepare_output(out, options.overwrite, ("images", "annotations.json"))
     label_map = resolve_label_map(items, options)
     filter_map = label_map if label_map.from_file else None
-    pool, notes, written = NamePool(), NonAsciiNotes(report), set()
+    pool, notes = NamePool(), NonAsciiNotes(report)
     images: List[Dict] = []
     annotations: List[Dict] = []
     for k, item in enumerate(items):
         options.tick(k, len(items), "writing")
         name, ann = item.label, item.annotation
-        claimed = pool.claim_item(item, report)
+        claimed = pool.claim_item(item, report, options)
         if claimed is None:
             continue
         src, stem = claimed
@@ -84,7 +84,6 @@ def write_coco(items: Sequence[Item], out: PathLike, options: Options) -> Report
         instances = collect_instances(ann, name, report, filter_map, item.shape_ids)
         dest = out / "images" / file_name
         place_image(src, dest, options.image_mode)
-        written.add(dest)
         image_id = len(images) + 1
         entry = {"id": image_id, "file_name": file_name, "height": ann.image_height, "width": ann.image_width}
         if ann.frame_index is not None:
@@ -105,8 +104,6 @@ def write_coco(items: Sequence[Item], out: PathLike, options: Options) -> Report
         "categories": label_map.coco_categories(),
     }
     atomic_write_text(out / "annotations.json", json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-    if options.overwrite:
-        remove_stale(out, ["images"], written)
     report.images, report.instances, report.classes = len(images), len(annotations), list(label_map.names)
     report.files = ["annotations.json"] + [f"images/{im['file_name']}" for im in images]
     return report
@@ -125,10 +122,21 @@ def find_coco_file(path: PathLike) -> Path:
     raise FormatError("no COCO annotations file (expected a .json file or a folder with annotations.json)", path)
 
 
-def _image_candidates(file_name: str, coco_dir: Path, images_dir: Optional[Path]) -> List[Path]:
+def _find_image(file_name: str, coco_dir: Path, options: Options) -> Tuple[Optional[Path], bool]:
+    """The image of ``file_name`` in ``options.images_dir``, ``images/`` beside the COCO file or beside it,
+    and whether a match outside those folders (absolute, ``../``) was refused."""
     rel = Path(file_name.replace("\\", "/"))
-    roots = ([images_dir] if images_dir else []) + [coco_dir / "images", coco_dir]
-    return [r / p for r in roots for p in (rel, Path(rel.name))]
+    roots = ([options.images_dir] if options.images_dir else []) + [coco_dir / "images", coco_dir]
+    refused = False
+    for root in roots:
+        for p in (rel, Path(rel.name)):
+            candidate = root / p
+            if not candidate.is_file():
+                continue
+            if options.allow_outside or is_inside(candidate, root):
+                return candidate, refused
+            refused = True
+    return None, refused
 
 
 def read_coco(path: PathLike, options: Optional[Options] = None, report: Optional[Report] = None) -> List[Item]:
@@ -164,6 +172,7 @@ def read_coco(path: PathLike, options: Optional[Options] = None, report: Optiona
         problem = _bad_image_entry(im)
         if problem:
             report.warn(fname, None, "bad_image_entry", f"images[{i}]: {problem}: skipped")
+            report.skipped_images += 1
         elif _id(im["id"]) in images:
             report.warn(fname, None, "duplicate_image", f"images[{i}]: image id {im['id']} repeats: skipped")
         else:
@@ -178,8 +187,10 @@ def read_coco(path: PathLike, options: Optional[Options] = None, report: Optiona
     items: List[Item] = []
     for k, (im, shapes) in enumerate(images.values()):
         options.tick(k, len(images), "reading")
-        image = next((p for p in _image_candidates(im["file_name"], file.parent, options.images_dir) if p.is_file()),
-                     None)
+        image, refused = _find_image(im["file_name"], file.parent, options)
+        if refused and image is None:
+            report.warn(fname, None, "outside_input", f"file_name {im['file_name']!r} leads outside the images "
+                        "folder: not followed (--allow-outside follows it)")
         frame = im.get("frame_index")
         ann = ImageAnnotation(image_path=im["file_name"].replace("\\", "/"), image_height=int(im["height"]),
                               image_width=int(im["width"]), shapes=shapes,

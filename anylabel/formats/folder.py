@@ -9,6 +9,13 @@
 * The image is ``imagePath`` relative to the JSON; an absolute path (labelme on another machine) that does
   not exist falls back to its file name next to the JSON. A missing image is not an error here (stats need
   none); writers warn about it.
+* Exports (``check_images``) use only images inside the folder read: an ``imagePath`` that is absolute
+  or climbs out with ``../`` (after symlinks are resolved) is not followed (``outside_input``; the file
+  name next to the JSON is still tried) unless ``Options.allow_outside``. A JSON from someone else
+  cannot make an export copy a private file into the dataset.
+* With ``check_images`` (exports) the image's size is read from its header *before* the shapes are
+  decoded: a file claiming another size (a 673-byte JSON saying 30000 x 30000 with a mask) is skipped
+  at the cost of a header read, not of decoding a 900-megapixel mask.
 """
 from __future__ import annotations
 
@@ -19,7 +26,10 @@ from typing import List, Optional
 from anylabel.errors import AnylabelError, FormatError
 from anylabel.fileio import read_json
 from anylabel.formats.base import Item, Options, PathLike, Report, display_path
+from anylabel.formats.images import embedded_size
+from anylabel.formats.instances import MAX_VERTICES
 from anylabel.formats.labelme import labelme_from_dict
+from anylabel.imaging.loader import image_size
 
 # The LabelMe loader raises FormatError for what it checks; a value of an unexpected type it does not check
 # (flags as a list, frame_index = 1e999) surfaces as one of the others. Either way: a warning naming the file.
@@ -42,20 +52,60 @@ def find_json_files(root: PathLike, exclude: Optional[Path] = None) -> List[Path
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def resolve_image(json_path: Path, image_path: str) -> Optional[Path]:
-    """The image file an annotation refers to, or ``None`` when it cannot be found."""
+def is_inside(path: Path, root: Path) -> bool:
+    """True when ``path`` (symlinks resolved) lies inside the folder ``root`` (symlinks resolved)."""
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
+
+
+def resolve_image(json_path: Path, image_path: str, root: Optional[Path] = None, name: str = "",
+                  report: Optional[Report] = None) -> Optional[Path]:
+    """The image file an annotation refers to, or ``None`` when it cannot be found.
+
+    With ``root``, a file outside that folder is not used (a warning naming the JSON and the path goes to
+    ``report``); the file name next to the JSON is tried instead.
+    """
     if not image_path:
         return None
     candidate = json_path.parent / image_path
     if candidate.is_file():
-        return candidate
-    name = PureWindowsPath(image_path).name  # handles both / and \\ separators
-    fallback = json_path.parent / name
-    return fallback if name and fallback.is_file() else None
+        if root is None or is_inside(candidate, root):
+            return candidate
+        if report is not None:
+            report.warn(name, None, "outside_input", f"imagePath {image_path!r} leads outside the input folder "
+                        f"(to {os.path.realpath(candidate)}): not followed (--allow-outside follows it)")
+    pure = PureWindowsPath(image_path)
+    file_name = pure.name  # handles both / and \\ separators
+    fallback = json_path.parent / file_name
+    if file_name and fallback.is_file() and (root is None or is_inside(fallback, root)):
+        return fallback
+    return None
 
 
-def read_labelme_file(path: Path, name: str, report: Report) -> Optional[Item]:
-    """One LabelMe file as an item, or ``None`` (with a warning) when it is not a readable annotation."""
+def _claimed_size_problem(data: dict, image: Optional[Path]) -> str:
+    """Why the size the JSON claims cannot be right (checked on the image header), or ""."""
+    h, w = data.get("imageHeight"), data.get("imageWidth")
+    if not (isinstance(h, int) and isinstance(w, int)):
+        return ""  # the loader reports it, or reads the size itself
+    try:
+        if image is not None:
+            real = image_size(image)
+        elif isinstance(data.get("imageData"), str) and data["imageData"]:
+            real = embedded_size(data["imageData"])
+        else:
+            return "" if h * w <= 100_000_000 else f"image not found, and {w}x{h} cannot be checked: skipped"
+    except (AnylabelError, ValueError, OSError):
+        return ""  # the writer names the bad image
+    if real != (h, w):
+        return (f"image is {real[1]}x{real[0]} but the annotation says {w}x{h}: coordinates cannot be "
+                "trusted, skipped")
+    return ""
+
+
+def read_labelme_file(path: Path, name: str, report: Report, root: Optional[Path] = None,
+                      check_images: bool = False) -> Optional[Item]:
+    """One LabelMe file as an item, or ``None`` (with a warning) when it is not a readable annotation.
+
+    ``root``: images outside this folder are not used; ``check_images``: see the module docstring."""
     try:
         data = read_json(path)
     except FormatError as e:
@@ -65,21 +115,51 @@ def read_labelme_file(path: Path, name: str, report: Report) -> Optional[Item]:
     if not isinstance(data, dict) or "shapes" not in data or "imagePath" not in data:
         report.warn(name, None, "not_labelme", "not a LabelMe annotation (no 'shapes' and 'imagePath'): skipped")
         return None
+    image = resolve_image(path, data["imagePath"], root, name, report) if isinstance(data["imagePath"], str) else None
+    if check_images:
+        problem = _claimed_size_problem(data, image)
+        if problem:
+            report.warn(name, None, "size_mismatch" if "but the" in problem else "missing_image", problem)
+            return None
     shape_ids: Optional[List[int]] = None
+    original_ids = None
+    if check_images:
+        data, original_ids = _without_huge_shapes(data, name, report)
     try:
         ann = labelme_from_dict(data, path)
+        shape_ids = original_ids
     except _LOADER_ERRORS:
-        ann, shape_ids = _salvage(data, path, name, report)
+        ann, shape_ids = _salvage(data, path, name, report, original_ids)
         if ann is None:
             return None
     if not (ann.image_height > 0 and ann.image_width > 0):
         report.warn(name, None, "not_labelme", f"invalid image size {ann.image_width}x{ann.image_height}: skipped")
         return None
-    return Item(ann, resolve_image(path, ann.image_path), path, name, shape_ids)
+    if ann.image_path != data["imagePath"]:  # the loader normalised it
+        image = resolve_image(path, ann.image_path, root, name, report)
+    return Item(ann, image, path, name, shape_ids)
 
 
-def _salvage(data: dict, path: Path, name: str, report: Report) -> tuple:
-    """Parse shape by shape to keep the good ones; ``(None, None)`` when the file itself is broken."""
+def _without_huge_shapes(data: dict, name: str, report: Report) -> tuple:
+    """``data`` without the shapes of more than MAX_VERTICES points (warned before they cost any decoding),
+    and the original index of each remaining shape (``None`` when none was left out)."""
+    shapes = data.get("shapes")
+    if not isinstance(shapes, list):
+        return data, None
+    huge = {i for i, s in enumerate(shapes) if isinstance(s, dict) and isinstance(s.get("points"), list)
+            and len(s["points"]) > MAX_VERTICES}
+    for i in sorted(huge):
+        report.warn(name, i, "too_many_vertices", f"shape {shapes[i].get('label')!r} has {len(shapes[i]['points']):,} "
+                    f"vertices (more than {MAX_VERTICES:,}): left out")
+    if not huge:
+        return data, None
+    keep = [i for i in range(len(shapes)) if i not in huge]
+    return {**data, "shapes": [shapes[i] for i in keep]}, keep
+
+
+def _salvage(data: dict, path: Path, name: str, report: Report, original_ids: Optional[List[int]] = None) -> tuple:
+    """Parse shape by shape to keep the good ones; ``(None, None)`` when the file itself is broken.
+    ``original_ids[i]`` is the index in the file of ``data["shapes"][i]`` (when some were left out)."""
     shapes = data.get("shapes")
     try:
         ann = labelme_from_dict({**data, "shapes": []}, path)
@@ -90,7 +170,8 @@ def _salvage(data: dict, path: Path, name: str, report: Report) -> tuple:
         report.warn(name, None, "not_labelme", "'shapes' is not a list: skipped")
         return None, None
     kept, ids = [], []
-    for i, s in enumerate(shapes):
+    for pos, s in enumerate(shapes):
+        i = original_ids[pos] if original_ids is not None else pos
         try:
             kept += labelme_from_dict({**data, "shapes": [s]}, path).shapes
             ids.append(i)
@@ -102,14 +183,18 @@ def _salvage(data: dict, path: Path, name: str, report: Report) -> tuple:
 
 
 def read_labelme_folder(root: PathLike, options: Optional[Options] = None,
-                        report: Optional[Report] = None, exclude: Optional[Path] = None) -> List[Item]:
+                        report: Optional[Report] = None, exclude: Optional[Path] = None,
+                        check_images: bool = False) -> List[Item]:
     """Every readable LabelMe annotation under ``root`` (see the module docstring).
 
     Args:
         root: a folder (searched recursively) or one JSON file.
-        options: progress and cancel; ``None`` for neither.
-        report: receives the warnings (a throw-away one when ``None``).
+        options: progress, cancel and ``allow_outside``; ``None`` for defaults.
+        report: receives the warnings (a throw-away one when ``None``); files left out count as
+            ``skipped_images``.
         exclude: a sub-folder to leave out (see :func:`find_json_files`).
+        check_images: check the claimed image size on the image header before decoding shapes, and (unless
+            ``options.allow_outside``) use only images inside ``root`` (what an export reads).
     """
     options = options or Options()
     report = report if report is not None else Report()
@@ -119,9 +204,13 @@ def read_labelme_folder(root: PathLike, options: Optional[Options] = None,
     items: List[Item] = []
     for k, path in enumerate(files):
         options.tick(k, len(files), "reading")
-        item = read_labelme_file(path, display_path(path, base), report)
+        item = read_labelme_file(path, display_path(path, base), report,
+                                 base if check_images and not options.allow_outside else None,
+                                 check_images)
         if item is not None:
             items.append(item)
+        else:
+            report.skipped_images += 1
     options.tick(len(files), len(files), "reading")
     return items
 

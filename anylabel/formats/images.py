@@ -2,12 +2,17 @@
 
 * :func:`check_image` verifies the image exists (or is embedded), its header is readable and its size
   (after EXIF orientation) equals the annotation's; otherwise the coordinates cannot be trusted and the
-  image is skipped with a warning (``missing_image``, ``bad_image``, ``size_mismatch``).
+  image is skipped with a warning (``missing_image``, ``bad_image``, ``size_mismatch``). Its pixels are
+  checked too (:func:`pixels_problem`): a truncated or corrupt image is left out (``corrupt_image``)
+  unless ``Options.keep_corrupt``.
+* Output names are valid UTF-8: a source name that is not (``caf\\xe9.jpg``, bytes a Linux file system
+  allows) is exported percent-escaped, ``caf%E9.jpg``, with a ``non_utf8_name`` warning, so COCO's
+  ``file_name``, YOLO and LabelMe files can always be written and read by any tool.
 * :class:`NamePool` gives unique output names: two different images with the same file *stem* (compared
   case-insensitively, because Windows and macOS file systems are) would overwrite each other's image or
   YOLO label file, so the later one is renamed ``stem_1.ext`` (``duplicate_name``). The same image
   referenced by two annotation files is exported once (``duplicate_image``).
-* :func:`place_image` copies atomically (temporary file + rename) or links.
+* :func:`place_image` copies (into the staging folder of the export, see :mod:`.output`) or links.
 """
 from __future__ import annotations
 
@@ -16,16 +21,17 @@ import binascii
 import io
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Optional, Set, Tuple
+from typing import Dict, Optional, Set, Tuple
+from urllib.parse import quote
 
 from PIL import Image, UnidentifiedImageError
 
 from anylabel.errors import AnylabelError, ImageLoadError
-from anylabel.formats.base import Item, Report
-from anylabel.imaging.loader import image_size
+from anylabel.fileio import make_temp
+from anylabel.formats.base import Item, Options, Report
+from anylabel.imaging.loader import image_size, pillow_open
 
 _FORMAT_EXT = {"JPEG": ".jpg", "PNG": ".png", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp", "GIF": ".gif"}
 
@@ -40,9 +46,50 @@ class ImageSource:
     stem: str
 
 
-def check_image(item: Item, name: str, report: Report) -> Optional[ImageSource]:
+def pixels_problem(path: Path) -> str:
+    """Why the pixels of the image file ``path`` do not decode ("" when they do).
+
+    The check reads the whole file at a fraction of a full decode's cost: a JPEG is decoded at 1/8 scale
+    (the entropy-coded data is still read to its end, so truncation and corrupt data show), a PNG has the
+    CRC of every chunk checked up to IEND; other formats are decoded in full. One file (the same inode,
+    size and mtime: hard links, frames referenced twice) is checked once per process.
+    """
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        return e.strerror or str(e)
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _CHECKED:
+        if len(_CHECKED) >= 100_000:
+            _CHECKED.clear()
+        _CHECKED[key] = _decode_problem(path)
+    return _CHECKED[key]
+
+
+_CHECKED: Dict[tuple, str] = {}  # (device, inode, size, mtime) -> problem
+
+
+def _decode_problem(path: Path) -> str:
+    try:
+        with pillow_open(path) as img:
+            if img.format == "PNG":
+                img.verify()
+                return ""
+            if img.format == "JPEG":
+                img.draft(img.mode, (max(1, img.width // 8), max(1, img.height // 8)))
+            img.load()
+    except (OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError) as e:
+        reason = str(e) or type(e).__name__
+        return f"truncated image file ({reason})" if "truncat" in reason.lower() else reason
+    except MemoryError:
+        return "not enough memory to decode it"
+    return ""
+
+
+def check_image(item: Item, name: str, report: Report, options: Optional[Options] = None) -> Optional[ImageSource]:
     """The item's image when it can be exported, else ``None`` with a warning naming ``name``."""
     ann = item.annotation
+    keep_corrupt = options is not None and options.keep_corrupt
     if item.image is not None and item.image.is_file():
         try:
             h, w = image_size(item.image)
@@ -50,6 +97,14 @@ def check_image(item: Item, name: str, report: Report) -> Optional[ImageSource]:
             report.warn(name, None, "bad_image", f"image {item.image.name}: {e.reason}: skipped")
             return None
         src = ImageSource(item.image, None, item.image.suffix.lower() or ".jpg", item.image.stem)
+        problem = pixels_problem(item.image) if (h, w) == (ann.image_height, ann.image_width) else ""
+        if problem:
+            if not keep_corrupt:
+                report.warn(name, None, "corrupt_image", f"image {item.image.name} does not decode: {problem}: "
+                            "skipped (--keep-corrupt keeps it)")
+                return None
+            report.warn(name, None, "corrupt_image", f"image {item.image.name} does not decode: {problem}: "
+                        "kept on request")
     elif ann.image_data:
         if not isinstance(ann.image_data, str):
             report.warn(name, None, "bad_image", f"imageData is a {type(ann.image_data).__name__}, not base64 text: "
@@ -74,6 +129,12 @@ def check_image(item: Item, name: str, report: Report) -> Optional[ImageSource]:
     return src
 
 
+def embedded_size(image_data: str) -> Tuple[int, int]:
+    """(height, width) of a LabelMe ``imageData`` (base64 image bytes), from its header."""
+    with Image.open(io.BytesIO(base64.b64decode(image_data, validate=False))) as img:
+        return img.height, img.width
+
+
 class NamePool:
     """Unique output stems within one export (case-insensitive), remembering which source got which."""
 
@@ -86,10 +147,11 @@ class NamePool:
         key = str(src.path.resolve()) if src.path is not None else None
         return self.claim_stem(key, src.stem, src.suffix, name, report)
 
-    def claim_item(self, item: Item, report: Report) -> Optional[Tuple[ImageSource, str]]:
+    def claim_item(self, item: Item, report: Report,
+                   options: Optional[Options] = None) -> Optional[Tuple[ImageSource, str]]:
         """The item's exportable image and its unique output stem, or ``None`` (warned, counted as skipped)
-        when the image is missing, unreadable, of another size or already exported."""
-        src = check_image(item, item.label, report)
+        when the image is missing, unreadable, corrupt, of another size or already exported."""
+        src = check_image(item, item.label, report, options)
         stem = self.claim(src, item.label, report) if src is not None else None
         if src is None or stem is None:
             report.skipped_images += 1
@@ -102,7 +164,7 @@ class NamePool:
             report.warn(name, None, "duplicate_image", f"image {stem}{suffix} is already exported with "
                         f"another annotation file: skipped")
             return None
-        stem, n = stem or "image", 0
+        stem, n = utf8_name(stem or "image", suffix, name, report), 0
         while (stem if n == 0 else f"{stem}_{n}").casefold() in self._taken:
             n += 1
         out = stem if n == 0 else f"{stem}_{n}"
@@ -113,6 +175,18 @@ class NamePool:
         if key is not None:
             self._by_source[key] = out
         return out
+
+
+def utf8_name(stem: str, suffix: str, name: str, report: Report) -> str:
+    """``stem`` itself when it is valid UTF-8, else with its undecodable bytes as ``%XX`` (warned)."""
+    try:
+        stem.encode("utf-8")
+        return stem
+    except UnicodeEncodeError:
+        escaped = quote(stem.encode("utf-8", "surrogateescape"), safe=" !#$&'()+,;=@[]^`{}~")
+        report.warn(name, None, "non_utf8_name", f"the file name {stem}{suffix} is not valid UTF-8: exported as "
+                    f"{escaped}{suffix}")
+        return escaped
 
 
 def place_image(src: ImageSource, dest: Path, mode: str) -> None:
@@ -126,7 +200,7 @@ def place_image(src: ImageSource, dest: Path, mode: str) -> None:
         if src.path is not None and mode in ("hardlink", "symlink"):
             _link(src.path, dest, mode)
             return
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        fd, tmp = make_temp(dest.parent, dest.name)
         try:
             with os.fdopen(fd, "wb") as f:
                 if src.data is not None:
@@ -146,9 +220,9 @@ def place_image(src: ImageSource, dest: Path, mode: str) -> None:
 
 
 def _link(src: Path, dest: Path, mode: str) -> None:
-    tmp = dest.with_name(f".{dest.name}.link.tmp")
-    if tmp.exists() or tmp.is_symlink():
-        tmp.unlink()
+    fd, tmp = make_temp(dest.parent, dest.name, "link")
+    os.close(fd)
+    os.unlink(tmp)  # a free, recognisable name for the link
     try:
         if mode == "hardlink":
             os.link(src, tmp)
@@ -161,38 +235,3 @@ def _link(src: Path, dest: Path, mode: str) -> None:
         place_image(ImageSource(src, None, src.suffix, src.stem), dest, "copy")
         return
     os.replace(tmp, dest)
-
-
-def prepare_output(out: Path, options_overwrite: bool, ours: Iterable[str]) -> None:
-    """Refuse to mix a new export into a folder holding other files, unless overwriting is allowed.
-
-    ``ours`` are the top-level names an export of this format writes; with ``overwrite`` a folder that holds
-    a previous export is accepted and :func:`remove_stale` later deletes what the new export did not write.
-    """
-    if out.exists() and not out.is_dir():
-        raise AnylabelError("the output exists and is not a folder", out)
-    if not out.exists():
-        return
-    entries = [p.name for p in out.iterdir()]
-    if entries and not options_overwrite:
-        raise AnylabelError("the output folder is not empty (use --overwrite to replace a previous export)", out)
-    foreign = sorted(set(entries) - set(ours))
-    if foreign and options_overwrite:
-        raise AnylabelError(f"the output folder holds files that are not part of an export ({', '.join(foreign[:5])}); "
-                            "choose an empty folder", out)
-
-
-def remove_stale(out: Path, folders: Iterable[str], written: Set[Path]) -> int:
-    """Delete files under ``out/<folder>`` that this export did not write (a previous export's leftovers
-    would otherwise be trained on). Returns how many were removed."""
-    removed = 0
-    keep = {os.path.abspath(p) for p in written}  # compare link paths, not link targets
-    for folder in folders:
-        base = out / folder
-        if not base.is_dir():
-            continue
-        for p in sorted(base.rglob("*")):
-            if (p.is_file() or p.is_symlink()) and os.path.abspath(p) not in keep:
-                p.unlink()
-                removed += 1
-    return removed

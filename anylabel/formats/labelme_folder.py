@@ -23,10 +23,9 @@ from typing import List, Optional, Sequence, Set
 import numpy as np
 
 from anylabel.document import Shape
-from anylabel.errors import AnylabelError
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes
-from anylabel.formats.images import NamePool, check_image, place_image, prepare_output
+from anylabel.formats.images import NamePool, check_image, place_image
 from anylabel.formats.labelme import save_labelme
 from anylabel.formats.labels import IGNORE, label_map_from_list
 
@@ -54,20 +53,15 @@ def _instance_count(shapes: Sequence[Shape]) -> int:
 
 
 def write_labelme_folder(items: Sequence[Item], out: PathLike, options: Options) -> Report:
-    """Write ``items`` as LabelMe JSON files into the folder ``out`` (see the module docstring).
+    """Write ``items`` as LabelMe JSON files into the new, empty folder ``out`` (the registry's staging folder;
+    see the module docstring).
 
     Raises:
-        AnylabelError: the output folder is not usable (not empty without ``overwrite``, not writable).
+        AnylabelError: a file cannot be written.
         CancelledError: ``options.cancel`` was set.
     """
     out = Path(out)
     report = Report(format="labelme")
-    if out.exists() and out.is_dir() and any(out.iterdir()) and not options.overwrite:
-        prepare_output(out, False, ())
-    try:
-        out.mkdir(parents=True, exist_ok=True)  # exists even when nothing is written
-    except OSError as e:
-        raise AnylabelError(f"cannot create the output folder: {e.strerror or e}", out) from e
     allowed = None
     if options.labels is not None:
         allowed = set(label_map_from_list(options.labels).names) | {IGNORE}
@@ -83,7 +77,7 @@ def write_labelme_folder(items: Sequence[Item], out: PathLike, options: Options)
             src = None
             key, stem, suffix = None, Path(ann.image_path).stem or Path(name).stem, Path(ann.image_path).suffix
         else:
-            src = check_image(item, name, report)
+            src = check_image(item, name, report, options)
             if src is None:
                 report.skipped_images += 1
                 continue

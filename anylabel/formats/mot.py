@@ -33,7 +33,7 @@ from anylabel.errors import FormatError, ImageLoadError
 from anylabel.fileio import atomic_write_text
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import resolve_label_map
-from anylabel.formats.images import check_image, place_image, prepare_output, remove_stale
+from anylabel.formats.images import check_image, place_image
 from anylabel.formats.instances import collect_instances
 from anylabel.imaging.loader import image_size
 
@@ -62,10 +62,9 @@ def write_mot(items: Sequence[Item], out: PathLike, options: Options) -> Report:
     out = Path(out)
     report = Report(format="mot")
     seqs = _sequences(items)
-    prepare_output(out, options.overwrite, tuple(seqs))
     label_map = resolve_label_map(items, options)
     filter_map = label_map if label_map.from_file else None
-    done, written = 0, set()
+    done = 0
     for seq, frames in seqs.items():
         if any(f.annotation.frame_index is None for f in frames):
             report.warn(frames[0].label, None, "no_frame_index", f"sequence {seq}: frames without frame_index are "
@@ -95,12 +94,11 @@ def write_mot(items: Sequence[Item], out: PathLike, options: Options) -> Report:
                 conf = inst.score if inst.score is not None else 1
                 rows.append((frame, inst.track_id, x1, y1, x2 - x1, y2 - y1, conf))
                 labels[inst.track_id][inst.label] += 1
-            src = check_image(item, item.label, report)
+            src = check_image(item, item.label, report, options)
             if src is not None:
                 ext = src.suffix
                 dest = out / seq / "img1" / f"{frame:06d}{src.suffix}"
                 place_image(src, dest, options.image_mode)
-                written.add(dest)
             report.images += 1
         shift = 1 - min(labels) if labels and min(labels) < 1 else 0
         rows.sort(key=lambda r: (r[0], r[1]))
@@ -126,8 +124,6 @@ def write_mot(items: Sequence[Item], out: PathLike, options: Options) -> Report:
         report.instances += len(labels)  # MOT counts tracks
         report.files += [f"{seq}/gt/gt.txt", f"{seq}/gt/labels.csv", f"{seq}/seqinfo.ini"]
     options.tick(len(items), len(items), "writing")
-    if options.overwrite:
-        remove_stale(out, [f"{s}/img1" for s in seqs], written)
     report.classes = list(label_map.names)
     return report
 

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from anylabel.errors import AnylabelError
-from anylabel.formats.base import Item, Options, PathLike, Report
+from anylabel.formats.base import Item, NothingWrittenError, Options, PathLike, Report
 from anylabel.formats.coco import read_coco, write_coco
 from anylabel.formats.folder import read_labelme_folder
 from anylabel.formats.labelme_folder import write_labelme_folder
 from anylabel.formats.mot import read_mot, write_mot
+from anylabel.formats.output import OutputTransaction, check_separate
 from anylabel.formats.yolo import write_yolo_det, write_yolo_seg
 from anylabel.formats.yolo_read import read_yolo_det, read_yolo_seg
 
@@ -87,32 +88,69 @@ def read_dataset(name: str, path: PathLike, options: Optional[Options] = None) -
     return items, report
 
 
-def write_dataset(name: str, items: Sequence[Item], out: PathLike, options: Optional[Options] = None) -> Report:
-    """Write ``items`` to ``out`` in format ``name``."""
-    return get_format(name).write(items, Path(out), options or Options())
+def write_dataset(name: str, items: Sequence[Item], out: PathLike, options: Optional[Options] = None,
+                  read: Optional[Report] = None, inputs: Sequence[Path] = ()) -> Report:
+    """Write ``items`` to the folder ``out`` in format ``name``, as one transaction.
+
+    The writer fills a staging folder beside ``out`` that replaces ``out`` only once everything is written
+    (see :mod:`anylabel.formats.output`): a failure, a cancel or Ctrl+C leaves ``out`` as it was.
+
+    Args:
+        read: the report of the reading step; its warnings come first in the result.
+        inputs: folders ``out`` must stay out of (the folder read, the images' folder).
+
+    Raises:
+        NothingWrittenError: there was input (items, or files the reader left out) but nothing was written;
+            ``out`` is not touched.
+        AnylabelError: ``out`` is not usable (see :class:`~anylabel.formats.output.OutputTransaction`).
+    """
+    options = options or Options()
+    fmt = get_format(name)
+    out = Path(out)
+    check_separate(out, inputs)
+    with OutputTransaction(out, name, options) as tx:
+        report = fmt.write(items, tx.staging, options)
+        if read is not None:
+            report.warnings = read.warnings + report.warnings
+            report.skipped_images += read.skipped_images
+        if report.images == 0 and (items or report.skipped_images):
+            raise NothingWrittenError(report, out)
+        tx.commit(report)
+    return report
 
 
-def _merged(read: Report, written: Report) -> Report:
-    written.warnings = read.warnings + written.warnings
-    return written
+def export_folder(src: PathLike, name: str, out: PathLike, options: Optional[Options] = None,
+                  nested_ok: bool = False) -> Report:
+    """Read the LabelMe folder ``src`` and write it to ``out`` as format ``name``; one report for both.
 
-
-def export_folder(src: PathLike, name: str, out: PathLike, options: Optional[Options] = None) -> Report:
-    """Read the LabelMe folder ``src`` and write it to ``out`` as format ``name``; one report for both."""
+    ``out`` may neither contain ``src`` nor lie inside it (:func:`~anylabel.formats.output.check_separate`),
+    except with ``nested_ok`` (a folder we made for ourselves, such as ``track``'s ``OUT/mot``): ``out`` is
+    then left out of the reading, so a previous export is never read as input.
+    """
     options = options or Options()
     get_format(name)  # fail on a bad name before reading thousands of files
     src, out = Path(src), Path(out)
-    if out.absolute() == src.absolute():
-        raise AnylabelError("the output folder must differ from the input folder", out)
+    folder = src if src.is_dir() else src.parent
+    check_separate(out, [folder], inside_ok=nested_ok)
     read = Report(format="labelme")
-    items = read_labelme_folder(src, options, read, exclude=out)  # never read a previous export as input
+    items = read_labelme_folder(src, options, read, exclude=out if nested_ok else None, check_images=True)
     if not items and not read.warnings:
         raise AnylabelError("no LabelMe annotation files (*.json) found", src)
-    return _merged(read, write_dataset(name, items, out, options))
+    return write_dataset(name, items, out, options, read, [folder] if not nested_ok else [])
 
 
 def import_dataset(path: PathLike, name: str, out: PathLike, options: Optional[Options] = None) -> Report:
-    """Read ``path`` as format ``name`` and write LabelMe JSON files into ``out``."""
+    """Read ``path`` as format ``name`` and write LabelMe JSON files into ``out``.
+
+    ``out`` may not contain the dataset's folder or its images' folder, nor lie inside the images' folder.
+    """
     options = options or Options()
+    path = Path(path)
+    dataset = path if path.is_dir() else path.parent
+    check_separate(out, [dataset], "dataset's folder", inside_ok=True)
+    if options.images_dir is not None:
+        check_separate(out, [options.images_dir], "images folder")
     items, read = read_dataset(name, path, options)
-    return _merged(read, write_dataset("labelme", items, out, options))
+    if not items and not read.skipped_images:
+        raise AnylabelError("the dataset holds no images", path)
+    return write_dataset("labelme", items, out, options, read)

@@ -28,7 +28,7 @@ import yaml
 from anylabel.fileio import atomic_write_text
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes, resolve_label_map, split_subsets
-from anylabel.formats.images import NamePool, place_image, prepare_output, remove_stale
+from anylabel.formats.images import NamePool, place_image
 from anylabel.formats.instances import Instance, collect_instances
 from anylabel.formats.labels import LabelMap
 from anylabel.formats.yolo_geometry import bridge_parts, format_row, instance_outline, normalise
@@ -66,17 +66,17 @@ def data_yaml(names: Sequence[str], has_val: bool) -> str:
 
 
 def write_yolo(items: Sequence[Item], out: PathLike, options: Options, task: str = "segment") -> Report:
-    """Export ``items`` as a YOLO ``task`` dataset ("segment" or "detect") into the folder ``out``.
+    """Export ``items`` as a YOLO ``task`` dataset ("segment" or "detect") into the new, empty folder ``out``
+    (the registry's staging folder).
 
     Raises:
-        AnylabelError: the output folder is not usable.
+        AnylabelError: a file cannot be written.
         CancelledError: ``options.cancel`` was set; ``data.yaml`` is then not written.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     out = Path(out)
     report = Report(format="yolo-seg" if task == "segment" else "yolo-det")
-    prepare_output(out, options.overwrite, ("images", "labels", "data.yaml"))
     label_map = resolve_label_map(items, options)
     filter_map = label_map if label_map.from_file else None
     subsets = split_subsets(items, options.split, options.seed)
@@ -85,7 +85,7 @@ def write_yolo(items: Sequence[Item], out: PathLike, options: Options, task: str
     for k, (item, subset) in enumerate(zip(items, subsets)):
         options.tick(k, len(items), "writing")
         name, ann = item.label, item.annotation
-        claimed = pool.claim_item(item, report)
+        claimed = pool.claim_item(item, report, options)
         if claimed is None:
             continue
         src, stem = claimed
@@ -112,8 +112,6 @@ def write_yolo(items: Sequence[Item], out: PathLike, options: Options, task: str
         (out / "images" / subset).mkdir(parents=True, exist_ok=True)
         (out / "labels" / subset).mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "data.yaml", data_yaml(label_map.names, counts["val"] > 0))
-    if options.overwrite:
-        remove_stale(out, ["images", "labels"], written)
     report.images = counts["train"] + counts["val"]
     report.classes = list(label_map.names)
     report.files = ["data.yaml"] + sorted(p.relative_to(out).as_posix() for p in written)

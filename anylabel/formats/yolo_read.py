@@ -178,11 +178,13 @@ def read_yolo(path: PathLike, options: Optional[Options] = None, report: Optiona
         name = display_path(label_file, base)
         if not image.is_file():
             report.warn(name, None, "missing_image", f"image {image.name} not found: skipped")
+            report.skipped_images += 1
             continue
         try:
             h, w = image_size(image)
         except ImageLoadError as e:
             report.warn(name, None, "bad_image", f"image {image.name}: {e.reason}: skipped")
+            report.skipped_images += 1
             continue
         text = ""
         if label_file.is_file():
@@ -190,6 +192,7 @@ def read_yolo(path: PathLike, options: Optional[Options] = None, report: Optiona
                 text = label_file.read_bytes().decode("utf-8-sig")
             except (OSError, UnicodeDecodeError) as e:
                 report.warn(name, None, "unreadable", f"cannot read the label file ({e}): skipped")
+                report.skipped_images += 1
                 continue
         shapes = _shapes_from_labels(text, (h, w), names, task, name, report)
         ann = ImageAnnotation(image_path=image.name, image_height=h, image_width=w, shapes=shapes)

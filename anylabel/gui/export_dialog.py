@@ -25,17 +25,19 @@ class TaskThread(QtCore.QThread):
     succeeded = QtCore.pyqtSignal(object)
     failed = QtCore.pyqtSignal(str)
 
-    def __init__(self, task: Callable, parent: Optional[QtCore.QObject] = None) -> None:
+    def __init__(self, task: Callable, parent: Optional[QtCore.QObject] = None,
+                 describe: Callable[[AnylabelError], str] = str) -> None:
         super().__init__(parent)
         self._task = task
+        self._describe = describe
 
     def run(self) -> None:  # noqa: D401 - Qt's entry point
         try:
             result = self._task(lambda done, total, stage: self.progressed.emit(done, total, stage))
         except CancelledError:
             self.failed.emit("cancelled")
-        except AnylabelError as e:  # user-facing errors: shown in the dialog
-            self.failed.emit(str(e))
+        except AnylabelError as e:  # user-facing errors: shown in the dialog, in the dialog's words
+            self.failed.emit(self._describe(e))
         else:
             self.succeeded.emit(result)
 
@@ -91,8 +93,19 @@ class _TaskDialog(QtWidgets.QDialog):
         self.report: Optional[Report] = None
         self._cancel = threading.Event()
 
+    #: the text of the checkbox that allows replacing a previous export / import (named in the error)
+    replace_option = ""
+
     def make_task(self) -> Callable:
         raise NotImplementedError
+
+    def describe_error(self, error: AnylabelError) -> str:
+        """The error as this dialog shows it: the core's message, plus what to do here."""
+        from anylabel.formats.output import OutputNotEmptyError
+
+        if isinstance(error, OutputNotEmptyError) and self.replace_option:
+            return f"{error}: tick “{self.replace_option}” to replace a previous one there, or choose an empty folder"
+        return str(error)
 
     def start(self) -> None:
         """Validate the form and start the task on a worker thread."""
@@ -106,7 +119,7 @@ class _TaskDialog(QtWidgets.QDialog):
         self.summary.setPlainText("")
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.thread = TaskThread(task, self)
+        self.thread = TaskThread(task, self, self.describe_error)
         self.thread.progressed.connect(self._on_progress)
         self.thread.succeeded.connect(self._on_success)
         self.thread.failed.connect(self._on_failure)
@@ -131,7 +144,7 @@ class _TaskDialog(QtWidgets.QDialog):
 
     def _on_failure(self, message: str) -> None:
         if message == "cancelled":
-            self.summary.setPlainText("cancelled: the dataset index (annotations.json / data.yaml) was not written")
+            self.summary.setPlainText("cancelled: nothing in the output folder was changed")
         else:
             self.summary.setPlainText(f"error: {message}")
 
@@ -150,6 +163,7 @@ class ExportDialog(_TaskDialog):
     """Export a LabelMe folder to COCO / YOLO-seg / YOLO-det / MOT / LabelMe (the ``anylabel export`` options)."""
 
     FORMATS = ("coco", "yolo-seg", "yolo-det", "mot", "labelme")
+    replace_option = "replace a previous export in the output folder"
 
     def __init__(self, parent: Optional[QtWidgets.QWidget] = None, folder: Optional[str] = None) -> None:
         super().__init__(parent, "Export dataset")
@@ -164,7 +178,9 @@ class ExportDialog(_TaskDialog):
         self.seed = QtWidgets.QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
         self.image_mode = QtWidgets.QComboBox()
         self.image_mode.addItems(["copy", "hardlink", "symlink"])
-        self.overwrite = QtWidgets.QCheckBox("replace a previous export in the output folder")
+        self.overwrite = QtWidgets.QCheckBox(self.replace_option)
+        self.keep_corrupt = QtWidgets.QCheckBox("keep images that do not decode (truncated, corrupt)")
+        self.allow_outside = QtWidgets.QCheckBox("follow image paths that lead outside the LabelMe folder")
         split_row = QtWidgets.QHBoxLayout()
         for w in (self.use_split, self.split, QtWidgets.QLabel("seed"), self.seed):
             split_row.addWidget(w)
@@ -177,6 +193,8 @@ class ExportDialog(_TaskDialog):
         self.form.addRow("Split (YOLO)", split_row)
         self.form.addRow("Images", self.image_mode)
         self.form.addRow("", self.overwrite)
+        self.form.addRow("", self.keep_corrupt)
+        self.form.addRow("", self.allow_outside)
         self.run_button.setText("Export")
         self._recall(folder)
 
@@ -203,6 +221,7 @@ class ExportDialog(_TaskDialog):
         return Options(labels=read_labels_file(labels_path) if labels_path else None,
                        split=self.split.value() if self.use_split.isChecked() else None, seed=self.seed.value(),
                        image_mode=self.image_mode.currentText(), overwrite=self.overwrite.isChecked(),
+                       keep_corrupt=self.keep_corrupt.isChecked(), allow_outside=self.allow_outside.isChecked(),
                        cancel=self._cancel)
 
     def make_task(self) -> Callable:
@@ -228,6 +247,7 @@ class ImportDialog(_TaskDialog):
     """Import COCO / YOLO-seg / YOLO-det as LabelMe JSON (the ``anylabel import`` options)."""
 
     FORMATS = ("coco", "yolo-seg", "yolo-det")
+    replace_option = "replace a previous import in the output folder"
 
     def __init__(self, parent: Optional[QtWidgets.QWidget] = None) -> None:
         super().__init__(parent, "Import annotations")
@@ -241,7 +261,8 @@ class ImportDialog(_TaskDialog):
         self.labels = QtWidgets.QLineEdit()
         self.labels.setPlaceholderText("optional: class names (YOLO without data.yaml); filters labels")
         self.copy_images = QtWidgets.QCheckBox("copy the images next to the JSON files")
-        self.overwrite = QtWidgets.QCheckBox("write into a non-empty folder")
+        self.overwrite = QtWidgets.QCheckBox(self.replace_option)
+        self.allow_outside = QtWidgets.QCheckBox("COCO: follow file names that lead outside the images folder")
         pick_dir = lambda: QtWidgets.QFileDialog.getExistingDirectory(self, "Choose a folder")  # noqa: E731
         self.form.addRow("Dataset", _path_row(
             self.source, lambda: QtWidgets.QFileDialog.getOpenFileName(self, "annotations.json or data.yaml")[0]))
@@ -252,8 +273,9 @@ class ImportDialog(_TaskDialog):
         self.form.addRow("Output folder", _path_row(self.output, pick_dir))
         self.form.addRow("", self.copy_images)
         self.form.addRow("", self.overwrite)
+        self.form.addRow("", self.allow_outside)
         self.run_button.setText("Import")
-        last = recall("import")  # the last import's options ("write into a non-empty folder" is never kept)
+        last = recall("import")  # the last import's options ("replace" is never kept)
         for edit, key in ((self.source, "source"), (self.images, "images"), (self.labels, "labels"),
                           (self.output, "output")):
             edit.setText(str(last.get(key, "")))
@@ -277,7 +299,8 @@ class ImportDialog(_TaskDialog):
         options = Options(labels=read_labels_file(labels_path) if labels_path else None,
                           images_dir=Path(images) if images else None,
                           image_mode="copy" if self.copy_images.isChecked() else "reference",
-                          overwrite=self.overwrite.isChecked(), cancel=self._cancel)
+                          overwrite=self.overwrite.isChecked(), allow_outside=self.allow_outside.isChecked(),
+                          cancel=self._cancel)
 
         def task(progress: Callable) -> Report:
             options.progress = progress

@@ -52,6 +52,36 @@ def test_export_dialog_yolo_split_and_error_shown(qtbot, voc_dir, tmp_path):
     qtbot.waitUntil(lambda: dialog.run_button.isEnabled())
     dialog.run_button.click()  # again into the same folder: the core's error appears in the dialog
     qtbot.waitUntil(lambda: "not empty" in dialog.summary.toPlainText(), timeout=10000)
+    text = dialog.summary.toPlainText()  # issue 13 #13: the dialog names its checkbox, not a CLI flag
+    assert "--overwrite" not in text and f"“{dialog.overwrite.text()}”" in text
+    qtbot.waitUntil(lambda: dialog.run_button.isEnabled())
+    dialog.overwrite.setChecked(True)
+    with qtbot.waitSignal(dialog.finished_report, timeout=30000):
+        dialog.run_button.click()  # the checkbox replaces the previous export
+
+
+def test_export_dialog_keep_corrupt_and_allow_outside(qtbot, tmp_path):
+    from formats_util import poly, write_doc
+
+    write_doc(tmp_path / "src", "a", [poly("cat", [(1, 1), (20, 1), (10, 15)])], suffix=".jpg", width=160,
+              height=120)
+    data = (tmp_path / "src" / "a.jpg").read_bytes()
+    (tmp_path / "src" / "a.jpg").write_bytes(data[: len(data) // 2])
+    dialog = open_export_dialog(None, str(tmp_path / "src"))
+    qtbot.addWidget(dialog)
+    dialog.format.setCurrentText("coco")
+    dialog.output.setText(str(tmp_path / "out"))
+    dialog.run_button.click()
+    qtbot.waitUntil(lambda: "nothing was written" in dialog.summary.toPlainText(), timeout=10000)
+    assert "a.jpg" in dialog.summary.toPlainText()
+    qtbot.waitUntil(lambda: dialog.run_button.isEnabled())
+    dialog.keep_corrupt.setChecked(True)
+    assert dialog.options().keep_corrupt and not dialog.options().allow_outside
+    dialog.allow_outside.setChecked(True)
+    assert dialog.options().allow_outside
+    with qtbot.waitSignal(dialog.finished_report, timeout=30000) as blocker:
+        dialog.run_button.click()
+    assert blocker.args[0].images == 1 and (tmp_path / "out" / "images" / "a.jpg").is_file()
 
 
 def test_export_dialog_cancel(qtbot, tmp_path):

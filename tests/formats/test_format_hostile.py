@@ -147,9 +147,10 @@ def test_non_ascii_paths_and_labels(tmp_path, fmt):
 def test_size_mismatch_skipped(tmp_path):
     path = write_doc(tmp_path / "src", "img", [poly("cat", TRI)], 64, 48)
     write_image(tmp_path / "src" / "img.png", 32, 32)  # the image was replaced by another size
+    write_doc(tmp_path / "src", "good", [poly("cat", TRI)], 64, 48)
     report = export_folder(tmp_path / "src", "coco", tmp_path / "out")
     _warned(report, "size_mismatch", "img.json")
-    assert report.images == 0 and path.exists()
+    assert report.images == 1 and path.exists()
 
 
 def test_mixed_group_labels_warned(tmp_path):

@@ -24,17 +24,19 @@ def test_registry_lookup_and_pairs(voc_dir):
         assert image.is_file() and (annotation.image_height, annotation.image_width) in ((338, 500), (375, 500))
 
 
-def test_export_refuses_own_input_and_skips_nested_output(tmp_path):
-    write_doc(tmp_path, "a", [poly("cat", [(1, 1), (20, 1), (10, 15)])])
-    with pytest.raises(AnylabelError, match="differ"):
-        export_folder(tmp_path, "coco", tmp_path)
-    export_folder(tmp_path, "coco", tmp_path / "coco")
-    # again, over the previous export that now lies inside the input folder: coco/ is not read as input
-    report = export_folder(tmp_path, "coco", tmp_path / "coco", Options(overwrite=True))
-    assert report.images == 1 and report.warnings == []
-    export_folder(tmp_path, "labelme", tmp_path / "copy")  # a second annotated copy of a.png, inside the input
-    report = export_folder(tmp_path, "coco", tmp_path / "coco", Options(overwrite=True))
-    assert report.images == 2 and [(w.kind, w.file) for w in report.warnings] == [("duplicate_name", "copy/a.json")]
+def test_export_refuses_an_output_around_or_inside_its_input(tmp_path):
+    """issue 13 #1: an export never writes where it would replace (or read back) the user's files."""
+    write_doc(tmp_path / "proj" / "images", "a", [poly("cat", [(1, 1), (20, 1), (10, 15)])])
+    src = tmp_path / "proj" / "images"
+    for out, why in ((src, "is the input"), (tmp_path / "proj", "contains the input"),
+                     (src / "coco", "lies inside the input")):
+        with pytest.raises(AnylabelError, match=why):
+            export_folder(src, "coco", out, Options(overwrite=True))
+    assert sorted(p.name for p in src.iterdir()) == ["a.json", "a.png"]
+    (tmp_path / "link").symlink_to(tmp_path / "proj")  # the same folder through a symlink
+    with pytest.raises(AnylabelError, match="contains the input"):
+        export_folder(src, "yolo-seg", tmp_path / "link", Options(overwrite=True))
+    assert export_folder(src, "coco", tmp_path / "coco").images == 1
 
 
 def test_labels_file_conventions(tmp_path):

@@ -62,8 +62,8 @@ def test_mot_sequence_named_after_dot_folder(tmp_path, monkeypatch):
     clip = tmp_path / "clip"
     write_doc(clip, "00000", [poly("dog", [(0, 0), (10, 0), (5, 5)], track_id=1)], frame_index=0)
     monkeypatch.chdir(clip)
-    export_folder(".", "mot", "mot")
-    assert (clip / "mot" / "clip" / "gt" / "gt.txt").read_text() == "1,1,0.00,0.00,10.00,5.00,1,-1,-1,-1\n"
+    export_folder(".", "mot", "../mot")
+    assert (tmp_path / "mot" / "clip" / "gt" / "gt.txt").read_text() == "1,1,0.00,0.00,10.00,5.00,1,-1,-1,-1\n"
 
 
 def test_export_of_an_empty_folder_is_an_error(tmp_path):

@@ -45,11 +45,11 @@ def test_track_frame_folder_writes_labelme_and_mot(frames_dir: Path, track_model
     from anylabel.formats.base import Options
     from anylabel.formats.registry import export_folder
 
-    export_folder(out, "coco", tmp_path / "coco", Options())
+    export_folder(out, "coco", tmp_path / "coco", Options(allow_outside=True))  # frames lie beside OUT
     coco = json.loads((tmp_path / "coco" / "annotations.json").read_text())
     assert len(coco["images"]) == 8 and len(coco["annotations"]) == 16
     assert sorted({a["track_id"] for a in coco["annotations"]}) == [1, 2]
-    export_folder(out, "yolo-seg", tmp_path / "yolo", Options())
+    export_folder(out, "yolo-seg", tmp_path / "yolo", Options(allow_outside=True))
     label_files = sorted((tmp_path / "yolo" / "labels").rglob("*.txt"))
     assert len(label_files) == 8 and all(len(f.read_text().splitlines()) == 2 for f in label_files)
 
