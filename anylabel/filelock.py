@@ -117,7 +117,7 @@ def _acquire(lock: Path, path: Path, timeout: Optional[float]) -> int:
             continue
         os.close(fd)
         if deadline is not None and time.monotonic() >= deadline:
-            raise LockTimeout(f"{_owner(lock)} is writing it (waited {timeout:g} s for {lock.name}); "
+            raise LockTimeout(f"{lock_owner(lock)} is writing it (waited {timeout:g} s for {lock.name}); "
                               "try again when it has finished", path)
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
@@ -135,8 +135,8 @@ def _write_owner(fd: int) -> None:
         pass  # e.g. Windows: the locked byte cannot be written; the message then says "another program"
 
 
-def _owner(lock: Path) -> str:
-    """"process 1234 (anylabel segment)" for the holder of ``lock``, or "another program"."""
+def lock_owner(lock: Path) -> str:
+    """"process 1234 (anylabel segment)" for the holder of the lock file ``lock``, or "another program"."""
     try:
         info = json.loads(lock.read_text(encoding="utf-8"))
         return f"process {int(info['pid'])} ({info.get('command') or 'python'})"
@@ -166,7 +166,8 @@ def _release(lock: Path, fd: int) -> None:
 
 
 @contextmanager
-def locked(path: PathLike, timeout: Optional[float] = 30.0, lock_path: Optional[PathLike] = None) -> Iterator[Path]:
+def locked(path: PathLike, timeout: Optional[float] = 30.0, lock_path: Optional[PathLike] = None,
+           reentrant: bool = True) -> Iterator[Path]:
     """Hold the exclusive advisory lock of ``path`` for the ``with`` block (see the module docstring).
 
     Args:
@@ -174,6 +175,9 @@ def locked(path: PathLike, timeout: Optional[float] = 30.0, lock_path: Optional[
         timeout: seconds to wait for another holder; ``None`` waits forever, ``0`` fails at once.
         lock_path: the lock file to use instead of :func:`lock_path_for(path) <lock_path_for>` (e.g. for a
             folder whose parent is not writable).
+        reentrant: a nested ``locked`` of the same path in the same thread does not wait for itself (a save
+            inside a read-modify-write); ``False`` makes it wait like any other writer (two exports into one
+            folder must never run together, even nested).
 
     Yields:
         the lock file's path.
@@ -188,7 +192,7 @@ def locked(path: PathLike, timeout: Optional[float] = 30.0, lock_path: Optional[
     me = threading.get_ident()
     with _held_guard:
         held = _held.get(key)
-        if held is not None and held[0] == me:
+        if reentrant and held is not None and held[0] == me:
             _held[key] = (me, held[1] + 1, held[2])
             nested = True
         else:
