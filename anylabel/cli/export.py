@@ -32,8 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep-corrupt", action="store_true",
                         help="export images whose pixels do not decode (truncated, corrupt) instead of leaving "
                         "them out (a warning either way)")
+    parser.add_argument("--images", action="append", default=[], metavar="DIR",
+                        help="also read images from DIR when an imagePath leads outside the input folder (the "
+                        "images of `anylabel --output`, or of a reference-mode import); repeatable")
     parser.add_argument("--allow-outside", action="store_true",
-                        help="follow an imagePath that leads outside the input folder (absolute or ../)")
+                        help="follow an imagePath that leads outside the input folder (absolute or ../) wherever "
+                        "it leads")
     add_common_output_arguments(parser)
 
 
@@ -103,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
     progress, close = progress_bar(args.quiet)
     options = Options(labels=labels, labels_file=Path(args.labels) if args.labels else None, split=args.split,
                       seed=args.seed, image_mode=args.link or "copy", overwrite=args.overwrite, progress=progress,
-                      lock_wait=args.wait, keep_corrupt=args.keep_corrupt, allow_outside=args.allow_outside)
+                      lock_wait=args.wait, keep_corrupt=args.keep_corrupt, allow_outside=args.allow_outside,
+                      image_roots=tuple(Path(d) for d in args.images))
     try:
         report = run_writing(lambda: export_folder(args.dir, args.format, args.output, options))
     finally:

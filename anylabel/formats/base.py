@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from anylabel.document import ImageAnnotation
 from anylabel.errors import AnylabelError, CancelledError
@@ -164,6 +164,9 @@ class Options:
         keep_corrupt: export images whose pixels do not decode (truncated, corrupt) instead of leaving them
             out (a warning either way).
         allow_outside: follow an ``imagePath`` (or COCO ``file_name``) that leads outside the input folder.
+        image_roots: export: further folders the images may come from, besides the input folder (the
+            folder the user's own annotations point into, e.g. the images of ``anylabel --output DIR`` or of
+            a reference-mode import); narrower than ``allow_outside``.
         progress: called as ``progress(done, total, stage)``.
         cancel: set it (from any thread) to stop; the operation raises :class:`CancelledError`.
     """
@@ -178,6 +181,7 @@ class Options:
     lock_wait: float = 0.0
     keep_corrupt: bool = False
     allow_outside: bool = False
+    image_roots: Tuple[Path, ...] = ()
     progress: Optional[ProgressFn] = None
     cancel: threading.Event = field(default_factory=threading.Event)
 

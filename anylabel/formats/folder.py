@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path, PureWindowsPath
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from anylabel.errors import AnylabelError, FormatError
 from anylabel.fileio import read_json
@@ -57,26 +57,33 @@ def is_inside(path: Path, root: Path) -> bool:
     return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
 
 
-def resolve_image(json_path: Path, image_path: str, root: Optional[Path] = None, name: str = "",
+def _allowed(path: Path, roots: Optional[Sequence[Path]]) -> bool:
+    """``path`` may be read: no restriction (``roots`` None), or it lies inside one of ``roots``."""
+    return roots is None or any(is_inside(path, r) for r in roots)
+
+
+def resolve_image(json_path: Path, image_path: str, roots: Optional[Sequence[Path]] = None, name: str = "",
                   report: Optional[Report] = None) -> Optional[Path]:
     """The image file an annotation refers to, or ``None`` when it cannot be found.
 
-    With ``root``, a file outside that folder is not used (a warning naming the JSON and the path goes to
+    With ``roots``, a file outside those folders is not used (a warning naming the JSON and the path goes to
     ``report``); the file name next to the JSON is tried instead.
     """
     if not image_path:
         return None
     candidate = json_path.parent / image_path
     if candidate.is_file():
-        if root is None or is_inside(candidate, root):
+        if _allowed(candidate, roots):
             return candidate
         if report is not None:
             report.warn(name, None, "outside_input", f"imagePath {image_path!r} leads outside the input folder "
-                        f"(to {os.path.realpath(candidate)}): not followed (--allow-outside follows it)")
+                        f"(to {os.path.realpath(candidate)}): not followed (--images "
+                        f"{os.path.dirname(os.path.realpath(candidate))} allows that folder, --allow-outside "
+                        "any)")
     pure = PureWindowsPath(image_path)
     file_name = pure.name  # handles both / and \\ separators
     fallback = json_path.parent / file_name
-    if file_name and fallback.is_file() and (root is None or is_inside(fallback, root)):
+    if file_name and fallback.is_file() and _allowed(fallback, roots):
         return fallback
     return None
 
@@ -101,11 +108,11 @@ def _claimed_size_problem(data: dict, image: Optional[Path]) -> str:
     return ""
 
 
-def read_labelme_file(path: Path, name: str, report: Report, root: Optional[Path] = None,
+def read_labelme_file(path: Path, name: str, report: Report, roots: Optional[Sequence[Path]] = None,
                       check_images: bool = False) -> Optional[Item]:
     """One LabelMe file as an item, or ``None`` (with a warning) when it is not a readable annotation.
 
-    ``root``: images outside this folder are not used; ``check_images``: see the module docstring."""
+    ``roots``: images outside these folders are not used; ``check_images``: see the module docstring."""
     try:
         data = read_json(path)
     except FormatError as e:
@@ -115,7 +122,7 @@ def read_labelme_file(path: Path, name: str, report: Report, root: Optional[Path
     if not isinstance(data, dict) or "shapes" not in data or "imagePath" not in data:
         report.warn(name, None, "not_labelme", "not a LabelMe annotation (no 'shapes' and 'imagePath'): skipped")
         return None
-    image = resolve_image(path, data["imagePath"], root, name, report) if isinstance(data["imagePath"], str) else None
+    image = resolve_image(path, data["imagePath"], roots, name, report) if isinstance(data["imagePath"], str) else None
     if check_images:
         problem = _claimed_size_problem(data, image)
         if problem:
@@ -136,7 +143,7 @@ def read_labelme_file(path: Path, name: str, report: Report, root: Optional[Path
         report.warn(name, None, "not_labelme", f"invalid image size {ann.image_width}x{ann.image_height}: skipped")
         return None
     if ann.image_path != data["imagePath"]:  # the loader normalised it
-        image = resolve_image(path, ann.image_path, root, name, report)
+        image = resolve_image(path, ann.image_path, roots, name, report)
     return Item(ann, image, path, name, shape_ids)
 
 
@@ -194,19 +201,19 @@ def read_labelme_folder(root: PathLike, options: Optional[Options] = None,
             ``skipped_images``.
         exclude: a sub-folder to leave out (see :func:`find_json_files`).
         check_images: check the claimed image size on the image header before decoding shapes, and (unless
-            ``options.allow_outside``) use only images inside ``root`` (what an export reads).
+            ``options.allow_outside``) use only images inside ``root`` and ``options.image_roots`` (what an
+            export reads).
     """
     options = options or Options()
     report = report if report is not None else Report()
     root = Path(root)
     files = find_json_files(root, exclude)
     base = root if root.is_dir() else root.parent
+    roots = None if not check_images or options.allow_outside else (base, *options.image_roots)
     items: List[Item] = []
     for k, path in enumerate(files):
         options.tick(k, len(files), "reading")
-        item = read_labelme_file(path, display_path(path, base), report,
-                                 base if check_images and not options.allow_outside else None,
-                                 check_images)
+        item = read_labelme_file(path, display_path(path, base), report, roots, check_images)
         if item is not None:
             items.append(item)
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from PyQt5 import QtCore, QtWidgets
 
@@ -165,8 +165,12 @@ class ExportDialog(_TaskDialog):
     FORMATS = ("coco", "yolo-seg", "yolo-det", "mot", "labelme")
     replace_option = "replace a previous export in the output folder"
 
-    def __init__(self, parent: Optional[QtWidgets.QWidget] = None, folder: Optional[str] = None) -> None:
+    def __init__(self, parent: Optional[QtWidgets.QWidget] = None, folder: Optional[str] = None,
+                 image_roots: Sequence[str] = ()) -> None:
         super().__init__(parent, "Export dataset")
+        # the images the window has open, when its LabelMe files live elsewhere (--output DIR): the user opened
+        # them here, so the export may read them (Options.image_roots)
+        self.image_roots = tuple(Path(r) for r in image_roots)
         self.source = QtWidgets.QLineEdit(str(folder or ""))
         self.format = QtWidgets.QComboBox()
         self.format.addItems(self.FORMATS)
@@ -222,7 +226,7 @@ class ExportDialog(_TaskDialog):
                        split=self.split.value() if self.use_split.isChecked() else None, seed=self.seed.value(),
                        image_mode=self.image_mode.currentText(), overwrite=self.overwrite.isChecked(),
                        keep_corrupt=self.keep_corrupt.isChecked(), allow_outside=self.allow_outside.isChecked(),
-                       cancel=self._cancel)
+                       image_roots=self.image_roots, cancel=self._cancel)
 
     def make_task(self) -> Callable:
         from anylabel.formats.registry import export_folder
@@ -309,9 +313,11 @@ class ImportDialog(_TaskDialog):
         return task
 
 
-def open_export_dialog(parent: Optional[QtWidgets.QWidget] = None, folder: Optional[str] = None) -> ExportDialog:
-    """Show the export dialog (window-modal, non-blocking) prefilled with ``folder``; returns it."""
-    dialog = ExportDialog(parent, folder)
+def open_export_dialog(parent: Optional[QtWidgets.QWidget] = None, folder: Optional[str] = None,
+                       image_roots: Sequence[str] = ()) -> ExportDialog:
+    """Show the export dialog (window-modal, non-blocking) prefilled with ``folder``; ``image_roots``: folders
+    of images the export may read besides ``folder``; returns it."""
+    dialog = ExportDialog(parent, folder, image_roots)
     dialog.setWindowModality(QtCore.Qt.WindowModal)
     dialog.setAttribute(QtCore.Qt.WA_DeleteOnClose, parent is not None)
     dialog.show()

@@ -48,7 +48,8 @@ class PluginsMixin:
         """File → Export: the current image's unsaved changes are saved (or explicitly left out) first."""
         mod = self._plugin("anylabel.gui.export_dialog")
         if mod is not None and self.maybe_leave():
-            self.export_dialog = mod.open_export_dialog(self, self._annotation_folder())
+            images = (str(self.folder.folder),) if self.output_dir and self.folder is not None else ()
+            self.export_dialog = mod.open_export_dialog(self, self._annotation_folder(), images)
 
     def open_import(self) -> None:
         mod = self._plugin("anylabel.gui.export_dialog")

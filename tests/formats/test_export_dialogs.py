@@ -174,3 +174,15 @@ def test_a_corrupt_memory_file_is_ignored(qtbot, tmp_path, monkeypatch):
     dialog = open_export_dialog(None, None)
     qtbot.addWidget(dialog)
     assert dialog.output.text() == "" and dialog.format.currentText() == "coco"
+
+
+def test_export_dialog_reads_the_images_the_window_has_open(qtbot, tmp_path):
+    """A window opened with --output DIR exports DIR's JSONs with its images folder allowed."""
+    from anylabel.gui.export_dialog import ExportDialog
+
+    dialog = ExportDialog(None, str(tmp_path / "labels"), image_roots=[str(tmp_path / "images")])
+    qtbot.addWidget(dialog)
+    assert dialog.options().image_roots == (tmp_path / "images",) and not dialog.options().allow_outside
+    plain = ExportDialog(None, str(tmp_path / "labels"))
+    qtbot.addWidget(plain)
+    assert plain.options().image_roots == ()

@@ -168,6 +168,28 @@ def test_an_image_outside_the_input_folder_is_not_exported(tmp_path, how):
     assert allowed.images == 2
 
 
+def test_images_beside_the_annotations_are_read_when_their_folder_is_given(tmp_path, capsys):
+    """The layout our own writers make (``anylabel --output LABELS IMAGES``, a reference-mode import): the
+    JSONs point into a sibling folder. ``--images DIR`` allows that folder, and only that one."""
+    images, labels = tmp_path / "images", tmp_path / "labels"
+    write_image(images / "a.png", 64, 48)
+    write_image(tmp_path / "home" / "private.png", 64, 48)
+    write_doc(labels, "a", [poly("cat", TRI)], image=False)
+    write_doc(labels, "b", [poly("cat", TRI)], image=False)
+    for name, target in (("a", "../images/a.png"), ("b", "../home/private.png")):
+        data = json.loads((labels / f"{name}.json").read_text())
+        data["imagePath"] = target
+        (labels / f"{name}.json").write_text(json.dumps(data))
+    assert main(["export", str(labels), "-f", "coco", "-o", str(tmp_path / "refused"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"--images {images.resolve()}" in err  # the hint names the folder to allow
+    assert main(["export", str(labels), "-f", "coco", "-o", str(tmp_path / "out"), "-q", "--images",
+                 str(images)]) == 0
+    assert sorted(p.name for p in (tmp_path / "out" / "images").iterdir()) == ["a.png"]  # never private.png
+    report = export_folder(labels, "coco", tmp_path / "api", Options(image_roots=(images,)))
+    assert report.images == 1 and [w.file for w in report.warnings if w.kind == "outside_input"] == ["b.json"]
+
+
 def test_coco_import_does_not_follow_file_names_out_of_the_images_folder(tmp_path):
     write_image(tmp_path / "home" / "private.png", 40, 30)
     write_image(tmp_path / "ds" / "images" / "ok.png", 40, 30)
