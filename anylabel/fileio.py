@@ -15,7 +15,6 @@ into the same name: the round trip is lossless and never raises.
 """
 from __future__ import annotations
 
-import codecs
 import json
 import os
 import re
@@ -104,13 +103,15 @@ def clean_stale_temps(folder: PathLike, every: float = STALE_AFTER) -> int:
     return removed
 
 
-def _escape_surrogates(err: UnicodeError) -> Tuple[str, int]:
-    # only lone surrogates fail to encode, and in a JSON document they only occur inside strings
-    chunk = err.object[err.start:err.end]
-    return "".join(f"\\u{ord(c):04x}" for c in chunk), err.end
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-codecs.register_error("anylabel.json_surrogates", _escape_surrogates)
+def json_text(data: Any, indent: int = 2) -> str:
+    """``data`` as JSON text (non-ASCII kept readable, as labelme writes it), with the lone surrogates of
+    undecodable file names written as ``\\udcXX`` escapes so that the text is always valid UTF-8 (in a JSON
+    document they only occur inside strings). Raises TypeError / ValueError for what JSON cannot hold."""
+    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
@@ -154,10 +155,10 @@ def atomic_write_text(path: PathLike, text: str, encoding: str = "utf-8") -> Non
 def atomic_write_json(path: PathLike, obj: Any, indent: int = 2) -> None:
     """Serialise ``obj`` first (so a serialisation error never touches the file), then write atomically."""
     try:
-        text = json.dumps(obj, indent=indent, ensure_ascii=False)
+        text = json_text(obj, indent=indent)
     except (TypeError, ValueError) as e:
         raise AnylabelError(f"cannot serialise to JSON: {e}", path) from e
-    atomic_write_bytes(path, (text + "\n").encode("utf-8", "anylabel.json_surrogates"))
+    atomic_write_text(path, text)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -19,8 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from anylabel.cli.export import progress_bar
     from anylabel.errors import AnylabelError
+    from anylabel.fileio import json_text
     from anylabel.formats.base import Options
-    from anylabel.formats.labelme import json_text
     from anylabel.formats.stats import folder_stats
 
     progress, close = progress_bar(args.quiet)

@@ -22,8 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
-import re
 import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
@@ -33,7 +31,7 @@ from PIL import Image
 
 from anylabel.document import SHAPE_TYPES, ImageAnnotation, Shape
 from anylabel.errors import AnylabelError, AnylabelWarning, FormatError, GeometryError
-from anylabel.fileio import atomic_write_text, read_json
+from anylabel.fileio import atomic_write_text, json_text, read_json
 from anylabel.filelock import locked
 from anylabel.geometry.rle import rle_area, rle_decode, rle_from_crop
 from anylabel.imaging.loader import MAX_PIXELS, pillow_open
@@ -47,7 +45,6 @@ LARGE_IMAGE_PIXELS = 250_000_000  # e.g. 16,000 x 16,000: every full-size mask o
 LARGE_VERTEX_COUNT = 100_000  # vertices in one shape; labelme's GUI slows to a crawl long before
 #: RLE masks up to this size are decoded once to check that their counts cover the whole mask
 RLE_CHECK_PIXELS = 25_000_000
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _IMAGE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
@@ -136,14 +133,6 @@ def save_labelme(annotation: ImageAnnotation, path: PathLike, timeout: Optional[
         raise AnylabelError(f"cannot serialise to JSON: {e}", path) from e
     with locked(path, timeout=timeout):
         atomic_write_text(path, text)
-
-
-def json_text(data: Any, indent: int = 2) -> str:
-    """``data`` as JSON text (non-ASCII kept readable, as labelme writes it), with the lone surrogates of
-    undecodable file names written as ``\\udcXX`` escapes so that the text is always valid UTF-8."""
-    text = json.dumps(data, indent=indent, ensure_ascii=False)
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
-
 
 
 def _warn(path: Path, message: str) -> None:
