@@ -200,12 +200,19 @@ class Options:
 
 
 def printable(text: str) -> str:
-    """``text`` with lone surrogates (undecodable bytes of a file name) as ``\\xNN`` escapes."""
+    """``text`` with lone surrogates (undecodable bytes of a file name, ``os.fsdecode``'s ``'caf\\udce9.jpg'``)
+    spelled out as ``\\xNN`` escapes (``caf\\xe9.jpg``), so a terminal or a widget shows which file it is; a
+    surrogate that is not an escaped byte becomes ``\\udNNN``."""
     try:
         text.encode("utf-8")
         return text
     except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that is not an escaped byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def display_path(path: PathLike, root: Optional[Path] = None) -> str:

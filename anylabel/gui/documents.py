@@ -21,6 +21,7 @@ from typing import Callable, Dict, List, Optional, Set, Tuple, TypeVar, Union
 from anylabel.document import ImageAnnotation
 from anylabel.errors import AnylabelError, FormatError
 from anylabel.filelock import Fingerprint, locked
+from anylabel.formats.base import printable
 from anylabel.formats.labelme import load_labelme, save_labelme
 from anylabel.imaging.loader import IMAGE_EXTENSIONS, image_size
 
@@ -36,12 +37,7 @@ def display_name(name: Union[str, Path]) -> str:
     ``'caf\\udce9.jpg'``); shown as is it is a box or a ``?``. Here the undecodable bytes are spelled out
     (``caf\\xe9.jpg``), so the user sees which file it is.
     """
-    text = str(name)
-    try:
-        raw = text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a surrogate that is not an escaped byte
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return raw.decode("utf-8", "backslashreplace")
+    return printable(str(name))
 
 
 class ChangedOnDiskError(AnylabelError):
