@@ -292,15 +292,6 @@ def forget() -> None:
 
 
 # ------------------------------------------------------------------------------------------ the choice
-def _requested(requested: Optional[str]) -> str:
-    from anylabel.config import PRECISIONS
-
-    value = (requested or os.environ.get("ANYLABEL_PRECISION") or "auto").strip().lower()
-    if value not in PRECISIONS:
-        raise ValueError(f"unknown precision {value!r} (choose one of {', '.join(PRECISIONS)})")
-    return value
-
-
 def plan_engines(requested: Optional[str] = None, device: str = "cpu", onnx: bool = False,
                  gpu_auto: str = "float32") -> EnginePlan:
     """The engines of a model's encoder and click decoder.
@@ -309,7 +300,9 @@ def plan_engines(requested: Optional[str] = None, device: str = "cpu", onnx: boo
     ``onnx``: the model can run in ONNX Runtime (torch SAM); ``gpu_auto``: the family's ``auto`` on a GPU
     (:data:`anylabel.backends.precision.GPU_AUTO`). Raises ValueError for an unknown name.
     """
-    value = _requested(requested)
+    from anylabel.backends.precision import requested_precision
+
+    value = requested_precision(requested)
     if value != "auto":
         return EnginePlan(torch_engine(value), torch_engine(value), "requested")
     if device != "cpu":

@@ -43,6 +43,18 @@ def fast_bfloat16() -> bool:
     return cpu_bfloat16()
 
 
+def requested_precision(requested: Optional[str] = None) -> str:
+    """The precision asked for: ``requested``, else ``$ANYLABEL_PRECISION``, else ``"auto"`` (normalised).
+
+    Raises:
+        ValueError: an unknown precision name.
+    """
+    value = (requested or os.environ.get("ANYLABEL_PRECISION") or "auto").strip().lower()
+    if value not in PRECISIONS:
+        raise ValueError(f"unknown precision {value!r} (choose one of {', '.join(PRECISIONS)})")
+    return value
+
+
 def resolve_precision(requested: Optional[str] = None, device: str = "cpu", gpu_auto: str = "float32") -> str:
     """``"float32"`` or ``"bfloat16"`` for ``requested`` (None: ``$ANYLABEL_PRECISION``, else ``"auto"``).
 
@@ -55,9 +67,7 @@ def resolve_precision(requested: Optional[str] = None, device: str = "cpu", gpu_
     Raises:
         ValueError: an unknown precision name.
     """
-    value = (requested or os.environ.get("ANYLABEL_PRECISION") or "auto").strip().lower()
-    if value not in PRECISIONS:
-        raise ValueError(f"unknown precision {value!r} (choose one of {', '.join(PRECISIONS)})")
+    value = requested_precision(requested)
     if value == "auto" and device != "cpu":
         return gpu_auto_precision(device, gpu_auto)
     if value == "auto":
