@@ -10,7 +10,11 @@ Coordinate convention (used everywhere in anylabel's core):
         - rectangle: two opposite corners ``[(x1, y1), (x2, y2)]``;
         - circle: ``[(cx, cy), (px, py)]``, the centre and one point on the circle (labelme's form);
         - line / linestrip: the vertices in order; point: one point; points: any number;
-        - mask: the mask's bounding box ``[(x1, y1), (x2, y2)]`` as labelme writes it.
+        - mask: the mask's bounding box ``[(x1, y1), (x2, y2)]`` as labelme writes it;
+        - rotation: a rotated rectangle (X-AnyLabeling's shape type of that name), its four corners in
+          drawing order ``[p0, p1, p2, p3]``; the edge p0 -> p1 is the box's "width" side and its angle,
+          ``atan2(y1 - y0, x1 - x0)`` in radians, is the rectangle's rotation. The LabelMe codec also writes
+          that angle as X-AnyLabeling's ``direction`` key, so both tools open the file.
     * a mask shape carries its full-image mask as COCO RLE (``{"size": [h, w], "counts": str}``), the
       form pycocotools reads; :mod:`anylabel.geometry.rle` converts it to a bool HxW array.
 """
@@ -23,7 +27,7 @@ import numpy as np
 
 Point = Tuple[float, float]
 
-SHAPE_TYPES = ("polygon", "rectangle", "point", "points", "line", "linestrip", "circle", "mask")
+SHAPE_TYPES = ("polygon", "rectangle", "point", "points", "line", "linestrip", "circle", "mask", "rotation")
 
 
 @dataclass
