@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from anylabel.document.shape import ImageAnnotation, Shape
+from anylabel.formats.stats import shape_area as stats_shape_area
 from anylabel.geometry import polygon_area
 from anylabel.semantic import Proposal, Vote
 
@@ -117,18 +118,11 @@ def vote_from_dict(data: object) -> Optional[Vote]:
 
 
 def shape_area(shape: Shape) -> float:
-    """The area of a shape in pixels (polygons and rotated boxes exactly, other types by their box)."""
-    if shape.shape_type == "mask" and shape.mask is not None:
-        from anylabel.geometry import rle_area
-
-        return float(rle_area(shape.mask))
-    pts = shape.points_array()
-    if shape.shape_type in ("polygon", "rotation") and len(pts) >= 3:
-        return polygon_area(pts)
-    if not len(pts):
-        return 0.0
-    x1, y1, x2, y2 = shape.bbox()
-    return float((x2 - x1) * (y2 - y1))
+    """The area of a shape in pixels: ``anylabel stats``' rule (:func:`anylabel.formats.stats.shape_area`),
+    and rotated boxes by their corners."""
+    if shape.shape_type == "rotation" and len(shape.points) >= 3:
+        return polygon_area(shape.points_array())
+    return stats_shape_area(shape)
 
 
 def frame_votes(annotations: Dict[int, ImageAnnotation], key: str) -> Dict[int, List[FrameVote]]:
