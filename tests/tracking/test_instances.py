@@ -27,3 +27,15 @@ def test_a_track_counts_once_across_frames_under_its_majority_label() -> None:
     assert counts["girl"].instances == 1 and counts["girl"].tracks == 1 and counts["girl"].shapes == 5
     assert counts["boy"].instances == 0 and counts["boy"].shapes == 1
     assert counts["car"].instances == 2 and counts["car"].tracks == 1  # track 2, plus one untracked car
+
+
+def test_track_summaries_give_each_tracks_label_and_frame_range() -> None:
+    from anylabel.tracking.instances import TrackSummary, track_summaries
+    from anylabel.tracking.interpolate import interpolate_track
+
+    a = Shape(label="car", points=[(0, 0), (10, 10)], shape_type="rectangle", track_id=3)
+    b = Shape(label="car", points=[(40, 0), (50, 10)], shape_type="rectangle", track_id=3)
+    fill = interpolate_track(3, {2: [a], 6: [b]})
+    frames = {2: _ann([a]), 6: _ann([b, Shape(label="dog", points=TRI, track_id=1)])}
+    frames.update({f: _ann(shapes) for f, shapes in fill.shapes.items()})
+    assert track_summaries(frames) == [TrackSummary(1, "dog", 6, 6, 1, 0), TrackSummary(3, "car", 2, 6, 5, 3)]
