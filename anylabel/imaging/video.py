@@ -12,7 +12,8 @@ costs ``cache_size`` frames of memory, not 10,000.
   order (``2.jpg`` before ``10.jpg``); each frame goes through :func:`anylabel.imaging.load_image`.
 * A missing, unreadable or corrupt file raises :class:`ImageLoadError` naming it (and the frame index).
 
-Sources are safe to use from two threads (GUI and tracker): decoding is serialised by a lock.
+Sources are safe to use from two threads (GUI and tracker): decoding is serialised by a lock, and the cache
+has its own, so a cached frame is answered while another thread decodes.
 
 For a viewer (the video window), :class:`FrameReader` decodes in one background thread: the frame asked
 for, then its neighbours; while the slider moves, the newest request wins and queued ones are dropped, so
@@ -60,7 +61,8 @@ class FrameSource(ABC):
         self.fps: Optional[float] = None
         self.cache_size = max(0, int(cache_size))
         self._cache: "OrderedDict[int, np.ndarray]" = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the decoder: one decode at a time
+        self._cache_lock = threading.Lock()  # the LRU: never held during a decode
         self.decoded = 0  # frames actually decoded (cache misses), for tests and benchmarks
 
     @abstractmethod
@@ -99,36 +101,46 @@ class FrameSource(ABC):
             i += n
         if not 0 <= i < n:
             raise IndexError(f"frame {index} out of range (the video has {n} frames)")
-        with self._lock:
-            cached = self._cache.get(i)
+        cached = self._cached(i)
+        if cached is not None:
+            return cached
+        with self._lock:  # one decode at a time; the cache stays readable meanwhile (peek)
+            cached = self._cached(i)  # decoded by another thread while this one waited
             if cached is not None:
-                self._cache.move_to_end(i)
                 return cached
             img = self._decode(i)
             self.decoded += 1
             img.setflags(write=False)
-            if self.cache_size:
-                self._cache[i] = img
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
+            with self._cache_lock:
+                if self.cache_size:
+                    self._cache[i] = img
+                    while len(self._cache) > self.cache_size:
+                        self._cache.popitem(last=False)
             return img
+
+    def _cached(self, i: int) -> Optional[np.ndarray]:
+        with self._cache_lock:
+            cached = self._cache.get(i)
+            if cached is not None:
+                self._cache.move_to_end(i)
+            return cached
 
     __getitem__ = frame
 
     def peek(self, index: int) -> Optional[np.ndarray]:
         """Frame ``index`` if it is in the cache (never decodes, never waits for a decode): what a viewer
         can paint at once while the slider moves."""
-        with self._lock:
+        with self._cache_lock:
             return self._cache.get(int(index))
 
     def cached_indices(self) -> List[int]:
         """Indices of the frames the LRU holds, least recently used first."""
-        with self._lock:
+        with self._cache_lock:
             return list(self._cache)
 
     def close(self) -> None:
         """Release the decoder and the cached frames."""
-        with self._lock:
+        with self._cache_lock:
             self._cache.clear()
 
     def __enter__(self) -> "FrameSource":

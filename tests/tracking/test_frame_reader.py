@@ -68,11 +68,17 @@ def test_scrubbing_decodes_only_the_newest_position(long_video: Path) -> None:
     src._decode = slow_decode
     reader = FrameReader(src, neighbours=())
     try:
-        futures = [reader.request(100 * k) for k in range(1, 31)]  # the slider moves faster than decoding
+        futures, waits = [], []
+        for k in range(1, 31):  # the slider moves every 10 ms, faster than a frame decodes
+            t = time.perf_counter()
+            futures.append(reader.request(100 * k))
+            waits.append(time.perf_counter() - t)
+            time.sleep(0.01)
+        assert max(waits) < 0.03, "request() never waits for a decode running in the background"
         last = futures[-1].result(timeout=30)
         assert abs(int(last[0, 0, 0]) - 3000 % 251) <= 3
-        assert sum(f.cancelled() for f in futures) >= 25, "positions passed over are not decoded"
-        assert src.decoded <= 5
+        assert sum(f.cancelled() for f in futures) >= 15, "positions passed over are not decoded"
+        assert src.decoded <= 15
         assert reader.request(3000).done(), "a cached frame is answered at once"
     finally:
         reader.close()
