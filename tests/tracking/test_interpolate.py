@@ -200,3 +200,14 @@ def test_resampled_rings_keep_the_shape(n: int) -> None:
 
     ring = resample(_square(0, 0, 10).points_array(), n * 4, closed=True)
     assert len(ring) == n * 4 and math.isclose(polygon_area(ring), 100)
+
+
+def test_highest_track_id_scans_every_frame_file(tmp_path: Path) -> None:
+    from anylabel.tracking.folder import highest_track_id
+
+    folder = _frame_folder(tmp_path, n=3)
+    assert highest_track_id(folder) == 0
+    _write(folder, 0, [_rect(0, 0, 10, 10, tid=4)])
+    _write(folder, 2, [_rect(0, 0, 10, 10, tid=12), _rect(0, 0, 10, 10, tid=-3)])
+    (folder / "00001.json").write_bytes(b"\xff\xfe not json")
+    assert highest_track_id(folder) == 12 and highest_track_id(tmp_path / "missing") == 0
