@@ -17,6 +17,10 @@ get shapes whose geometry moves linearly from the first keyframe's to the second
   both rings in one orientation, the second ring's start chosen as the cyclic shift that best matches the
   first ring after aligning the centroids (so a polygon that only moved maps to itself, not rotated by a few
   vertices). Masks are not interpolated.
+* **Outside**: a frame's file may list tracks a person marked as not visible there (:data:`OUTSIDE`, set by
+  :func:`mark_outside` when a person deletes a track's shape on a frame); such a frame is a keyframe without
+  a shape, as CVAT's "outside" keyframes: nothing is put back on it, the frames before it keep the previous
+  keyframe's shape, and the frames after it stay empty up to the next visible keyframe.
 * **Parts**: a track whose keyframes hold several parts (a multi-part mask, ``group_id``) pairs the parts
   largest first; parts without a partner are not interpolated.
 
@@ -28,7 +32,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -36,6 +40,7 @@ from anylabel.document.shape import Shape
 from anylabel.geometry import polygon_area
 
 if TYPE_CHECKING:
+    from anylabel.document.shape import ImageAnnotation
     from anylabel.tracking.folder import TrackedFolder
 
 #: the shape key that marks an interpolated shape
@@ -64,6 +69,32 @@ def mark_edited(shape: Shape) -> Shape:
     """Turn an interpolated shape into a keyframe (a person edited or confirmed it): the mark is removed."""
     shape.extra.pop(MARK, None)
     return shape
+
+
+#: the annotation key (top level of a frame's file) listing the tracks a person marked as not visible there
+OUTSIDE = "outside_tracks"
+
+
+def outside_tracks(annotation: "ImageAnnotation") -> Set[int]:
+    """The tracks marked as not visible on this frame (CVAT's "outside" keyframes)."""
+    value = annotation.extra.get(OUTSIDE)
+    if not isinstance(value, list):
+        return set()
+    return {int(t) for t in value if isinstance(t, int) and not isinstance(t, bool)}
+
+
+def mark_outside(annotation: "ImageAnnotation", track_id: int, outside: bool = True) -> None:
+    """Say that track ``track_id`` is (not) visible on this frame; its shapes there are removed when it is
+    not. Call it when a person deletes a track's shape on a frame: interpolation then never puts one back,
+    and treats the frame as a keyframe without a shape."""
+    tracks = outside_tracks(annotation)
+    tracks = tracks | {int(track_id)} if outside else tracks - {int(track_id)}
+    if outside:
+        annotation.shapes = [s for s in annotation.shapes if s.track_id != int(track_id)]
+    if tracks:
+        annotation.extra[OUTSIDE] = sorted(tracks)
+    else:
+        annotation.extra.pop(OUTSIDE, None)
 
 
 # ------------------------------------------------------------------------------------------ geometry
@@ -187,28 +218,34 @@ def keyframes(frames: Dict[int, List[Shape]]) -> Dict[int, List[Shape]]:
 
 
 def interpolate_track(track_id: int, frames: Dict[int, List[Shape]],
-                      only: Optional[Tuple[int, int]] = None) -> TrackFill:
+                      only: Optional[Tuple[int, int]] = None, outside: Iterable[int] = ()) -> TrackFill:
     """The interpolated shapes of one track for every frame between two consecutive keyframes.
 
     Args:
         track_id: the track.
         frames: frame -> the track's shapes on that frame (keyframes and earlier interpolated ones).
         only: (first, last) frames to fill, inclusive (None: every gap).
+        outside: frames where a person said the object is not visible (:func:`mark_outside`): keyframes
+            without a shape. As in CVAT, the frames from a visible keyframe up to an outside one keep the
+            visible keyframe's shape, and the frames after an outside keyframe stay empty up to the next
+            visible keyframe.
     """
     fill = TrackFill(int(track_id))
     keys = keyframes(frames)
-    order = list(keys)
+    hidden = {int(f) for f in outside} - set(keys)
+    order = sorted(set(keys) | hidden)
     for a, b in zip(order, order[1:]):
-        if b - a < 2:
+        if b - a < 2 or a in hidden:
             continue
-        pairs = list(zip(keys[a], keys[b]))
-        if len(keys[a]) != len(keys[b]):
+        held = b in hidden  # up to an outside keyframe: the shape stays as it is on frame a
+        pairs = [(s, s) for s in keys[a]] if held else list(zip(keys[a], keys[b]))
+        if not held and len(keys[a]) != len(keys[b]):
             fill.skipped.append(f"track {track_id}: frames {a} and {b} hold {len(keys[a])} and {len(keys[b])} "
                                 f"parts; the {len(pairs)} largest are interpolated")
         for f in range(a + 1, b):
             if only is not None and not only[0] <= f <= only[1]:
                 continue
-            t = (f - a) / (b - a)
+            t = 0.0 if held else (f - a) / (b - a)
             made = []
             for sa, sb in pairs:
                 pts = interpolate_points(sa, sb, t)
@@ -228,9 +265,13 @@ def interpolate_track(track_id: int, frames: Dict[int, List[Shape]],
     return fill
 
 
-def merge_fill(existing: List[Shape], track_id: int, new: List[Shape]) -> Optional[List[Shape]]:
+def merge_fill(existing: List[Shape], track_id: int, new: List[Shape],
+               outside: Iterable[int] = ()) -> Optional[List[Shape]]:
     """A frame's shapes with ``track_id``'s interpolated shapes replaced by ``new``; ``None`` when the frame
-    has a keyframe shape of that track now (a person drew or corrected it meanwhile): it is left alone."""
+    has a keyframe shape of that track now (a person drew or corrected it meanwhile), or the track is
+    marked outside there (``outside``: the frame's :func:`outside_tracks`): it is left alone."""
+    if track_id in set(outside):
+        return None
     mine = [s for s in existing if s.track_id == track_id]
     if any(not is_interpolated(s) for s in mine):
         return None
@@ -272,7 +313,12 @@ def interpolate_folder(tracked: "TrackedFolder", track_ids: Optional[Sequence[in
     from anylabel.errors import AnylabelError
     from anylabel.tracking.folder import tracks_of
 
-    tracks = tracks_of(tracked.read())
+    annotations = tracked.read()
+    tracks = tracks_of(annotations)
+    hidden: Dict[int, Set[int]] = {}
+    for f, ann in annotations.items():
+        for tid in outside_tracks(ann):
+            hidden.setdefault(tid, set()).add(f)
     wanted = sorted(tracks) if track_ids is None else [int(t) for t in track_ids]
     missing = [t for t in wanted if t not in tracks]
     if missing:
@@ -281,7 +327,7 @@ def interpolate_folder(tracked: "TrackedFolder", track_ids: Optional[Sequence[in
     report = InterpolationReport()
     per_frame: Dict[int, Dict[int, List[Shape]]] = {}
     for tid in wanted:
-        fill = interpolate_track(tid, tracks[tid], only)
+        fill = interpolate_track(tid, tracks[tid], only, outside=hidden.get(tid, ()))
         report.skipped += fill.skipped
         stale = {f for f, shapes in tracks[tid].items() if shapes and all(is_interpolated(s) for s in shapes)}
         for f in stale - set(fill.shapes):  # interpolated before, outside every gap now: removed
@@ -301,7 +347,7 @@ def interpolate_folder(tracked: "TrackedFolder", track_ids: Optional[Sequence[in
         def change(ann, f=f) -> bool:  # noqa: ANN001 - the frame's annotation as it is on disk now
             changed = False
             for tid, shapes in per_frame[f].items():
-                merged = merge_fill(ann.shapes, tid, shapes)
+                merged = merge_fill(ann.shapes, tid, shapes, outside_tracks(ann))
                 if merged is None:
                     report.kept.append(f"frame {f}: track {tid} has a keyframe there now")
                     continue

@@ -211,3 +211,27 @@ def test_highest_track_id_scans_every_frame_file(tmp_path: Path) -> None:
     _write(folder, 2, [_rect(0, 0, 10, 10, tid=12), _rect(0, 0, 10, 10, tid=-3)])
     (folder / "00001.json").write_bytes(b"\xff\xfe not json")
     assert highest_track_id(folder) == 12 and highest_track_id(tmp_path / "missing") == 0
+
+
+def test_a_frame_marked_outside_stops_interpolation_and_is_never_refilled(tmp_path: Path) -> None:
+    from anylabel.tracking.interpolate import OUTSIDE, mark_outside, outside_tracks
+
+    folder = _frame_folder(tmp_path)
+    _write(folder, 0, [_rect(0, 0, 10, 10)])
+    _write(folder, 5, [_rect(50, 0, 60, 10)])
+    assert main(["interpolate", str(folder)]) == 0
+    # the object is hidden on frame 2: a person deletes its interpolated box there
+    ann = load_labelme(folder / "00002.json")
+    mark_outside(ann, 1)
+    assert ann.shapes == [] and outside_tracks(ann) == {1}
+    save_labelme(ann, folder / "00002.json")
+    assert json.loads((folder / "00002.json").read_text())[OUTSIDE] == [1]
+    assert main(["interpolate", str(folder)]) == 0
+    assert not [s for s in load_labelme(folder / "00002.json").shapes if s.track_id == 1], "not put back"
+    # as CVAT: frame 1 keeps frame 0's box up to the outside frame; after it the track is hidden up to 5
+    kept = [s for s in load_labelme(folder / "00001.json").shapes if s.track_id == 1]
+    assert [s.points for s in kept] == [[(0.0, 0.0), (10.0, 10.0)]] and is_interpolated(kept[0])
+    for f in (3, 4):
+        assert not [s for s in load_labelme(folder / f"{f:05d}.json").shapes if s.track_id == 1], f
+    mark_outside(ann, 1, outside=False)
+    assert OUTSIDE not in ann.extra
