@@ -20,8 +20,10 @@ INSTALL_REQUIRES = [
     "pycocotools>=2.0.7",
     "torch>=2.5.1",
     "torchvision>=0.20.1",
-    "segment-anything>=1.0",
-    "sam2>=1.0",
+    # private upstream API is used (tests/backends/test_upstream_pins.py checks it): a new release is
+    # allowed only after that test passed on it
+    "segment-anything>=1.0,<1.1",
+    "sam2>=1.1.0,<1.2",
     "ultralytics>=8.3",
     "onnx>=1.15",
     "onnxruntime-gpu>=1.17; platform_system != 'Darwin'",

@@ -58,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="--masks model: drop masks with fewer pixels")
     parser.add_argument("--drop-label", action="append", default=[], metavar="NAME",
                         help="--masks model: leave out masks voted NAME (e.g. background); repeatable")
+    parser.add_argument("--no-track-labels", action="store_true",
+                        help="--masks existing on tracked frames (shapes with track_id): keep one label per "
+                        "frame instead of one per track")
+    parser.add_argument("--review-below", type=non_negative(float), default=0.6, metavar="CONF",
+                        help="flag a track for review when its label's confidence is below CONF (default 0.6) "
+                        "or more than 20%% of its frames' weight voted otherwise")
     add_device_argument(parser, "the segmenter, the semantic branch and the classifier")
 
 
@@ -96,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
                 shapes += result.labeled
             bar.update(1)
     _write_failures(Path(config.output_dir), failed)
+    if config.masks == "existing" and not args.no_track_labels:
+        _label_tracks(Path(config.output_dir), args.review_below)
     print(f"autolabel: {done} labeled ({shapes} shapes), {len(plan.skipped)} skipped, {len(failed)} failed"
           + (f" -> {config.output_dir}" if done else ""))
     if failed:
@@ -104,6 +112,21 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {r.error}")
         return 1
     return 0
+
+
+def _label_tracks(folder: Path, review_below: float) -> None:
+    """One label per track over the frames written (see anylabel.tracking.track_labels)."""
+    from anylabel.tracking.track_labels import label_track_folder
+
+    labeling, written = label_track_folder(folder, review_below=review_below)
+    if not labeling.tracks:
+        return
+    print(f"autolabel: {len(labeling.tracks)} track(s) got one label each ({len(written)} file(s) updated), "
+          f"{len(labeling.flagged)} flagged for review")
+    for tid, d in labeling.tracks.items():
+        others = ", ".join(f"{p.label} {p.score:.2f}" for p in d.proposals[1:])
+        note = f"  REVIEW: {len(d.disagreeing_frames)} of {len(d.frames)} frames voted otherwise" if d.review else ""
+        print(f"  track {tid}: {d.label} {d.confidence:.2f}" + (f" (then {others})" if others else "") + note)
 
 
 def _write_failures(folder: Path, failed: List) -> None:

@@ -10,8 +10,12 @@ writes ``out/<frame>.json`` (LabelMe, shapes with ``track_id``; for a video file
 next to them) and ``out/mot/<out>/gt/gt.txt`` (MOT Challenge tracks, with ``labels.csv``). Existing frame
 files in ``out/`` are merged, not replaced: shapes of other track ids stay.
 
-Tracking runs forward from the first prompted frame (or ``--start``) to ``--end``; when ``--start`` is
-before the first prompted frame, a second pass tracks backwards from it down to ``--start``.
+Direction (``--direction``, see :mod:`anylabel.tracking.propagation`): ``forward`` (the default) from the first
+prompted frame to ``--end``; ``backward`` (``--reverse``) from the latest prompted frame down to ``--start``;
+``both``: forward, then backward from each object's first prompt down to ``--start``. ``--frames N`` stops
+each direction N frames past the prompted frame. A forward run with ``--start`` before the first prompt
+tracks both ways (down to ``--start``). ``--existing keep`` leaves frames where an object already has
+shapes in OUT as they are (default ``replace``).
 """
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ from anylabel.cli._device import add_device_argument, cli_device
 from anylabel.cli._segmenting import non_negative
 from anylabel.config import PRECISIONS
 from anylabel.errors import AnylabelError
+from anylabel.tracking.output import EXISTING
+from anylabel.tracking.propagation import DIRECTIONS
 
 COMMAND = "track"
 HELP = "track objects through a video or a folder of frames with SAM2 (LabelMe per frame + MOT tracks)"
@@ -46,8 +52,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label", action="append", default=[], metavar="OBJ:NAME",
                         help="the label of object OBJ (default object_<OBJ>)")
     parser.add_argument("-o", "--output", required=True, help="output folder for the per-frame LabelMe JSON")
-    parser.add_argument("--start", type=int, default=None, help="first frame to track (default: first prompt)")
+    parser.add_argument("--start", type=int, default=None,
+                        help="lowest frame to track (default: the first prompt forward, frame 0 backward)")
     parser.add_argument("--end", type=int, default=None, help="last frame to track, inclusive (default: last)")
+    parser.add_argument("--direction", choices=DIRECTIONS, default=None,
+                        help="forward (default), backward from the latest prompt, or both: forward, then "
+                        "backward from each object's first prompt")
+    parser.add_argument("--reverse", action="store_true", help="the same as --direction backward")
+    parser.add_argument("--frames", type=non_negative(int), default=None, metavar="N",
+                        help="track N frames past the prompted frame in each direction (default: to --end / "
+                        "--start, or the end of the video)")
+    parser.add_argument("--existing", choices=EXISTING, default="replace",
+                        help="an object's shapes already in OUT on a frame: replace them (default) or keep them")
     parser.add_argument("--models", action="append", default=[], metavar="FILE",
                         help="extra models file (YAML), may be repeated")
     add_device_argument(parser, "sam2")
@@ -115,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
     from anylabel.backends.prompt import Prompt
     from anylabel.imaging.video import open_frames
-    from anylabel.tracking import TrackingSession
+    from anylabel.tracking import Propagation, TrackingSession
     from anylabel.tracking.model import load_video_predictor
     from anylabel.tracking.output import FrameAnnotations
 
@@ -127,13 +143,19 @@ def run(args: argparse.Namespace) -> int:
         if frame >= n:
             raise AnylabelError(f"a prompt for object {obj} is on frame {frame}, but the video has {n} frames "
                                 f"(0..{n - 1})", args.video)
-    first = min(f for f, _ in prompts)
-    start = first if args.start is None else args.start
-    end = n - 1 if args.end is None else args.end
-    if not (0 <= start < n and 0 <= end < n):
-        raise AnylabelError(f"--start/--end must be frames 0..{n - 1}, got {start}..{end}", args.video)
-    if end < max(start, first):
-        raise AnylabelError(f"--end {end} is before the first frame to track ({max(start, first)})")
+    direction = _direction(args)
+    first, latest = min(f for f, _ in prompts), max(f for f, _ in prompts)
+    if direction == "forward" and args.start is not None and args.start < first:
+        direction = "both"  # the frames from --start up to the first prompt, as before --direction existed
+    lo = 0 if args.start is None else args.start
+    hi = n - 1 if args.end is None else args.end
+    if not (0 <= lo < n and 0 <= hi < n):
+        raise AnylabelError(f"--start/--end must be frames 0..{n - 1}, got {lo}..{hi}", args.video)
+    if direction == "forward" and hi < max(lo, first):
+        raise AnylabelError(f"--end {hi} is before the first frame to track ({max(lo, first)})")
+    if direction == "backward" and lo > min(hi, latest):
+        raise AnylabelError(f"--start {lo} is after the first frame to track backwards ({min(hi, latest)})")
+    plan = Propagation(direction, count=args.frames, first=lo, last=hi)
 
     if args.threads:
         import torch
@@ -147,27 +169,27 @@ def run(args: argparse.Namespace) -> int:
     for (frame, obj), p in sorted(prompts.items()):
         prompt = Prompt.from_clicks(p["pos"], p["neg"], box=p["box"])
         session.add_prompt(frame, obj, prompt, label=labels.get(obj))
-    out = FrameAnnotations(frames, args.output, tolerance=args.tolerance)
+    out = FrameAnnotations(frames, args.output, tolerance=args.tolerance, existing=args.existing)
 
-    passes: List[Tuple[int, int, bool]] = [(max(start, first), end, False)]
-    if start < first:
-        passes.append((first, start, True))
-    total = sum(abs(b - a) + 1 for a, b, _ in passes)
     written = 0
-    bar = tqdm(total=total, desc="tracking", unit="frame", disable=args.quiet)
+    bar = tqdm(total=session.frames_to_track(plan), desc="tracking", unit="frame", disable=args.quiet)
     try:
-        for a, b, reverse in passes:
-            for result in session.propagate(start=a, end=b, reverse=reverse,
-                                             obj_ids=session.obj_ids if reverse else None):
-                out.write(result)
-                written += 1
-                bar.update(1)
+        for result in session.run(plan):
+            out.write(result)
+            written += 1
+            bar.update(1)
     finally:
         bar.close()
         if written and not args.no_mot:
             _write_mot(Path(args.output), args.quiet)
     print(f"tracked {len(session.obj_ids)} object(s) over {written} frame(s) into {args.output}")
     return 0
+
+
+def _direction(args: argparse.Namespace) -> str:
+    if args.reverse and args.direction not in (None, "backward"):
+        raise AnylabelError(f"--reverse and --direction {args.direction} contradict each other")
+    return "backward" if args.reverse else (args.direction or "forward")
 
 
 def _write_mot(out_dir: Path, quiet: bool) -> Optional[Path]:

@@ -12,15 +12,22 @@ costs ``cache_size`` frames of memory, not 10,000.
   order (``2.jpg`` before ``10.jpg``); each frame goes through :func:`anylabel.imaging.load_image`.
 * A missing, unreadable or corrupt file raises :class:`ImageLoadError` naming it (and the frame index).
 
-Sources are safe to use from two threads (GUI and tracker): decoding is serialised by a lock.
+Sources are safe to use from two threads (GUI and tracker): decoding is serialised by a lock, and the cache
+has its own, so a cached frame is answered while another thread decodes.
+
+For a viewer (the video window), :class:`FrameReader` decodes in one background thread: the frame asked
+for, then its neighbours; while the slider moves, the newest request wins and queued ones are dropped, so
+scrubbing a 10,000-frame video never queues up seconds of decoding. ``benchmarks/video_open.py`` measures
+opening, random seeks, sequential frames and scrubbing against raw ``cv2.VideoCapture``.
 """
 from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
+from concurrent.futures import Future
 from pathlib import Path
-from typing import List, Optional, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -54,7 +61,8 @@ class FrameSource(ABC):
         self.fps: Optional[float] = None
         self.cache_size = max(0, int(cache_size))
         self._cache: "OrderedDict[int, np.ndarray]" = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the decoder: one decode at a time
+        self._cache_lock = threading.Lock()  # the LRU: never held during a decode
         self.decoded = 0  # frames actually decoded (cache misses), for tests and benchmarks
 
     @abstractmethod
@@ -93,30 +101,46 @@ class FrameSource(ABC):
             i += n
         if not 0 <= i < n:
             raise IndexError(f"frame {index} out of range (the video has {n} frames)")
-        with self._lock:
-            cached = self._cache.get(i)
+        cached = self._cached(i)
+        if cached is not None:
+            return cached
+        with self._lock:  # one decode at a time; the cache stays readable meanwhile (peek)
+            cached = self._cached(i)  # decoded by another thread while this one waited
             if cached is not None:
-                self._cache.move_to_end(i)
                 return cached
             img = self._decode(i)
             self.decoded += 1
             img.setflags(write=False)
-            if self.cache_size:
-                self._cache[i] = img
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
+            with self._cache_lock:
+                if self.cache_size:
+                    self._cache[i] = img
+                    while len(self._cache) > self.cache_size:
+                        self._cache.popitem(last=False)
             return img
+
+    def _cached(self, i: int) -> Optional[np.ndarray]:
+        with self._cache_lock:
+            cached = self._cache.get(i)
+            if cached is not None:
+                self._cache.move_to_end(i)
+            return cached
 
     __getitem__ = frame
 
+    def peek(self, index: int) -> Optional[np.ndarray]:
+        """Frame ``index`` if it is in the cache (never decodes, never waits for a decode): what a viewer
+        can paint at once while the slider moves."""
+        with self._cache_lock:
+            return self._cache.get(int(index))
+
     def cached_indices(self) -> List[int]:
         """Indices of the frames the LRU holds, least recently used first."""
-        with self._lock:
+        with self._cache_lock:
             return list(self._cache)
 
     def close(self) -> None:
         """Release the decoder and the cached frames."""
-        with self._lock:
+        with self._cache_lock:
             self._cache.clear()
 
     def __enter__(self) -> "FrameSource":
@@ -272,3 +296,96 @@ def open_frames(path: PathLike, cache_size: int = 8) -> FrameSource:
             f"not a video (expected a folder of frames or one of {', '.join(VIDEO_EXTENSIONS)})", p
         )
     return VideoFile(p, cache_size)
+
+
+class FrameReader:
+    """Frames for a viewer: decoded in one background thread, the newest request first.
+
+    Args:
+        source: the video's frames (its LRU is the cache: ``cache_size`` frames).
+        neighbours: offsets decoded ahead after a frame is shown (Next / Prev: +1, -1).
+
+    * :meth:`get` (the frame to paint now): from the cache, from a decode in flight (waits for it), or
+      decoded in the caller's thread; raises ImageLoadError / IndexError as :meth:`FrameSource.frame`.
+    * :meth:`request` (slider moving): a ``Future`` of the frame, done at once when cached; requests
+      queued and not started yet are cancelled, so only the newest position is decoded next.
+    * :meth:`prefetch`: decode some frames in the background (queued ones not in the list are dropped).
+    """
+
+    def __init__(self, source: FrameSource, neighbours: Tuple[int, ...] = (1, -1)) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.source = source
+        self.neighbours = tuple(int(n) for n in neighbours)
+        self._lock = threading.Lock()
+        self._queued: "OrderedDict[int, Future]" = OrderedDict()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anylabel-frames")
+
+    def get(self, index: int) -> np.ndarray:
+        """Frame ``index`` now, then its neighbours queued in the background."""
+        index = self._index(index)
+        with self._lock:
+            running = self._queued.get(index)
+            if running is not None and running.cancel():  # not started: decoded here instead
+                del self._queued[index]
+                running = None
+        image = None
+        if running is not None:
+            try:
+                image = running.result()
+            except (ImageLoadError, IndexError):
+                image = None  # decoded again below, to raise in this thread
+        if image is None:
+            image = self.source.frame(index)
+        self.prefetch([index + n for n in self.neighbours])
+        return image
+
+    def request(self, index: int) -> Future:
+        """A future of frame ``index``; queued requests for other frames are cancelled (newest wins)."""
+        index = self._index(index)
+        cached = self.source.peek(index)
+        if cached is not None:
+            done: Future = Future()
+            done.set_result(cached)
+            return done
+        with self._lock:
+            self._drop_queued(keep=(index,))
+            future = self._queued.get(index)
+            if future is None:
+                future = self._queued[index] = self._pool.submit(self._decode, index)
+            return future
+
+    def prefetch(self, indices: Sequence[int]) -> None:
+        """Decode ``indices`` (those inside the video) in the background, in order."""
+        n = len(self.source)
+        wanted = [int(i) for i in indices if 0 <= int(i) < n]
+        with self._lock:
+            self._drop_queued(keep=wanted)
+            for i in wanted:
+                if i not in self._queued and self.source.peek(i) is None:
+                    self._queued[i] = self._pool.submit(self._decode, i)
+
+    def close(self) -> None:
+        """Drop the queue (a decode already running finishes); the source stays open."""
+        with self._lock:
+            self._drop_queued(keep=())
+        self._pool.shutdown(wait=False)
+
+    def _decode(self, index: int) -> np.ndarray:
+        try:
+            return self.source.frame(index)
+        finally:
+            with self._lock:
+                self._queued.pop(index, None)
+
+    def _drop_queued(self, keep: Sequence[int]) -> None:
+        for i, future in list(self._queued.items()):
+            if i not in keep and future.cancel():
+                del self._queued[i]
+
+    def _index(self, index: int) -> int:
+        n = len(self.source)
+        i = int(index) + (n if int(index) < 0 else 0)
+        if not 0 <= i < n:
+            raise IndexError(f"frame {index} out of range (the video has {n} frames)")
+        return i

@@ -249,8 +249,9 @@ class AutolabelPipeline:
         if image is not None and image.shape[:2] != size:
             raise FormatError(f"the annotation says {size[0]}x{size[1]} but the image is "
                               f"{image.shape[0]}x{image.shape[1]}", json_path)
-        targets = [i for i, s in enumerate(ann.shapes)
-                   if s.shape_type in AREA_TYPES and (cfg.overwrite_labels or not s.label)]
+        # "object_<track id>" is the tracker's name for an object nobody labelled (anylabel.tracking.output)
+        targets = [i for i, s in enumerate(ann.shapes) if s.shape_type in AREA_TYPES and (
+            cfg.overwrite_labels or not s.label or (s.track_id is not None and s.label == f"object_{s.track_id}"))]
         masks = _ShapeMasks([ann.shapes[i] for i in targets], size, json_path)
         groups = [(ann.shapes[i].label, ann.shapes[i].group_id) if ann.shapes[i].group_id is not None else None
                   for i in targets]

@@ -4,6 +4,7 @@ Data flow: a :class:`~anylabel.imaging.video.FrameSource` → :class:`TrackingSe
 propagation yielding :class:`FrameResult` per frame) → :mod:`anylabel.tracking.output` (LabelMe JSON per
 frame, MOT track file).
 """
+from anylabel.tracking.propagation import DIRECTIONS, Propagation
 from anylabel.tracking.session import FrameResult, TrackingSession
 
-__all__ = ["FrameResult", "TrackingSession"]
+__all__ = ["DIRECTIONS", "FrameResult", "Propagation", "TrackingSession"]

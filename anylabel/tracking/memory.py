@@ -70,16 +70,18 @@ def frames_read(model: Any, frame: int, reverse: bool, num_frames: int) -> Set[i
 
 
 def release_outside(
-    model: Any, inference_state: Dict[str, Any], next_frame: int, reverse: bool, obj_indices: Iterable[int]
+    model: Any, inference_state: Dict[str, Any], next_frame: int, reverse: bool, obj_indices: Iterable[int],
+    keep: Optional[Set[int]] = None,
 ) -> int:
     """Drop the non-conditioning outputs of ``obj_indices`` that tracking ``next_frame`` does not read.
 
-    (sam2 already keeps the image features of one frame only, so they need no release.)
+    (sam2 already keeps the image features of one frame only, so they need no release.) ``keep``: frames
+    never released here (those a following pass in the other direction will read).
 
     Returns:
         the number of per-object frame outputs released.
     """
-    keep = frames_read(model, next_frame, reverse, inference_state["num_frames"])
+    keep = frames_read(model, next_frame, reverse, inference_state["num_frames"]) | set(keep or ())
     released = 0
     for obj_idx in obj_indices:
         non_cond = inference_state["output_dict_per_obj"][obj_idx]["non_cond_frame_outputs"]

@@ -10,6 +10,10 @@ object's label, ``track_id`` = object id, ``score`` = visibility probability. Pa
 share ``group_id = track_id`` so the COCO / YOLO exporters merge them into one instance. An empty mask
 (object hidden on that frame) removes the object's shapes from the frame.
 
+Earlier annotations of a tracked object (``existing``): ``replace`` (the default) puts the new result in
+their place, as above; ``keep`` leaves a frame where the object already has shapes exactly as it is (a
+person's corrections, an earlier run) and fills in only the frames where it has none.
+
 Files: ``OUT/<frame name>.json``. For a folder of frames, ``imagePath`` is the relative path to the frame
 file; for a video file, the frame is extracted once to ``OUT/<frame name>.jpg`` (labelme and the exporters
 need an image file) and ``imagePath`` names it. ``frame_index`` is set in every file.
@@ -49,13 +53,31 @@ def mask_shapes(mask: np.ndarray, obj_id: int, label: str, score: Optional[float
             for pts in parts]
 
 
+#: what a propagation does with an object's shapes already on a frame (see the module docstring)
+EXISTING = ("replace", "keep")
+
+
+def check_existing(existing: str) -> str:
+    """``existing`` if it is one of :data:`EXISTING`; else ValueError."""
+    if existing not in EXISTING:
+        raise ValueError(f"existing must be one of {EXISTING}, got {existing!r}")
+    return existing
+
+
 def merge_result(annotation: ImageAnnotation, result: FrameResult, tolerance: float = 1.0,
-                 min_area: float = 4.0) -> ImageAnnotation:
-    """Replace, in ``annotation`` (in place), the shapes of the objects in ``result``; return it."""
+                 min_area: float = 4.0, existing: str = "replace") -> ImageAnnotation:
+    """Replace, in ``annotation`` (in place), the shapes of the objects in ``result``; return it.
+
+    ``existing="keep"``: objects that already have shapes in ``annotation`` are left as they are."""
+    check_existing(existing)
     tracked = set(result.masks)
+    if existing == "keep":
+        tracked -= {s.track_id for s in annotation.shapes}
     kept = [s for s in annotation.shapes if s.track_id not in tracked]
     new: List[Shape] = []
     for obj_id, mask in result.masks.items():
+        if obj_id not in tracked:
+            continue
         new.extend(mask_shapes(mask, obj_id, object_label(obj_id, result.labels.get(obj_id)),
                                result.scores.get(obj_id), tolerance, min_area))
     annotation.shapes = kept + new
@@ -71,9 +93,12 @@ class FrameAnnotations:
         out_dir: where the JSON files (and, for a video file, the extracted frames) go.
         tolerance: polygon simplification tolerance in pixels.
         min_area: mask parts smaller than this many pixels are dropped.
+        existing: ``replace`` or ``keep`` an object's shapes already on a frame (see :func:`merge_result`).
     """
 
-    def __init__(self, source: FrameSource, out_dir: PathLike, tolerance: float = 1.0, min_area: float = 4.0) -> None:
+    def __init__(self, source: FrameSource, out_dir: PathLike, tolerance: float = 1.0, min_area: float = 4.0,
+                 existing: str = "replace") -> None:
+        self.existing = check_existing(existing)
         self.source = source
         self.out_dir = Path(out_dir)
         self.tolerance = tolerance
@@ -117,6 +142,6 @@ class FrameAnnotations:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.json_path(result.frame_index)
         with locked(path):  # read-modify-write: the GUI saving this frame at the same time waits
-            ann = merge_result(self.load(result.frame_index), result, self.tolerance, self.min_area)
+            ann = merge_result(self.load(result.frame_index), result, self.tolerance, self.min_area, self.existing)
             save_labelme(ann, path)
         return ann

@@ -26,10 +26,8 @@ frame's size.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set
 
 import numpy as np
 import torch
@@ -37,67 +35,14 @@ import torch
 from anylabel.backends.precision import GPU_AUTO, cuda_matmul_setup, encoder_autocast, resolve_precision
 from anylabel.backends.prompt import Prompt
 from anylabel.errors import TrackingError
-from anylabel.geometry import mask_to_box
 from anylabel.imaging.video import FrameSource
 from anylabel.tracking.frames import LazyFrameTensors
 from anylabel.tracking.memory import release_outside, stored_outputs, trim_heap
+from anylabel.tracking.propagation import Pass, Propagation, plan_passes, second_pass_reads
+from anylabel.tracking.state import FrameResult, new_inference_state
 
 #: frames between two heap trims during a propagation (see :func:`anylabel.tracking.memory.trim_heap`)
 TRIM_EVERY = 8
-
-
-@dataclass
-class FrameResult:
-    """The masks of the objects tracked on one frame.
-
-    Attributes:
-        frame_index: the frame's index in the video.
-        masks: object id -> bool HxW mask at the frame's size (empty when the object is not visible).
-        scores: object id -> probability that the object is visible (sigmoid of sam2's object score).
-        labels: object id -> label ("" when none was given).
-    """
-
-    frame_index: int
-    masks: Dict[int, np.ndarray] = field(default_factory=dict)
-    scores: Dict[int, float] = field(default_factory=dict)
-    labels: Dict[int, str] = field(default_factory=dict)
-
-    @property
-    def obj_ids(self) -> List[int]:
-        return list(self.masks)
-
-    def box(self, obj_id: int) -> Optional[Tuple[float, float, float, float]]:
-        """The tight (x1, y1, x2, y2) box of an object's mask, ``None`` when the mask is empty."""
-        return mask_to_box(self.masks[obj_id])
-
-
-def new_inference_state(predictor: Any, images: LazyFrameTensors, height: int, width: int) -> Dict[str, Any]:
-    """The dict ``SAM2VideoPredictor.init_state`` builds, with lazy ``images`` and no frame pre-loaded.
-
-    Keys and meanings are sam2's (``sam2_video_predictor.py``); a test checks that they match
-    ``init_state``'s so that an upstream change is noticed.
-    """
-    device = predictor.device
-    return {
-        "images": images,
-        "num_frames": len(images),
-        "offload_video_to_cpu": False,
-        "offload_state_to_cpu": False,
-        "video_height": int(height),
-        "video_width": int(width),
-        "device": device,
-        "storage_device": device,
-        "point_inputs_per_obj": {},
-        "mask_inputs_per_obj": {},
-        "cached_features": {},
-        "constants": {},
-        "obj_id_to_idx": OrderedDict(),
-        "obj_idx_to_id": OrderedDict(),
-        "obj_ids": [],
-        "output_dict_per_obj": {},
-        "temp_output_dict_per_obj": {},
-        "frames_tracked_per_obj": {},
-    }
 
 
 class TrackingSession:
@@ -245,9 +190,42 @@ class TrackingSession:
         self._cancel.set()
 
     # ------------------------------------------------------------------------------ propagation
+    def run(self, plan: Propagation = Propagation(), obj_ids: Optional[List[int]] = None) -> Iterator[FrameResult]:
+        """Propagate as ``plan`` says (direction, range; see :mod:`anylabel.tracking.propagation`), yielding
+        one :class:`FrameResult` per frame and pass (both ways: the forward frames, then the backward ones).
+
+        ``obj_ids``: as in :meth:`propagate`. :meth:`frames_to_track` says how many results will come (for a
+        progress bar); :meth:`cancel` stops between two frames, in either pass."""
+        passes = self.passes(plan, obj_ids)
+        objs = self._select_objects(obj_ids)
+        for i, p in enumerate(passes):
+            # what the next pass reads from this one is kept until it has read it (sam2's results, exactly)
+            protect = second_pass_reads(self.predictor, passes[i + 1], self.num_frames) if i + 1 < len(passes) \
+                else set()
+            yield from self.propagate(p.start, p.end, p.reverse, objs, _protect=protect,
+                                      _from_first_prompt=p.from_first_prompt)
+            if self.last_run_cancelled:
+                return
+
+    def passes(self, plan: Propagation, obj_ids: Optional[List[int]] = None) -> List[Pass]:
+        """The passes :meth:`run` makes for ``plan`` (raises TrackingError when nothing is prompted)."""
+        if not self.state["obj_ids"]:
+            raise TrackingError("nothing to track: prompt an object first")
+        objs = self._select_objects(obj_ids)
+        # prompted frames: consolidated conditioning outputs, and prompts sam2 consolidates at the next run
+        cond = {o: sorted(set(self._cond_frames(o)) | self.pending.get(o, set())) for o in objs}
+        return plan_passes(plan, self.num_frames, pending=[f for o in objs for f in self.pending.get(o, ())],
+                           first_prompts=[c[0] for c in cond.values() if c],
+                           prompts=[f for c in cond.values() for f in c])
+
+    def frames_to_track(self, plan: Propagation, obj_ids: Optional[List[int]] = None) -> int:
+        """How many :class:`FrameResult` :meth:`run` yields for ``plan`` (when not cancelled)."""
+        return sum(len(p.frames) for p in self.passes(plan, obj_ids))
+
     def propagate(self, start: Optional[int] = None, end: Optional[int] = None, reverse: bool = False,
-                  obj_ids: Optional[List[int]] = None) -> Iterator[FrameResult]:
-        """Track objects frame by frame, yielding one :class:`FrameResult` per frame.
+                  obj_ids: Optional[List[int]] = None, _protect: Optional[Set[int]] = None,
+                  _from_first_prompt: bool = False) -> Iterator[FrameResult]:
+        """Track objects frame by frame in one direction, yielding one :class:`FrameResult` per frame.
 
         Args:
             start: first frame (default: the earliest frame with a pending prompt, or with any prompt;
@@ -259,7 +237,8 @@ class TrackingSession:
                 prompt on (up to its last prompt when ``reverse``).
 
         Progress is the generator itself; :meth:`cancel` (from any thread) or closing the generator stops
-        it before the next frame, with ``last_run_cancelled`` set by a cancel.
+        it before the next frame, with ``last_run_cancelled`` set by a cancel. (:meth:`run` is the entry
+        point for both ways and ranges; ``_protect`` / ``_from_first_prompt`` are its settings.)
         """
         with self._exclusive():
             self._cancel.clear()
@@ -278,11 +257,12 @@ class TrackingSession:
                     self.last_run_cancelled = True
                     return
                 with self._compute():
-                    result = self._track_frame(t, objs, reverse)
+                    result = self._track_frame(t, objs, reverse, _from_first_prompt)
                     if self.release_memory:
                         nxt = t - 1 if reverse else t + 1
                         idx = [self.state["obj_id_to_idx"][o] for o in objs]
-                        self.released += release_outside(self.predictor, self.state, nxt, reverse, idx)
+                        self.released += release_outside(self.predictor, self.state, nxt, reverse, idx,
+                                                         keep=_protect)
                         if (t - order.start) % TRIM_EVERY == TRIM_EVERY - 1:
                             trim_heap()
                 for o in result.masks:
@@ -314,15 +294,17 @@ class TrackingSession:
             return range(start, end - 1, -1) if end <= start else range(0)
         return range(start, end + 1) if end >= start else range(0)
 
-    def _track_frame(self, t: int, objs: List[int], reverse: bool) -> FrameResult:
+    def _track_frame(self, t: int, objs: List[int], reverse: bool, from_first_prompt: bool = False) -> FrameResult:
         """Track every object of ``objs`` that exists on frame ``t``; mirrors the loop body of
-        ``SAM2VideoPredictor.propagate_in_video`` for a subset of objects."""
+        ``SAM2VideoPredictor.propagate_in_video`` for a subset of objects. Backwards, an object exists up
+        to its latest prompt, or up to its first one with ``from_first_prompt`` (both ways: the frames
+        after it were tracked forward)."""
         p, state = self.predictor, self.state
         result = FrameResult(frame_index=t)
         logits, present = [], []
         for obj_id in objs:
             cond = self._cond_frames(obj_id)
-            if not cond or (reverse and cond[-1] < t) or (not reverse and cond[0] > t):
+            if not cond or (reverse and cond[0 if from_first_prompt else -1] < t) or (not reverse and cond[0] > t):
                 continue  # the object is not introduced yet (in this direction)
             obj_idx = state["obj_id_to_idx"][obj_id]
             out_dict = state["output_dict_per_obj"][obj_idx]

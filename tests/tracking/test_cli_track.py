@@ -97,3 +97,32 @@ def test_parse_errors_and_exit_codes(frames_dir: Path, track_models: Path, tmp_p
     assert main(["track", str(tmp_path / "missing.mp4"), "--model", MODEL, "--point", "0:1:1,1", "-o", "x"]) == 2
     assert "no such video file" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_track_reverse_both_frames_and_existing_keep(frames_dir: Path, track_models: Path, tmp_path: Path,
+                                                     capsys) -> None:
+    out = tmp_path / "out"
+    base = ["track", str(frames_dir), "--model", MODEL, "--models", str(track_models), "-q", "--no-mot",
+            "-o", str(out)]
+    # backward from frame 5, two frames: 5, 4, 3
+    assert main(base + ["--box", "5:1:420,100,700,420", "--label", "1:bed", "--reverse", "--frames", "2"]) == 0
+    assert sorted(p.name for p in out.glob("*.json")) == [f"{f:05d}.json" for f in (3, 4, 5)]
+    assert "over 3 frame(s)" in capsys.readouterr().out
+    # a person corrects object 1 on frame 4; both ways with --existing keep fills the other frames only
+    ann = load_labelme(out / "00004.json")
+    for s in ann.shapes:
+        s.label = "corrected"
+    from anylabel.formats.labelme import save_labelme
+
+    save_labelme(ann, out / "00004.json")
+    assert main(base + ["--box", "5:1:420,100,700,420", "--label", "1:bed", "--direction", "both",
+                        "--existing", "keep"]) == 0
+    assert sorted(p.name for p in out.glob("*.json")) == [f"{f:05d}.json" for f in range(8)]
+    assert {s.label for s in load_labelme(out / "00004.json").shapes} == {"corrected"}
+    assert _tracks(out / "00000.json") == _tracks(out / "00007.json") == {(1, "bed")}
+    # replace (the default) puts the new result in place of the correction
+    assert main(base + ["--box", "5:1:420,100,700,420", "--label", "1:bed", "--direction", "backward",
+                        "--start", "4"]) == 0
+    assert _tracks(out / "00004.json") == {(1, "bed")}
+    assert main(base + ["--box", "5:1:1,1,50,50", "--reverse", "--direction", "forward"]) == 2
+    assert "contradict" in capsys.readouterr().err

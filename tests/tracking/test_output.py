@@ -6,6 +6,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from anylabel.document import ImageAnnotation, Shape
 from anylabel.formats.labelme import load_labelme, save_labelme
@@ -79,3 +80,21 @@ def test_frame_files_for_a_folder_and_for_a_video(frames_dir: Path, tmp_path: Pa
     frame = cv2.imread(str(tmp_path / "b" / "v_000004.jpg"))
     assert abs(int(frame.mean()) - 160) <= 3, "the extracted JPEG is frame 4"
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["v_000004.jpg", "v_000004.json"]
+
+
+def test_keep_leaves_an_objects_earlier_shapes_and_fills_only_frames_without_them() -> None:
+    mine = Shape(label="corrected", points=[(1.0, 1.0), (5.0, 1.0), (5.0, 5.0)], shape_type="polygon", track_id=1)
+    other = Shape(label="x", points=[(0.0, 0.0), (2.0, 0.0), (2.0, 2.0)], shape_type="polygon")
+    ann = ImageAnnotation(image_path="a.jpg", image_height=40, image_width=40, shapes=[mine, other])
+    mask = np.zeros((40, 40), bool)
+    mask[10:30, 10:30] = True
+    result = FrameResult(frame_index=3, masks={1: mask, 2: mask}, scores={1: 0.9, 2: 0.8}, labels={1: "a", 2: "b"})
+    kept = merge_result(ann.copy(), result, existing="keep")
+    assert [s.label for s in kept.shapes if s.track_id == 1] == ["corrected"]
+    assert [s.label for s in kept.shapes if s.track_id == 2] == ["b"] and "x" in [s.label for s in kept.shapes]
+    hidden = FrameResult(frame_index=3, masks={1: np.zeros((40, 40), bool)}, scores={1: 0.1}, labels={1: "a"})
+    assert [s.label for s in merge_result(ann.copy(), hidden, existing="keep").shapes] == ["corrected", "x"]
+    replaced = merge_result(ann.copy(), result)
+    assert [s.label for s in replaced.shapes if s.track_id == 1] == ["a"]
+    with pytest.raises(ValueError, match="existing must be one of"):
+        merge_result(ann.copy(), result, existing="merge")
