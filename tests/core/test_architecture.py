@@ -60,3 +60,12 @@ def test_importing_every_core_module_loads_no_qt() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"Qt loaded by the core: {result.stdout}{result.stderr[-2000:]}"
+
+
+def test_the_annotation_session_is_qt_free_core() -> None:
+    # anylabel/session/ holds the annotation state the GUI only renders (issue 14): it must stay in the set
+    # the two checks above cover, and may not reach into the GUI.
+    session = [p for p in _core_files() if p.relative_to(PACKAGE).parts[0] == "session"]
+    assert PACKAGE / "session" / "session.py" in session and PACKAGE / "session" / "prompts.py" in session
+    for path in session:
+        assert not any(m.split(".")[0] in QT_MODULES or m.startswith("anylabel.gui") for m, _ in _imports(path)), path
