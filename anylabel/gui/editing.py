@@ -168,7 +168,15 @@ class Editing:
         self.session.paste()
 
     def duplicate_selected(self) -> None:
-        self.session.duplicate()
+        """Ctrl+D: copies of the selected shapes, 10 px down and right, selected."""
+        if not self.session.duplicate():
+            self._status("Select shapes first (Ctrl+J, then click)")
+
+    def bring_to_front(self) -> None:
+        self.session.bring_to_front()
+
+    def send_to_back(self) -> None:
+        self.session.send_to_back()
 
     def change_label(self, indices: Optional[Sequence[int]] = None) -> None:
         """Ctrl+E / double-click: the label dialog for the selected shapes (or those at ``indices``)."""

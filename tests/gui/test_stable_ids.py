@@ -43,3 +43,21 @@ def test_selection_follows_the_shape_when_one_before_it_is_deleted(win, qtbot):
     w.canvas.set_selection({2})  # "c"
     w.history.remove([0])  # "a" removed by another path (e.g. a script or the video panel)
     assert [w.annotation.shapes[i].label for i in sorted(w.canvas.selected)] == ["c"]
+
+
+def test_duplicate_and_drawing_order_from_the_keyboard_undo(win, qtbot):
+    w = win
+    settle = lambda: qtbot.waitUntil(lambda: w.isActiveWindow())  # noqa: E731 - shortcuts need the window
+    settle()
+    ids = [s.id for s in w.annotation.shapes]
+    w.canvas.set_selection({0})
+    qtbot.keyClick(w.canvas, Qt.Key_D, Qt.ControlModifier)
+    assert [s.label for s in w.annotation.shapes] == ["a", "b", "c", "a"]
+    new = w.annotation.shapes[3]
+    assert new.id not in ids and w.canvas.selected == {3} and new.points[0] == (20.0, 20.0)
+    w.canvas.set_selection({0})
+    qtbot.keyClick(w.canvas, Qt.Key_BracketRight, Qt.ControlModifier)  # "a" drawn on top
+    assert [s.id for s in w.annotation.shapes] == [ids[1], ids[2], new.id, ids[0]] and w.canvas.selected == {3}
+    w.undo()
+    w.undo()
+    assert [s.id for s in w.annotation.shapes] == ids
