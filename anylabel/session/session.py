@@ -254,10 +254,13 @@ class AnnotationSession:
         self.bring_to_front(ids, to_front=False)
 
     # ---------------------------------------------------------------------------------- view state
+    def _present(self, ids: Iterable[int]) -> FrozenSet[int]:
+        present = {s.id for s in self.shapes}
+        return frozenset(i for i in ids if i in present)
+
     def select(self, ids: Iterable[int]) -> None:
         """Select exactly these shapes (ids not present are ignored)."""
-        present = {s.id for s in self.shapes}
-        new = frozenset(i for i in ids if i in present)
+        new = self._present(ids)
         if new != self.selected:
             self.selected = new
             self.selection_changed.emit(new)
@@ -267,8 +270,7 @@ class AnnotationSession:
 
     def set_hidden(self, ids: Iterable[int]) -> None:
         """Hide exactly these shapes (the others are shown)."""
-        present = {s.id for s in self.shapes}
-        new = frozenset(i for i in ids if i in present)
+        new = self._present(ids)
         if new != self.hidden:
             self.hidden = new
             self.visibility_changed.emit(new)
@@ -280,8 +282,7 @@ class AnnotationSession:
         self.set_hidden(self.hidden - set(ids))
 
     def _on_history(self, event: HistoryEvent) -> None:
-        present = {s.id for s in self.shapes}
-        hidden, selected = self.hidden & present, self.selected & present
+        hidden, selected = self._present(self.hidden), self._present(self.selected)
         if hidden != self.hidden:
             self.hidden = hidden
             self.visibility_changed.emit(hidden)

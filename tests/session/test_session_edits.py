@@ -121,3 +121,31 @@ def test_save_writes_the_labelme_file_and_detects_another_writer(session, tmp_pa
     assert s.dirty  # nothing lost
     s.save(overwrite=True)
     assert json.loads(path.read_text())["shapes"][0]["label"] == "mine"
+
+
+def test_preview_cycles_candidates_and_finish_uses_the_chosen_one(session):
+    from anylabel.backends import MaskCandidate
+    from anylabel.session import PlainAnswer
+
+    s = session
+    h, w = s.image.shape[:2]
+    masks = []
+    for size in (60, 30, 10):
+        m = np.zeros((h, w), bool)
+        m[5:5 + size, 5:5 + size] = True
+        masks.append(m)
+    logits = [np.full((1, 256, 256), k, np.float32) for k in range(3)]
+    changed = []
+    s.preview_changed.connect(lambda: changed.append(s.candidate))
+    s.add_point(10, 10)
+    assert s.accept(PlainAnswer(s.image_key, s.prompts.version,
+                                [MaskCandidate(m, 0.9 - k / 10, lg) for k, (m, lg) in enumerate(zip(masks, logits))]))
+    assert s.preview.mask is masks[0] and s.cycle_candidate() == 1 and s.preview.mask is masks[1]
+    assert changed[-2:] == [0, 1]
+    assert s.cycle_candidate() == 2 and s.cycle_candidate() == 0 and s.cycle_candidate() == 1
+    s.add_point(12, 12)  # refines: the chosen candidate's logits go with the next prompt
+    assert s.prompt().mask_logits is logits[1]
+    assert s.waiting and s.preview.mask is masks[1]  # the older answer stays shown until the new one arrives
+    s.accept(PlainAnswer(s.image_key, s.prompts.version, [MaskCandidate(masks[1], 0.8)]))
+    (new,) = s.finish("small")
+    assert s.shape(new).points == [(5.0, 5.0), (5.0, 34.0), (34.0, 34.0), (34.0, 5.0)]
