@@ -7,6 +7,8 @@ the same shapes everywhere. Its rules, chosen for what an annotator expects:
 * parts smaller than ``min_area`` pixels (default :data:`MIN_PART_AREA`, the settings' ``min_part_area``)
   are specks and are dropped; but when *every* part is that small the object the user asked for is kept
   as its largest part (a small object is still an object; an empty answer is not a reason to lose it);
+  vertices are clipped to the image's pixels, and a part without three distinct vertices is no polygon
+  (a 1x1 image's one pixel: the mask output keeps it);
 * polygons: one per part, largest first; parts of one object share a group id (a single polygon gets
   none), ``group_id`` or one more than the largest in use (:func:`next_group_id`);
 * a mask shape: the full-image RLE (holes kept exactly); its points are the mask's tight pixel box,
@@ -66,7 +68,9 @@ def candidate_to_shapes(candidate: MaskCandidate, label: str, as_mask: bool = Fa
     parts = candidate.polygons(tolerance=tolerance, min_area=min_area, max_parts=max_parts)
     if not parts:  # every part is smaller than min_area: the object itself, not a speck, was asked for
         parts = candidate.polygons(tolerance=tolerance, min_area=0.0, max_parts=1)
-    parts = [p for p in parts if len(p) >= 3]
+    h, w = candidate.mask.shape[:2]
+    parts = [np.clip(p, 0.0, [w - 1.0, h - 1.0]) for p in parts]  # a vertex is a pixel of the image
+    parts = [p for p in parts if len(np.unique(p, axis=0)) >= 3]  # no polygon without an area
     gid = group_id if group_id is not None else (next_group_id(existing) if len(parts) > 1 else None)
     return [Shape(label=label, points=[(float(x), float(y)) for x, y in p], shape_type="polygon",
                   group_id=gid, score=candidate.score, description=description) for p in parts]
