@@ -18,17 +18,18 @@ label list's check boxes).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 from PyQt5.QtCore import Qt
 
 from anylabel.document import Shape
-from anylabel.document.history import Callbacks, assign_ids
+from anylabel.document.history import assign_ids
 from anylabel.gui import canvas_edit, canvas_paint, canvas_tools
 from anylabel.gui.colors import LabelColors
 from anylabel.session.prompts import BoxPrompt, PointPrompt, PromptItem
+from anylabel.session.view import ViewState
 
 MIN_SCALE, MAX_SCALE = 0.01, 64.0
 
@@ -47,28 +48,6 @@ class Preview:
     x0: int = 0
     y0: int = 0
     polygons: List[np.ndarray] = field(default_factory=list)
-
-
-class LocalView:
-    """Selected / hidden shape ids for a canvas used without a session (benchmarks, widget tests): the part
-    of :class:`~anylabel.session.AnnotationSession` the canvas reads."""
-
-    def __init__(self) -> None:
-        self.selected: FrozenSet[int] = frozenset()
-        self.hidden: FrozenSet[int] = frozenset()
-        self.selection_changed, self.visibility_changed = Callbacks(), Callbacks()
-
-    def select(self, ids: Iterable[int]) -> None:
-        new = frozenset(ids)
-        if new != self.selected:
-            self.selected = new
-            self.selection_changed.emit(new)
-
-    def set_hidden(self, ids: Iterable[int]) -> None:
-        new = frozenset(ids)
-        if new != self.hidden:
-            self.hidden = new
-            self.visibility_changed.emit(new)
 
 
 class Canvas(QtWidgets.QWidget):
@@ -99,9 +78,9 @@ class Canvas(QtWidgets.QWidget):
         self.image_size: Tuple[int, int] = (0, 0)  # (h, w)
         self.shapes: List[Shape] = []
         self.hidden_labels: Set[str] = set()
-        self.view = None  # the session (or a LocalView): selected / hidden shape ids
+        self.view = None  # the session (or a ViewState): selected / hidden shape ids
         self._positions: Optional[Tuple[Set[int], Set[int]]] = None  # (selected, hidden) list positions
-        self.bind(LocalView())
+        self.bind(ViewState())
         self.hovered: Optional[int] = None
         self.live: Dict[int, Shape] = {}  # shapes being dragged, shown instead of the document's
         self.show_shapes = True
@@ -150,7 +129,7 @@ class Canvas(QtWidgets.QWidget):
     def set_shapes(self, shapes: List[Shape]) -> None:
         """Show ``shapes`` (the document's list itself; the canvas only reads it)."""
         self.shapes = shapes
-        if isinstance(self.view, LocalView):  # no session gives ids: the canvas does
+        if isinstance(self.view, ViewState):  # no session gives ids: the canvas does
             assign_ids(shapes)
             self.view.select(())
         self.shapes_changed()

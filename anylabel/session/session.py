@@ -7,15 +7,10 @@ preview, its candidates and the chosen one) and the view state (selected and hid
 shape id, never by list position). Every change of the shapes goes through the history (undoable); every
 change is announced by a plain callback (:class:`~anylabel.document.history.Callbacks`):
 
-=====================  ==========================================================================
-``image_changed()``     another image (or none) is shown: everything below belongs to the new one
-``shapes_changed(e)``   the shapes changed (``e``: the :class:`~anylabel.document.history.HistoryEvent`)
-``selection_changed``   ``(ids)``: the selected shape ids (a frozenset)
-``visibility_changed``  ``(ids)``: the hidden shape ids (a frozenset)
-``prompts_changed``     ``(version)``: the prompts changed; submit :meth:`prompt` to the model
-``preview_changed()``   the shown answer or its chosen candidate changed
-``saved(path)``         the annotation was written
-=====================  ==========================================================================
+``image_changed()`` (another image, or none: everything below belongs to it), ``shapes_changed(event)`` (a
+:class:`~anylabel.document.history.HistoryEvent`), ``selection_changed(ids)`` / ``visibility_changed(ids)``
+(the selected / hidden shape ids, frozensets), ``prompts_changed(version)`` (submit :meth:`prompt` to the
+model), ``preview_changed()`` (the shown answer or candidate), ``saved(path)``.
 
 The GUI (``anylabel.gui``) renders this state and turns input into these calls; a script or a test drives
 the same calls without a window (see ``tests/session``).
@@ -23,7 +18,7 @@ the same calls without a window (see ``tests/session``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set
 
 import numpy as np
 
@@ -36,6 +31,7 @@ from anylabel.imaging.loader import load_image
 from anylabel.session.folder import ImageFolder
 from anylabel.session.prompts import Answer, PromptSet, is_current, logits_to_reuse
 from anylabel.session.shapes import front_order, placed, relabeled, translated
+from anylabel.session.view import ViewState
 
 _KEEP = object()  # "leave this detail as it is" for relabel's group_id (None is a valid group id: none)
 
@@ -69,13 +65,12 @@ class AnnotationSession:
         self.prompts = PromptSet()
         self.answer: Optional[Answer] = None  # the answer shown (the newest accepted; maybe for older prompts)
         self.candidate = 0  # the chosen candidate of ``answer``
-        self.selected: FrozenSet[int] = frozenset()
-        self.hidden: FrozenSet[int] = frozenset()
+        self.view = ViewState(lambda: (s.id for s in self.shapes))  # selected / hidden shape ids
         self.clipboard: List[Shape] = []
         self.last_label = ""
-        for name in ("image_changed", "shapes_changed", "selection_changed", "visibility_changed",
-                     "prompts_changed", "preview_changed", "saved"):
-            setattr(self, name, Callbacks())
+        self.image_changed, self.shapes_changed, self.prompts_changed = Callbacks(), Callbacks(), Callbacks()
+        self.preview_changed, self.saved = Callbacks(), Callbacks()
+        self.selection_changed, self.visibility_changed = self.view.selection_changed, self.view.visibility_changed
 
     # ---------------------------------------------------------------------------------- images
     def open(self, path) -> int:
@@ -116,7 +111,7 @@ class AnnotationSession:
         self.history = History(annotation) if annotation is not None else None
         if self.history is not None:
             self.history.changed.connect(self._on_history)
-        self.selected = self.hidden = frozenset()
+        self.view.reset()
         self.prompts.clear()
         self.answer, self.candidate = None, 0
         self.image_changed.emit()
@@ -254,42 +249,31 @@ class AnnotationSession:
         self.bring_to_front(ids, to_front=False)
 
     # ---------------------------------------------------------------------------------- view state
-    def _present(self, ids: Iterable[int]) -> FrozenSet[int]:
-        present = {s.id for s in self.shapes}
-        return frozenset(i for i in ids if i in present)
+    selected = property(lambda self: self.view.selected, doc="the selected shape ids (a frozenset)")
+    hidden = property(lambda self: self.view.hidden, doc="the hidden shape ids (a frozenset)")
 
     def select(self, ids: Iterable[int]) -> None:
         """Select exactly these shapes (ids not present are ignored)."""
-        new = self._present(ids)
-        if new != self.selected:
-            self.selected = new
-            self.selection_changed.emit(new)
+        self.view.select(ids)
 
     def select_all(self) -> None:
         self.select(s.id for s in self.shapes if s.id not in self.hidden)
 
     def set_hidden(self, ids: Iterable[int]) -> None:
         """Hide exactly these shapes (the others are shown)."""
-        new = self._present(ids)
-        if new != self.hidden:
-            self.hidden = new
-            self.visibility_changed.emit(new)
+        self.view.set_hidden(ids)
 
     def hide(self, ids: Iterable[int]) -> None:
-        self.set_hidden(self.hidden | set(ids))
+        self.view.hide(ids)
 
     def show(self, ids: Iterable[int]) -> None:
-        self.set_hidden(self.hidden - set(ids))
+        self.view.show(ids)
 
     def _on_history(self, event: HistoryEvent) -> None:
-        hidden, selected = self._present(self.hidden), self._present(self.selected)
-        if hidden != self.hidden:
-            self.hidden = hidden
-            self.visibility_changed.emit(hidden)
+        self.view.set_hidden(self.hidden)  # a removed shape is no longer hidden
         self.shapes_changed.emit(event)
-        if event.kind in ("undo", "redo"):
-            selected = frozenset(event.ids)  # show what the undo / redo touched
-        self.select(selected)
+        # what an undo / redo touched is shown selected; otherwise the selection less removed shapes
+        self.select(event.ids if event.kind in ("undo", "redo") else self.selected)
 
     # ---------------------------------------------------------------------------------- undo / redo
     def undo(self) -> bool:
