@@ -86,9 +86,9 @@ def bench_open(count: int):
     from PyQt5 import QtWidgets
 
     from anylabel.config import Config
-    from anylabel.gui.documents import ImageFolder
     from anylabel.gui.main_window import MainWindow
     from anylabel.models import ModelRegistry, ModelSpec
+    from anylabel.session.folder import ImageFolder
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     tmp = Path(tempfile.mkdtemp(prefix="anylabel-bench-"))

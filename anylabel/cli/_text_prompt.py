@@ -28,7 +28,7 @@ def add_text_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_text_prompt(args: argparse.Namespace, image_path: Path) -> int:
     """Append the best-matching everything mask for ``args.text`` to ``args.output``; the exit code."""
-    from anylabel.backends.shapes import candidate_to_shapes, next_group_id
+    from anylabel.backends.shapes import candidate_to_shapes
     from anylabel.classify import MaskClassifier, TextFinder, load_clip
     from anylabel.imaging import load_image
     from anylabel.models import ModelRegistry
@@ -64,7 +64,7 @@ def run_text_prompt(args: argparse.Namespace, image_path: Path) -> int:
               "probability": round(match.probability, 6), "candidates": finder.candidates}
 
     def make_shapes(ann) -> list:
-        shapes = candidate_to_shapes(chosen, label, as_mask=args.mask, group_id=next_group_id(ann.shapes),
+        shapes = candidate_to_shapes(chosen, label, as_mask=args.mask, existing=ann.shapes,
                                      tolerance=args.tolerance)
         if not shapes:
             raise AnylabelError(f"the mask matching {text!r} has no polygon of at least 16 px", image_path)

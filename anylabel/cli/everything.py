@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from anylabel.backends.shapes import candidate_to_shapes, next_group_id
+    from anylabel.backends.shapes import candidate_to_shapes
     from anylabel.imaging import load_image
 
     image_path = check_image_arg(args.image)
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         objects.clear()
         for cand in candidates:
             part = candidate_to_shapes(cand, args.label, as_mask=args.mask,
-                                       group_id=next_group_id(ann.shapes + shapes), tolerance=args.tolerance,
+                                       existing=ann.shapes + shapes, tolerance=args.tolerance,
                                        min_area=min(16, args.min_area))
             shapes.extend(part)
             if part:

@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from anylabel.backends.prompt import Prompt
-    from anylabel.backends.shapes import candidate_to_shapes, next_group_id
+    from anylabel.backends.shapes import candidate_to_shapes
     image = check_image_arg(args.image)
     if args.text is not None:
         from anylabel.cli._text_prompt import run_text_prompt
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     hw = chosen.mask.shape
 
     def make_shapes(ann) -> list:
-        shapes = candidate_to_shapes(chosen, args.label, as_mask=args.mask, group_id=next_group_id(ann.shapes),
+        shapes = candidate_to_shapes(chosen, args.label, as_mask=args.mask, existing=ann.shapes,
                                      tolerance=args.tolerance)
         if not shapes and chosen.area:
             raise AnylabelError(f"model {segmenter.name!r} found an object of only {chosen.area} pixel(s), too "

@@ -8,15 +8,25 @@ without the document knowing about Qt.
 Commands store only the shapes they touch (with their indices), not snapshots of the whole document, so
 an edit of one polygon in an image with 1,000 polygons costs one shape copy.
 
+Stable ids: every shape the history holds has an ``id`` (:attr:`Shape.id`, never written to files) that
+does not change when other shapes are added, removed or reordered. The history gives ids to the shapes of
+the annotation it starts with and, after every command, to shapes that have none or that repeat the id of a
+shape already there (a paste or a duplicate: the shape that was there keeps its id). An edited copy
+(:meth:`Shape.copy`) keeps its id, so a moved or relabeled shape is still the same shape; undo brings
+removed shapes back with their old ids. Events report the touched shapes' ids, so views key on ids.
+
 Dirty tracking: :meth:`History.mark_saved` remembers the current position; :attr:`History.dirty` is
 true whenever the document differs from that position (also after undoing past a save).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import count
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from anylabel.document.shape import ImageAnnotation, Shape
+
+_NEW_IDS = count(1)  # ids unique in the process, so a shape moved between images cannot meet its twin
 
 
 class Callbacks:
@@ -42,11 +52,14 @@ class Callbacks:
 @dataclass
 class HistoryEvent:
     """What just happened: ``kind`` is ``"do"``, ``"undo"``, ``"redo"``, ``"saved"`` or ``"reset"``;
-    ``text`` names the command; ``indices`` are the shape indices it touched, after the change."""
+    ``text`` names the command; ``indices`` are the shape indices it touched, after the change; ``ids`` the
+    stable ids of those shapes; ``removed`` the ids of shapes the change took out of the annotation."""
 
     kind: str
     text: str = ""
     indices: Tuple[int, ...] = ()
+    ids: Tuple[int, ...] = ()
+    removed: Tuple[int, ...] = ()
 
 
 class Command:
@@ -117,6 +130,8 @@ class ReplaceShapes(Command):
     def apply(self, ann: ImageAnnotation) -> Tuple[int, ...]:
         self._old = {i: ann.shapes[i] for i in self.new}
         for i, s in self.new.items():
+            if s.id is None:  # a new object for the same shape: it stays the same shape
+                s.id = self._old[i].id
             ann.shapes[i] = s
         return tuple(sorted(self.new))
 
@@ -124,6 +139,39 @@ class ReplaceShapes(Command):
         for i, s in self._old.items():
             ann.shapes[i] = s
         return tuple(sorted(self._old))
+
+
+@dataclass
+class ReorderShapes(Command):
+    """Put the shapes in a new drawing order: ``order[k]`` is the index (before the change) of the shape
+    that ends at position ``k`` (a permutation of ``range(len(shapes))``)."""
+
+    order: List[int]
+    text: str = "change order"
+
+    def apply(self, ann: ImageAnnotation) -> Tuple[int, ...]:
+        if sorted(self.order) != list(range(len(ann.shapes))):
+            raise ValueError("the new order must name every shape once")
+        ann.shapes[:] = [ann.shapes[i] for i in self.order]
+        return tuple(k for k, i in enumerate(self.order) if k != i)
+
+    def revert(self, ann: ImageAnnotation) -> Tuple[int, ...]:
+        old: List[Optional[Shape]] = [None] * len(self.order)
+        for k, i in enumerate(self.order):
+            old[i] = ann.shapes[k]
+        ann.shapes[:] = old
+        return tuple(i for k, i in enumerate(self.order) if k != i)
+
+
+def assign_ids(shapes: Sequence[Shape], keep: Sequence[Shape] = ()) -> None:
+    """Give a fresh id to each shape without one or repeating an earlier id; shapes in ``keep`` (the objects
+    that were there before a change) win a tie, so a pasted copy never takes its original's id."""
+    kept = {id(s) for s in keep}
+    owners: Dict[int, Shape] = {}
+    for s in sorted(shapes, key=lambda s: id(s) not in kept):  # stable: the old shapes claim first
+        if s.id is None or s.id in owners:
+            s.id = next(_NEW_IDS)
+        owners[s.id] = s
 
 
 class History:
@@ -143,11 +191,12 @@ class History:
         # position of the last save as (commands applied since creation); None = unreachable
         self._applied = 0
         self._saved_at: Optional[int] = 0
+        assign_ids(annotation.shapes)
 
     # ------------------------------------------------------------------------------------ changes
     def push(self, command: Command) -> Tuple[int, ...]:
         """Apply ``command``, record it and drop the redo stack."""
-        indices = command.apply(self.annotation)
+        indices, ids, removed = self._run(command.apply)
         self._undo.append(command)
         if self._saved_at is not None and self._saved_at > self._applied:
             self._saved_at = None  # the saved state was on the redo branch we are dropping
@@ -155,8 +204,41 @@ class History:
         self._applied += 1
         if len(self._undo) > self.limit:
             del self._undo[0]
-        self.changed.emit(HistoryEvent("do", command.text, indices))
+        self.changed.emit(HistoryEvent("do", command.text, indices, ids, removed))
         return indices
+
+    def _run(self, step) -> Tuple[Tuple[int, ...], Tuple[int, ...], Tuple[int, ...]]:
+        """``step(annotation)`` (a command's apply or revert), then ids: (indices, their ids, removed ids)."""
+        shapes = self.annotation.shapes
+        before = list(shapes)
+        indices = step(self.annotation)
+        assign_ids(shapes, before)
+        present = {s.id for s in shapes}
+        removed = tuple(sorted({s.id for s in before} - present))
+        return tuple(indices), tuple(shapes[i].id for i in indices if 0 <= i < len(shapes)), removed
+
+    @property
+    def ids(self) -> List[int]:
+        """The stable id of every shape, in drawing order."""
+        return [s.id for s in self.annotation.shapes]
+
+    def index_of(self, shape_id: int) -> Optional[int]:
+        """The list position of the shape with id ``shape_id`` now, or None when it is not there."""
+        for i, s in enumerate(self.annotation.shapes):
+            if s.id == shape_id:
+                return i
+        return None
+
+    def indices_of(self, ids) -> List[int]:
+        """The positions of the shapes with these ids (ascending; ids not present are skipped)."""
+        wanted = set(ids)
+        return [i for i, s in enumerate(self.annotation.shapes) if s.id in wanted]
+
+    def reorder(self, order: Sequence[int], text: str = "change order") -> Tuple[int, ...]:
+        """New drawing order (see :class:`ReorderShapes`); nothing happens when it is the same order."""
+        if list(order) == list(range(len(self.annotation.shapes))):
+            return ()
+        return self.push(ReorderShapes(list(order), text))
 
     def add(self, shapes: Sequence[Shape], text: str = "add shapes") -> Tuple[int, ...]:
         """Append ``shapes``; returns their indices."""
@@ -193,10 +275,10 @@ class History:
         if not self._undo:
             return False
         command = self._undo.pop()
-        indices = command.revert(self.annotation)
+        indices, ids, removed = self._run(command.revert)
         self._redo.append(command)
         self._applied -= 1
-        self.changed.emit(HistoryEvent("undo", command.text, indices))
+        self.changed.emit(HistoryEvent("undo", command.text, indices, ids, removed))
         return True
 
     def redo(self) -> bool:
@@ -204,10 +286,10 @@ class History:
         if not self._redo:
             return False
         command = self._redo.pop()
-        indices = command.apply(self.annotation)
+        indices, ids, removed = self._run(command.apply)
         self._undo.append(command)
         self._applied += 1
-        self.changed.emit(HistoryEvent("redo", command.text, indices))
+        self.changed.emit(HistoryEvent("redo", command.text, indices, ids, removed))
         return True
 
     # -------------------------------------------------------------------------------------- saving
@@ -230,6 +312,7 @@ class History:
         """Forget every command (and optionally switch to another annotation); the state counts as saved."""
         if annotation is not None:
             self.annotation = annotation
+        assign_ids(self.annotation.shapes)
         self._undo.clear()
         self._redo.clear()
         self._applied = 0

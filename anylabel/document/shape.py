@@ -45,6 +45,10 @@ class Shape:
         score: the model's confidence for an automatic shape, ``None`` for manual ones.
         mask: COCO RLE of the full-image mask for ``shape_type == "mask"``, else ``None``.
         extra: keys found in a file that anylabel does not use; written back unchanged.
+        id: the shape's stable id in this process, given by :class:`~anylabel.document.history.History`
+            (unique among one annotation's shapes, unchanged when other shapes are added, removed or
+            reordered, kept by :meth:`copy` so an edited copy is the same shape); never written to files and
+            ignored by ``==``. ``None`` until a history has seen the shape.
     """
 
     label: str
@@ -57,6 +61,7 @@ class Shape:
     score: Optional[float] = None
     mask: Optional[Dict[str, Any]] = None
     extra: Dict[str, Any] = field(default_factory=dict)
+    id: Optional[int] = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.shape_type not in SHAPE_TYPES:

@@ -69,6 +69,9 @@ def build_actions(w: "MainWindow") -> Dict[str, QtWidgets.QAction]:
     add("paste", "&Paste", w.paste)
     add("change_label", "Change &label…", w.change_label)
     add("select_all", "Select &all", w.select_all)
+    add("duplicate", "&Duplicate", w.duplicate_selected)
+    add("bring_to_front", "Bring to &front", w.bring_to_front)
+    add("send_to_back", "Send to &back", w.send_to_back)
     for mode, text in (("ai", "AI"), ("polygon", "Polygon"), ("rectangle", "Rectangle"), ("edit", "Edit")):
         add(f"{mode}_mode", text, lambda m=mode: w.set_mode(m), checkable=False,
             tip={"ai": "AI mode: click = positive point, right click = negative, drag = box",
@@ -121,7 +124,8 @@ def build_menus(w: "MainWindow", acts: Dict[str, QtWidgets.QAction]) -> Dict[str
 
     menu("file", "&File", ["open_file", "open_dir", None, "save", "autosave", "output_dir", None,
                            "export", "import", "stats", None, "quit"])
-    menu("edit", "&Edit", ["undo", "redo", None, "copy", "paste", "delete", "select_all", None, "change_label"])
+    menu("edit", "&Edit", ["undo", "redo", None, "copy", "paste", "delete", "select_all", None, "change_label",
+                           "duplicate", "bring_to_front", "send_to_back"])
     menu("mode", "&Mode", ["ai_mode", "polygon_mode", "rectangle_mode", "edit_mode"])
     menu("ai", "&AI", ["finish_object", "clear_prompts", "cycle_candidate", None, "toggle_output"])
     menu("view", "&View", ["fit_window", "zoom_in", "zoom_out", "zoom_original", None, "toggle_shapes"])

@@ -8,19 +8,28 @@ so that pixel (c, r) covers ``[c, c + 1) x [r, r + 1)`` before scaling.
 Crisp at any zoom: shapes are vector paths drawn through the view transform with cosmetic (screen-width)
 pens; nothing is a scaled bitmap except the image and the mask overlays, which are pixel data anyway.
 Painting is in :mod:`anylabel.gui.canvas_paint`, mouse and keyboard tools in :mod:`anylabel.gui.canvas_tools`.
+
+View state: which shapes are selected or hidden is the session's (:class:`~anylabel.session.AnnotationSession`,
+by stable shape id; :meth:`Canvas.bind`); :attr:`Canvas.selected` / :attr:`Canvas.hidden` are the list
+positions of those shapes *now*, recomputed when the shapes or the sets change, so deleting a shape in front of
+a hidden one never hides its neighbour. Shapes are also hidden by label (:attr:`Canvas.hidden_labels`, the
+label list's check boxes).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 from PyQt5.QtCore import Qt
 
 from anylabel.document import Shape
+from anylabel.document.history import assign_ids
 from anylabel.gui import canvas_edit, canvas_paint, canvas_tools
 from anylabel.gui.colors import LabelColors
+from anylabel.session.prompts import BoxPrompt, PointPrompt, PromptItem
+from anylabel.session.view import ViewState
 
 MIN_SCALE, MAX_SCALE = 0.01, 64.0
 
@@ -52,7 +61,7 @@ class Canvas(QtWidgets.QWidget):
     boxPrompt = QtCore.pyqtSignal(object, bool)  # (x1, y1, x2, y2), negative
     shapeDrawn = QtCore.pyqtSignal(object)  # a new unlabeled Shape (polygon / rectangle tools)
     shapesEdited = QtCore.pyqtSignal(object, str)  # {index: new Shape}, description
-    selectionChanged = QtCore.pyqtSignal(object)  # sorted list of selected indices
+    selectionChanged = QtCore.pyqtSignal(object)  # sorted list of selected indices (after a view change)
     cursorMoved = QtCore.pyqtSignal(float, float)
     zoomChanged = QtCore.pyqtSignal(float)
     editLabelRequested = QtCore.pyqtSignal(int)  # double-click on a shape in edit mode
@@ -68,14 +77,16 @@ class Canvas(QtWidgets.QWidget):
         self.display_pixmap = canvas_paint.DisplayPixmap()  # the image at the zoom, when zoomed out
         self.image_size: Tuple[int, int] = (0, 0)  # (h, w)
         self.shapes: List[Shape] = []
-        self.hidden: Set[int] = set()
-        self.selected: Set[int] = set()
+        self.hidden_labels: Set[str] = set()
+        self.view = None  # the session (or a ViewState): selected / hidden shape ids
+        self._positions: Optional[Tuple[Set[int], Set[int]]] = None  # (selected, hidden) list positions
+        self.bind(ViewState())
         self.hovered: Optional[int] = None
         self.live: Dict[int, Shape] = {}  # shapes being dragged, shown instead of the document's
         self.show_shapes = True
         self.fill_alpha = 0.45
-        self.prompt_points: List[Tuple[float, float, bool]] = []
-        self.prompt_boxes: List[Tuple[Tuple[float, float, float, float], bool]] = []
+        self.prompt_points: List[PointPrompt] = []
+        self.prompt_boxes: List[BoxPrompt] = []
         self.preview: Optional[Preview] = None
         self.busy_text = ""  # drawn in a corner while the model works
         self.show_hints = True  # the current tool's gestures, bottom left
@@ -105,22 +116,73 @@ class Canvas(QtWidgets.QWidget):
         self.tool.cancel()
         self.fit_to_window()
 
+    def bind(self, view) -> None:
+        """Read selected / hidden shape ids from ``view`` (an AnnotationSession) and follow its changes."""
+        if self.view is not None:
+            self.view.selection_changed.disconnect(self._on_view_selection)
+            self.view.visibility_changed.disconnect(self._on_view_visibility)
+        self.view = view
+        view.selection_changed.connect(self._on_view_selection)
+        view.visibility_changed.connect(self._on_view_visibility)
+        self._positions = None
+
     def set_shapes(self, shapes: List[Shape]) -> None:
         """Show ``shapes`` (the document's list itself; the canvas only reads it)."""
         self.shapes = shapes
-        self.hidden = {i for i in self.hidden if i < len(shapes)}
-        self.set_selection(set())
-        self.update()
+        if isinstance(self.view, ViewState):  # no session gives ids: the canvas does
+            assign_ids(shapes)
+            self.view.select(())
+        self.shapes_changed()
 
     def shapes_changed(self) -> None:
         """Call after the document's shapes changed (the cache notices replaced Shape objects by identity)."""
-        n = len(self.shapes)
-        self.hidden = {i for i in self.hidden if i < n}
-        if any(i >= n for i in self.selected):
-            self.set_selection({i for i in self.selected if i < n})
-        if self.hovered is not None and self.hovered >= n:
+        self._positions = None
+        if self.hovered is not None and self.hovered >= len(self.shapes):
             self.hovered = None
         self.live.clear()
+        self.update()
+
+    def _view_positions(self) -> Tuple[Set[int], Set[int]]:
+        if self._positions is None:
+            selected_ids, hidden_ids, labels = self.view.selected, self.view.hidden, self.hidden_labels
+            selected, hidden = set(), set()
+            for i, s in enumerate(self.shapes):
+                if s.id in selected_ids:
+                    selected.add(i)
+                if s.id in hidden_ids or s.label in labels:
+                    hidden.add(i)
+            self._positions = (selected, hidden)
+        return self._positions
+
+    @property
+    def selected(self) -> Set[int]:
+        """List positions of the selected shapes (the view's ids, now)."""
+        return self._view_positions()[0]
+
+    @property
+    def hidden(self) -> Set[int]:
+        """List positions of the hidden shapes: hidden one by one (by id) or by their label."""
+        return self._view_positions()[1]
+
+    def hidden_by_label(self) -> Set[int]:
+        return {i for i, s in enumerate(self.shapes) if s.label in self.hidden_labels}
+
+    def set_hidden_labels(self, labels: Iterable[str]) -> None:
+        self.hidden_labels = set(labels)
+        self._positions = None
+        self.update()
+
+    def set_hidden(self, indices: Iterable[int]) -> None:
+        """Hide the shapes at these positions (their ids are what the view keeps)."""
+        self.view.set_hidden(self.shapes[i].id for i in indices if 0 <= i < len(self.shapes))
+
+    def _on_view_selection(self, _ids) -> None:
+        self._positions = None
+        self.selectionChanged.emit(sorted(self.selected))
+        self.update()
+
+    def _on_view_visibility(self, _ids) -> None:
+        self._positions = None
         self.update()
 
     def shape_at(self, index: int) -> Shape:
@@ -130,18 +192,18 @@ class Canvas(QtWidgets.QWidget):
     def visible_indices(self) -> List[int]:
         if not self.show_shapes:
             return []
-        return [i for i in range(len(self.shapes)) if i not in self.hidden]
+        hidden = self.hidden
+        return [i for i in range(len(self.shapes)) if i not in hidden]
 
-    def set_selection(self, indices: Set[int]) -> None:
-        indices = set(indices)
-        if indices != self.selected:
-            self.selected = indices
-            self.selectionChanged.emit(sorted(indices))
+    def set_selection(self, indices: Iterable[int]) -> None:
+        """Select the shapes at these positions (the view keeps their ids)."""
+        self.view.select(self.shapes[i].id for i in set(indices) if 0 <= i < len(self.shapes))
         self.update()
 
-    def set_prompts(self, points: Sequence[Tuple[float, float, bool]],
-                    boxes: Sequence[Tuple[Tuple[float, float, float, float], bool]]) -> None:
-        self.prompt_points, self.prompt_boxes = list(points), list(boxes)
+    def set_prompts(self, prompts: Sequence[PromptItem]) -> None:
+        """Draw these prompts (PointPrompt / BoxPrompt, image pixels)."""
+        self.prompt_points = [a for a in prompts if isinstance(a, PointPrompt)]
+        self.prompt_boxes = [a for a in prompts if isinstance(a, BoxPrompt)]
         self.update()
 
     def set_preview(self, preview: Optional[Preview]) -> None:

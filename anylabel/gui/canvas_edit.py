@@ -14,6 +14,7 @@ from PyQt5.QtCore import Qt
 from anylabel.document import Shape
 from anylabel.gui.canvas_paint import _pen, segment_distances
 from anylabel.gui.canvas_tools import DRAG_PX, GRAB_PX, Tool
+from anylabel.session.shapes import translated
 
 
 class EditTool(Tool):
@@ -130,7 +131,7 @@ class EditTool(Tool):
             c.live[i] = shape
         else:
             for i, orig in self.originals.items():
-                c.live[i] = _translated(orig, dx, dy)
+                c.live[i] = translated(orig, dx, dy)
         self.moved = True
         c.update()
 
@@ -160,7 +161,7 @@ class EditTool(Tool):
         step = {Qt.Key_Left: (-1, 0), Qt.Key_Right: (1, 0), Qt.Key_Up: (0, -1), Qt.Key_Down: (0, 1)}.get(ev.key())
         if step and c.selected:
             k = 10.0 if ev.modifiers() & Qt.ShiftModifier else 1.0
-            c.shapesEdited.emit({i: _translated(c.shapes[i], step[0] * k, step[1] * k) for i in c.selected}, "nudge")
+            c.shapesEdited.emit({i: translated(c.shapes[i], step[0] * k, step[1] * k) for i in c.selected}, "nudge")
             return True
         return False
 
@@ -199,23 +200,6 @@ class EditTool(Tool):
             p.setPen(_pen(QtGui.QColor(0, 0, 0), 1.5))
             p.drawLine(c + QtCore.QPointF(-3, 0), c + QtCore.QPointF(3, 0))
             p.drawLine(c + QtCore.QPointF(0, -3), c + QtCore.QPointF(0, 3))
-
-
-def _translated(shape: Shape, dx: float, dy: float) -> Shape:
-    new = shape.copy()
-    new.points = [(px + dx, py + dy) for px, py in shape.points]
-    if new.shape_type == "mask" and new.mask is not None:
-        from anylabel.geometry import rle_decode, rle_encode
-
-        m = rle_decode(new.mask)
-        shifted = np.zeros_like(m)
-        h, w = m.shape
-        ix, iy = int(round(dx)), int(round(dy))
-        src = m[max(0, -iy) : h - max(0, iy), max(0, -ix) : w - max(0, ix)]
-        shifted[max(0, iy) : max(0, iy) + src.shape[0], max(0, ix) : max(0, ix) + src.shape[1]] = src
-        new.mask = rle_encode(shifted)
-        new.points = [(px + ix - dx, py + iy - dy) for px, py in new.points]  # keep box and mask in step
-    return new
 
 
 def _box_inside(box, a, b) -> bool:

@@ -307,7 +307,8 @@ def _paint_preview(canvas: "Canvas", p: QtGui.QPainter, pixel_t: QtGui.QTransfor
 
 
 def _paint_prompts(canvas: "Canvas", p: QtGui.QPainter) -> None:
-    for (x1, y1, x2, y2), negative in canvas.prompt_boxes:
+    for box in canvas.prompt_boxes:  # BoxPrompt
+        x1, y1, x2, y2, negative = box.x1, box.y1, box.x2, box.y2, box.negative
         colour = NEGATIVE if negative else POSITIVE
         rect = QtCore.QRectF(canvas.to_widget(x1, y1), canvas.to_widget(x2, y2)).normalized()
         shade = QtGui.QColor(colour)
@@ -315,8 +316,9 @@ def _paint_prompts(canvas: "Canvas", p: QtGui.QPainter) -> None:
         p.setBrush(shade)
         p.setPen(_pen(colour, 2.0, Qt.DashLine))
         p.drawRect(rect)
-    for x, y, positive in canvas.prompt_points:
-        c = canvas.to_widget(x, y)
+    for point in canvas.prompt_points:  # PointPrompt
+        positive = point.positive
+        c = canvas.to_widget(point.x, point.y)
         p.setPen(_pen(QtGui.QColor(255, 255, 255), 2.0))
         p.setBrush(POSITIVE if positive else NEGATIVE)
         p.drawEllipse(c, 6.5, 6.5)

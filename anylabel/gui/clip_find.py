@@ -28,6 +28,7 @@ from anylabel.errors import AnylabelError, CancelledError, ModelError
 from anylabel.gui.actions import key_sequences
 from anylabel.gui.clip_suggestions import emit
 from anylabel.gui.worker import SegmentResult
+from anylabel.session import BoxPrompt
 
 if TYPE_CHECKING:  # pragma: no cover
     from anylabel.gui.clip_suggestions import ClipSuggestions
@@ -211,11 +212,10 @@ class FindBox(QtCore.QObject):
             if not ours:
                 self._forget()  # cleared, undone or replaced: the text no longer describes the prompts
             return
-        box = tuple(float(v) for v in self._shown.candidates[ai.candidate].box)
-        if ours and self._action[1] != box:
-            self._action = ("box", box, False)
-            ai.actions[0] = self._action
-            self.window.canvas.set_prompts([], [(box, False)])
+        box = BoxPrompt.of(self._shown.candidates[ai.candidate].box)
+        if ours and self._action != box:
+            old, self._action = self._action, box
+            ai.session.retarget_prompt(old, box)  # the shown answer stays current: no model run
 
     def provider(self, image: np.ndarray, mask: np.ndarray) -> List[Tuple[str, float]]:
         """The searched text for the object a find produced (also after clicks refined it): the label

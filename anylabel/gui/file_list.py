@@ -6,7 +6,7 @@ from typing import Optional
 from PyQt5 import QtCore, QtGui, QtWidgets
 from PyQt5.QtCore import Qt
 
-from anylabel.gui.documents import ImageFolder, display_name
+from anylabel.session.folder import ImageFolder, display_name
 
 
 def _dot_icon(colour: QtGui.QColor, hollow: bool = False) -> QtGui.QIcon:

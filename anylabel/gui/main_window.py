@@ -1,9 +1,17 @@
 """The main window: image list, canvas, label and shape lists, model picker, status bar.
 
-Data flow: the user picks an image (file list, D / A) → :meth:`MainWindow.load_row` decodes it, reads its
-LabelMe file into an :class:`ImageAnnotation` and wraps it in a :class:`History`; prompts on the canvas go
-to the :class:`AiController` → the :class:`SegmentWorker` thread → a preview; F → label dialog → shapes
-added through the history (see :mod:`anylabel.gui.editing`); Ctrl+S (or autosave) writes LabelMe JSON.
+The window is a view over one :class:`~anylabel.session.AnnotationSession` (``window.session``, Qt-free):
+the image, its annotation and history, the prompts and the preview, the selected and hidden shapes (by
+stable id) all live there. The window renders the session's events (``image_changed``, ``shapes_changed``,
+``selection_changed``, ``visibility_changed``, ``preview_changed``) and turns input into session calls:
+:class:`~anylabel.gui.navigation.Navigation` (open, next / previous, save and its questions),
+:class:`~anylabel.gui.editing.Editing` (label dialog, edit actions), :class:`AiController` (prompts → the
+:class:`SegmentWorker` thread → the preview).
+
+Kept for the other GUI modules (video panel, suggestions, find, export), as thin delegations to the
+session or to those objects: ``window.annotation``, ``history``, ``image``, ``folder``, ``row``,
+``last_label``, ``mask_output``, ``finish_ai_object``, ``finished_shapes``, ``ask_label``, ``save``,
+``load_row``, ``maybe_leave``, ``after_object_finished``, ``label_suggestion_sources``, ``known_labels``.
 
 Extension points for the other GUI pieces:
 * ``window.suggestion_providers``: ``(name, fn(image, mask) -> [(label, confidence)])`` (SSA vote, CLIP);
@@ -16,15 +24,13 @@ from __future__ import annotations
 import logging
 from typing import Callable, Optional, Sequence
 
-import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 from PyQt5.QtCore import Qt
 
 from anylabel import __version__
 from anylabel.backends import Segmenter
 from anylabel.config import Config
-from anylabel.document import ImageAnnotation
-from anylabel.document.history import History, HistoryEvent
+from anylabel.document.history import HistoryEvent
 from anylabel.gui.actions import build_actions, build_menus, build_toolbar
 from anylabel.gui.ai_controller import AiController
 from anylabel.gui.canvas import Canvas
@@ -32,15 +38,16 @@ from anylabel.gui.colors import LabelColors
 from anylabel.gui.device_menu import DeviceMenu
 from anylabel.gui.dialogs import ShortcutsDialog, ask_changed_on_disk, ask_save_path, ask_unsaved
 from anylabel.gui.docks import LabelListWidget, ShapeListWidget
-from anylabel.gui.documents import ImageFolder, display_name
-from anylabel.gui.editing import EditingMixin
+from anylabel.gui.editing import Editing
 from anylabel.gui.file_list import FileListWidget
 from anylabel.gui.model_picker import ModelPicker
 from anylabel.gui.models_glue import default_segmenter_factory, initial_model, load_registry
-from anylabel.gui.navigation import VIDEO_EXTENSIONS, NavigationMixin  # noqa: F401 - re-exported
+from anylabel.gui.navigation import VIDEO_EXTENSIONS, Navigation  # noqa: F401 - re-exported
 from anylabel.gui.plugins import PluginsMixin
 from anylabel.gui.worker import SegmentWorker
 from anylabel.imaging.readahead import ImageReadAhead
+from anylabel.session import AnnotationSession, ImageFolder
+from anylabel.session.folder import display_name
 
 log = logging.getLogger(__name__)
 #: modules with ``attach(window)`` that add features to every window (label suggestions, ...); a module
@@ -48,7 +55,17 @@ log = logging.getLogger(__name__)
 PLUGINS = ("anylabel.gui.semantic_suggestions", "anylabel.gui.clip_suggestions")
 
 
-class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWindow):
+def _delegate(owner: str, name: str) -> Callable:
+    """A window method that calls ``window.<owner>.<name>`` (kept for callers of the window's old API)."""
+
+    def call(self, *args, **kwargs):
+        return getattr(getattr(self, owner), name)(*args, **kwargs)
+
+    call.__name__, call.__doc__ = name, f"``self.{owner}.{name}``"
+    return call
+
+
+class MainWindow(PluginsMixin, QtWidgets.QMainWindow):
     """The annotation window.
 
     Args:
@@ -71,16 +88,11 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.readahead = ImageReadAhead()  # the neighbours of the shown image, decoded in the background
         self.colors = LabelColors(self.config.label_colors)
         self.output_dir = output_dir or self.config.output_dir
-        self.folder: Optional[ImageFolder] = None
-        self.row: Optional[int] = None
-        self.annotation: Optional[ImageAnnotation] = None
-        self.history: Optional[History] = None
-        self.image: Optional[np.ndarray] = None
+        self.session = AnnotationSession(self.output_dir, self.config.polygon_tolerance, self.config.min_part_area,
+                                         self.config.ai_output == "mask",
+                                         image_loader=lambda path: self.readahead.get(path))
+        self.session.last_label = self.config.labels[0] if self.config.labels else ""
         self.worker: Optional[SegmentWorker] = None
-        self.suggestion_providers = []
-        self.last_label = self.config.labels[0] if self.config.labels else ""
-        self.mask_output = self.config.ai_output == "mask"
-        self.clipboard = []
         self.label_dialog = None
         self.video_panel = None
         self.ask_unsaved = ask_unsaved
@@ -89,11 +101,13 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.messages = {}  # title -> the non-modal QMessageBox showing the latest problem
 
         self.canvas = Canvas(self.colors)
+        self.canvas.bind(self.session)
         self.canvas.fill_alpha = self.config.mask_opacity
-        self.ai = AiController(self.canvas, self)
-        self.ai.tolerance, self.ai.min_area = self.config.polygon_tolerance, self.config.min_part_area
+        self.ai = AiController(self.canvas, self.session, self)
         self.ai.set_colour(QtGui.QColor(0, 200, 255), self.config.mask_opacity)
         self.setCentralWidget(self.canvas)
+        self.navigation = Navigation(self, self.session)
+        self.editing = Editing(self, self.session)
         self.file_list = FileListWidget()
         self.label_list = LabelListWidget(self.colors)
         self.label_list.add_known(self.config.labels)
@@ -110,7 +124,6 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.toolbar = build_toolbar(self, self.actions_)
         self._build_status_bar()
         self._connect()
-        self._autosave_timer = QtCore.QTimer(self, singleShot=True, interval=800, timeout=self._autosave_now)
         self.set_mode("ai")
         self.setAcceptDrops(True)
         self.resize(1400, 900)
@@ -158,11 +171,14 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
             bar.addPermanentWidget(w)
 
     def _connect(self) -> None:
-        c = self.canvas
+        c, s, e = self.canvas, self.session, self.editing
+        s.image_changed.connect(self._on_image_changed)
+        s.shapes_changed.connect(self._on_history)
+        s.visibility_changed.connect(lambda _ids: self._refresh_lists())
         c.cursorMoved.connect(self._cursor_moved)
-        c.zoomChanged.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f} %"))
-        c.shapeDrawn.connect(self._on_shape_drawn)
-        c.shapesEdited.connect(self._on_shapes_edited)
+        c.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        c.shapeDrawn.connect(e.on_shape_drawn)
+        c.shapesEdited.connect(e.on_shapes_edited)
         c.selectionChanged.connect(self.shape_list.select)
         c.editLabelRequested.connect(lambda i: self.change_label([i]))
         self.ai.finishReady.connect(self.finish_ai_object)
@@ -171,12 +187,82 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.ai.error.connect(lambda m: self.warn(m, "Model error"))
         self.file_list.rowActivated.connect(self.load_row)
         self.shape_list.visibilityChanged.connect(self._shape_visibility)
-        self.shape_list.selectionChangedByUser.connect(self._on_shape_list_selection)
+        self.shape_list.selectionChangedByUser.connect(c.set_selection)
         self.shape_list.editRequested.connect(lambda i: self.change_label([i]))
-        self.label_list.visibilityChanged.connect(lambda _: self._shape_visibility(self.shape_list.hidden()))
-        self.label_list.labelActivated.connect(self._on_label_activated)
+        self.label_list.visibilityChanged.connect(self._label_visibility)
+        self.label_list.labelActivated.connect(e.on_label_activated)
         self.model_picker.modelChosen.connect(self.set_model)
         self.model_picker.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
+
+    # ------------------------------------------------------------------------ the session, for other modules
+    annotation = property(lambda self: self.session.annotation, doc="the shown image's ImageAnnotation")
+    history = property(lambda self: self.session.history, doc="its undo History")
+    image = property(lambda self: self.session.image, doc="its HxWx3 uint8 RGB pixels")
+    suggestion_providers = property(lambda self: self.editing.suggestion_providers,
+                                    doc="(source name, fn(image, mask) -> [(label, confidence)]), changed in place")
+
+    @property
+    def folder(self) -> Optional[ImageFolder]:
+        return self.session.folder
+
+    @folder.setter
+    def folder(self, folder) -> None:  # the video panel shows a folder of frames
+        self.session.folder = folder
+
+    @property
+    def row(self) -> Optional[int]:
+        return self.session.row
+
+    @row.setter
+    def row(self, row: Optional[int]) -> None:  # None: the next load_row loads the row again
+        self.session.row = row
+
+    @property
+    def last_label(self) -> str:
+        return self.session.last_label
+
+    @last_label.setter
+    def last_label(self, label: str) -> None:
+        self.session.last_label = label
+
+    @property
+    def mask_output(self) -> bool:
+        return self.session.mask_output
+
+    # navigation, editing: the actions' slots (anylabel.gui.actions) and what other GUI modules call
+    open_path = _delegate("navigation", "open_path")
+    load_row = _delegate("navigation", "load_row")
+    save = _delegate("navigation", "save")
+    maybe_leave = _delegate("navigation", "maybe_leave")
+    finish_ai_object = _delegate("editing", "finish_ai_object")
+    finished_shapes = _delegate("editing", "finished_shapes")
+    ask_label = _delegate("editing", "ask_label")
+    known_labels = _delegate("editing", "known_labels")
+    label_suggestion_sources = _delegate("editing", "label_suggestion_sources")
+    label_suggestions = _delegate("editing", "label_suggestions")
+    after_object_finished = _delegate("editing", "after_object_finished")
+    refocus = _delegate("editing", "refocus")
+    next_image = _delegate("navigation", "next_image")
+    prev_image = _delegate("navigation", "prev_image")
+    open_file_dialog = _delegate("navigation", "open_file_dialog")
+    open_dir_dialog = _delegate("navigation", "open_dir_dialog")
+    choose_output_dir = _delegate("navigation", "choose_output_dir")
+    set_autosave = _delegate("navigation", "set_autosave")
+    undo = _delegate("editing", "undo")
+    redo = _delegate("editing", "redo")
+    delete_selected = _delegate("editing", "delete_selected")
+    select_all = _delegate("editing", "select_all")
+    copy_selected = _delegate("editing", "copy_selected")
+    paste = _delegate("editing", "paste")
+    duplicate_selected = _delegate("editing", "duplicate_selected")
+    bring_to_front = _delegate("editing", "bring_to_front")
+    send_to_back = _delegate("editing", "send_to_back")
+    change_label = _delegate("editing", "change_label")
+    toggle_shapes = _delegate("editing", "toggle_shapes")
+    set_mask_output = _delegate("editing", "set_mask_output")
+
+    def open_video(self, path: str) -> bool:
+        return self._open_video(path)
 
     # -------------------------------------------------------------------------------- models
     def set_model(self, name: str, reload: bool = False) -> None:
@@ -195,14 +281,15 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.ai.set_worker(worker)
         self.model_picker.set_current(name)
         worker.load()
-        self._prefetch()
+        self.prefetch_embeddings()
 
     def reload_model(self) -> None:
         """Load the current model again (its device changed)."""
         if self.worker is not None:
             self.set_model(self.worker.name, reload=True)
 
-    def _prefetch(self) -> None:
+    def prefetch_embeddings(self) -> None:
+        """The worker encodes the next images of the list in the background."""
         if self.worker is None or self.folder is None or self.row is None:
             return
         n = self.config.prefetch
@@ -210,43 +297,49 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.worker.prefetch([str(self.folder.image_path(r)) for r in rows])
 
     # -------------------------------------------------------------------------------- updates
+    def _on_image_changed(self) -> None:
+        """The session shows another image (or none)."""
+        image = self.session.image
+        if image is None:
+            self.canvas.set_image(None)
+        else:
+            h, w = image.shape[:2]
+            self.canvas.set_image(QtGui.QImage(image.data, w, h, 3 * w, QtGui.QImage.Format_RGB888))
+        self.canvas.set_shapes(self.session.shapes)
+        self._refresh_lists()
+        self._update_title()
+
     def _on_history(self, event: HistoryEvent) -> None:
         self.canvas.shapes_changed()
         if event.kind in ("do", "undo", "redo", "reset"):
             self._refresh_lists()
             if event.kind in ("undo", "redo"):
                 self.statusBar().showMessage(f"{event.kind.capitalize()}: {event.text}", 2000)
-                self.canvas.set_selection(set(event.indices))
-            if self.config.autosave and event.kind != "reset":
-                self._autosave_timer.start()
-        self.file_list.model.set_dirty(self.row if self.history.dirty else None)
+            if event.kind != "reset":
+                self.navigation.schedule_autosave()
+        self.file_list.model.set_dirty(self.row if self.session.dirty else None)
         self._update_title()
 
     def _refresh_lists(self) -> None:
-        shapes = self.annotation.shapes if self.annotation is not None else []
+        shapes = self.session.shapes
         self.label_list.refresh(shapes)
-        self._apply_label_visibility()
+        self.canvas.set_hidden_labels(self.label_list.hidden_labels)
         self.shape_list.refresh(shapes, self.canvas.hidden, self.canvas.selected)
         self.actions_["undo"].setEnabled(True)
         self._update_redo()
 
     def _update_redo(self) -> None:
         """Redo is possible for an undone AI prompt or an undone edit."""
-        self.actions_["redo"].setEnabled(self.ai.prompts.can_redo
+        self.actions_["redo"].setEnabled(self.session.prompts.can_redo
                                          or (self.history is not None and self.history.can_redo))
 
-    def _apply_label_visibility(self) -> None:
-        shapes = self.annotation.shapes if self.annotation is not None else []
-        hidden_labels = self.label_list.hidden_labels
-        by_label = {i for i, s in enumerate(shapes) if s.label in hidden_labels}
-        self.canvas.hidden = {i for i in self.canvas.hidden if i < len(shapes)} | by_label
-        self.canvas.update()
-
     def _shape_visibility(self, hidden) -> None:
-        shapes = self.annotation.shapes if self.annotation is not None else []
-        by_label = {i for i, s in enumerate(shapes) if s.label in self.label_list.hidden_labels}
-        self.canvas.hidden = set(hidden) | by_label
-        self.canvas.update()
+        """The shape list's check boxes: the unchecked shapes not hidden by their label are hidden by id."""
+        self.canvas.set_hidden(set(hidden) - self.canvas.hidden_by_label())
+
+    def _label_visibility(self, labels) -> None:
+        self.canvas.set_hidden_labels(labels)
+        self.shape_list.refresh(self.session.shapes, self.canvas.hidden, self.canvas.selected)
 
     def _update_title(self) -> None:
         name = display_name(self.folder.names[self.row]) if self.folder is not None and self.row is not None else ""
@@ -284,3 +377,13 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
     def show_about(self) -> None:
         QtWidgets.QMessageBox.about(self, "About anylabel", f"<b>anylabel {__version__}</b><br>"
                                     "Annotate images and videos with SAM, SAM2, FastSAM and a classical backend.")
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        if not self.maybe_leave():
+            event.ignore()
+            return
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+        self.readahead.close()
+        event.accept()

@@ -36,7 +36,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from anylabel.backends.shapes import candidate_to_shapes, next_group_id
+from anylabel.backends.shapes import candidate_to_shapes
 from anylabel.document import ImageAnnotation, Shape
 from anylabel.errors import AnylabelError, FormatError
 from anylabel.fileio import read_json
@@ -230,7 +230,7 @@ class AutolabelPipeline:
                 continue
             # the backends' own conversion: polygons per part sharing a group_id, or one RLE mask shape
             new = candidate_to_shapes(cand, vote.label, as_mask=cfg.output == "mask",
-                                      group_id=next_group_id(shapes), tolerance=cfg.tolerance,
+                                      existing=shapes, tolerance=cfg.tolerance,
                                       min_area=max(1.0, float(cfg.min_area)))
             for s in new:
                 _record(s, result)  # the mask's own score moves to mask_score

@@ -118,7 +118,7 @@ def test_find_box_makes_the_matching_mask_the_preview_and_f_finishes_it(make_win
     assert np.array_equal(ai.preview_mask, BLUE_DISK) and len(ai.result.candidates) == 1
     ys, xs = np.nonzero(BLUE_DISK)
     box = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
-    assert w.canvas.prompt_boxes == [(box, False)] and w.canvas.preview is not None
+    assert [(b.box, b.negative) for b in w.canvas.prompt_boxes] == [(box, False)] and w.canvas.preview is not None
     assert "best match" in w.statusBar().currentMessage()
     assert w.canvas.hasFocus()  # F goes to the window, not into the find box
 
@@ -142,7 +142,7 @@ def test_find_box_makes_the_matching_mask_the_preview_and_f_finishes_it(make_win
     assert sorted([first.sum(), second.sum()]) == sorted([SQUARE.sum(), RING.sum()])
     qtbot.keyClick(w.canvas, Qt.Key_C)  # the next match; the box prompt follows it
     ys, xs = np.nonzero(second)
-    assert ai.candidate == 1 and w.canvas.prompt_boxes[0][0] == (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    assert ai.candidate == 1 and w.canvas.prompt_boxes[0].box == (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
     assert find.provider(SCENE, ai.preview_mask) == [("red", 1.0)]
     qtbot.keyClick(w.canvas, Qt.Key_B)
     assert ai.actions == [] and w.canvas.preview is None and find.provider(SCENE, second) == []

@@ -1,28 +1,10 @@
-"""Ctrl+Shift+Z brings back an AI click that Ctrl+Z removed (the prompt set has undo and redo)."""
+"""Ctrl+Shift+Z brings back an AI click that Ctrl+Z removed (the prompt set has undo and redo; the set itself
+is tested in tests/session/test_session_prompts.py)."""
 from __future__ import annotations
 
 from gui_fakes import DiskSegmenter
 from PyQt5.QtCore import Qt
 from test_gui_ai_workflow import click, finish, wait_preview
-
-from anylabel.document.prompts import PromptSet
-
-
-def test_prompt_set_undo_redo_and_box_replacement():
-    p = PromptSet()
-    p.add_point(1, 2, True)
-    p.add_box((0, 0, 10, 10), False)
-    assert p.add_box((5, 5, 20, 20), False)  # replaces the positive box
-    assert p.items == [("point", 1.0, 2.0, True), ("box", (5.0, 5.0, 20.0, 20.0), False)]
-    assert p.undo() and p.items[-1] == ("box", (0.0, 0.0, 10.0, 10.0), False)  # the old box is back
-    assert p.undo() and p.items == [("point", 1.0, 2.0, True)]
-    assert p.redo() and p.redo() and p.items[-1][1] == (5.0, 5.0, 20.0, 20.0)
-    assert not p.redo()
-    p.undo()
-    p.add_point(3, 3, False)  # a new prompt after an undo: nothing to redo
-    assert not p.can_redo and len(p) == 3
-    p.clear()
-    assert not p and not p.undo() and not p.redo()
 
 
 def test_ctrl_shift_z_brings_back_a_click(make_window, image_dir, qtbot):
@@ -39,7 +21,7 @@ def test_ctrl_shift_z_brings_back_a_click(make_window, image_dir, qtbot):
     qtbot.keyClick(w.canvas, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
     wait_preview(qtbot, w)
     assert w.ai.result.prompt.labels.tolist() == [1, 0]  # the negative click is back (was: nothing happened)
-    assert [p[2] for p in w.canvas.prompt_points] == [True, False]  # both drawn again
+    assert [p.positive for p in w.canvas.prompt_points] == [True, False]  # both drawn again
     assert w.annotation.shapes == []  # the redo went to the prompts, not to the shapes
     # after a shape's undo, redo restores that shape (not older clicks)
     finish(qtbot, w, "truck")
