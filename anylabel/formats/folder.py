@@ -20,15 +20,17 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from anylabel.errors import AnylabelError, FormatError
 from anylabel.fileio import read_json
-from anylabel.formats.base import Item, Options, PathLike, Report, display_path
+from anylabel.formats.base import FormatWarning, Item, Options, PathLike, Report, display_path
 from anylabel.formats.images import embedded_size
 from anylabel.formats.instances import MAX_VERTICES
 from anylabel.formats.labelme import labelme_from_dict
+from anylabel.formats.parallel import map_files
 from anylabel.imaging.loader import image_size
 
 # The LabelMe loader raises FormatError for what it checks; a value of an unexpected type it does not check
@@ -210,14 +212,29 @@ def read_labelme_folder(root: PathLike, options: Optional[Options] = None,
     files = find_json_files(root, exclude)
     base = root if root.is_dir() else root.parent
     roots = None if not check_images or options.allow_outside else (base, *options.image_roots)
+    jobs = [_ReadJob(path, display_path(path, base), roots, check_images) for path in files]
     items: List[Item] = []
-    for k, path in enumerate(files):
-        options.tick(k, len(files), "reading")
-        item = read_labelme_file(path, display_path(path, base), report, roots, check_images)
+    for item, warnings in map_files(_read_job, jobs, options, "reading"):
+        report.warnings += warnings
         if item is not None:
             items.append(item)
         else:
             report.skipped_images += 1
     options.tick(len(files), len(files), "reading")
     return items
+
+
+@dataclass(frozen=True)
+class _ReadJob:
+    path: Path
+    name: str
+    roots: Optional[Tuple[Path, ...]]
+    check_images: bool
+
+
+def _read_job(job: _ReadJob) -> Tuple[Optional[Item], List[FormatWarning]]:
+    """One file read in a worker: the item (or ``None``) and its warnings."""
+    report = Report()
+    item = read_labelme_file(job.path, job.name, report, job.roots, job.check_images)
+    return item, report.warnings
 

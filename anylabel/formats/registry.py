@@ -16,10 +16,15 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from anylabel.errors import AnylabelError
 from anylabel.formats.base import Item, NothingWrittenError, Options, PathLike, Report
 from anylabel.formats.coco import read_coco, write_coco
+from anylabel.formats.cvat import write_cvat, write_cvat_video
+from anylabel.formats.cvat_read import read_cvat, read_cvat_video
 from anylabel.formats.folder import read_labelme_folder
 from anylabel.formats.labelme_folder import write_labelme_folder
+from anylabel.formats.masks import read_masks, write_masks
 from anylabel.formats.mot import read_mot, write_mot
+from anylabel.formats.obb import read_dota, read_yolo_obb, write_dota, write_yolo_obb
 from anylabel.formats.output import OutputTransaction, check_separate
+from anylabel.formats.voc import read_voc, write_voc
 from anylabel.formats.yolo import write_yolo_det, write_yolo_seg
 from anylabel.formats.yolo_read import read_yolo_det, read_yolo_seg
 
@@ -29,13 +34,18 @@ Writer = Callable[[Sequence[Item], PathLike, Options], Report]
 
 @dataclass(frozen=True)
 class DatasetFormat:
-    """A named format and its reader / writer; ``layout`` describes the files (for help texts)."""
+    """A named format and its reader / writer; ``layout`` describes the files (for help texts).
+
+    ``importable``: ``anylabel import`` and the GUI's import dialog offer it (a reader exists for every
+    format, for tests and round trips, but MOT's tracks and LabelMe itself are not imports).
+    """
 
     name: str
     description: str
     layout: str
     read: Reader
     write: Writer
+    importable: bool = True
 
 
 _FORMATS: Dict[str, DatasetFormat] = {}
@@ -64,7 +74,7 @@ def format_names() -> List[str]:
 
 
 register(DatasetFormat("labelme", "LabelMe JSON files, one per image", "OUT/NAME.json (+ images)",
-                       read_labelme_folder, write_labelme_folder))
+                       read_labelme_folder, write_labelme_folder, importable=False))
 register(DatasetFormat("coco", "COCO instances (polygons, RLE masks)", "OUT/annotations.json, OUT/images/",
                        read_coco, write_coco))
 register(DatasetFormat("yolo-seg", "YOLO segmentation (ultralytics)", "OUT/data.yaml, OUT/images/{train,val}/, "
@@ -73,10 +83,35 @@ register(DatasetFormat("yolo-det", "YOLO detection (ultralytics)", "OUT/data.yam
                        "OUT/labels/{train,val}/", read_yolo_det, write_yolo_det))
 register(DatasetFormat("mot", "MOT Challenge tracks (video frames with track ids)",
                        "OUT/SEQ/gt/gt.txt, OUT/SEQ/gt/labels.csv, OUT/SEQ/seqinfo.ini, OUT/SEQ/img1/",
-                       read_mot, write_mot))
+                       read_mot, write_mot, importable=False))
+register(DatasetFormat("voc", "Pascal VOC instance segmentation (labelme2voc.py's layout, XML boxes)",
+                       "OUT/JPEGImages/, OUT/Annotations/*.xml, OUT/SegmentationClass/, OUT/SegmentationObject/, "
+                       "OUT/class_names.txt", read_voc, write_voc))
+register(DatasetFormat("masks", "semantic and instance mask PNGs per image (segmentation training)",
+                       "OUT/images/, OUT/semantic/*.png (palette), OUT/instances/*.png (16-bit), OUT/classes.txt",
+                       read_masks, write_masks))
+register(DatasetFormat("yolo-obb", "YOLO oriented boxes (ultralytics OBB)", "OUT/data.yaml, OUT/images/{train,val}/, "
+                       "OUT/labels/{train,val}/", read_yolo_obb, write_yolo_obb))
+register(DatasetFormat("dota", "DOTA oriented boxes", "OUT/images/, OUT/labelTxt/*.txt, OUT/classes.txt",
+                       read_dota, write_dota))
+register(DatasetFormat("cvat", "CVAT for images 1.1 XML (polygons, boxes, rotated boxes, points, lines, masks)",
+                       "OUT/annotations.xml, OUT/images/", read_cvat, write_cvat))
+register(DatasetFormat("cvat-video", "CVAT for video 1.1 XML (tracks by track_id)",
+                       "OUT/annotations.xml, OUT/images/", read_cvat_video, write_cvat_video))
 
-#: formats ``anylabel import`` accepts (the issue's list; mot and labelme can be read too)
-IMPORT_FORMATS = ("coco", "yolo-seg", "yolo-det")
+
+def export_format_names() -> List[str]:
+    """The formats ``anylabel export`` and the GUI's export dialog offer (all of them)."""
+    return format_names()
+
+
+def import_format_names() -> List[str]:
+    """The formats ``anylabel import`` and the GUI's import dialog offer."""
+    return [n for n, f in _FORMATS.items() if f.importable]
+
+
+#: formats ``anylabel import`` accepts (kept for callers of the old constant; see import_format_names)
+IMPORT_FORMATS = tuple(import_format_names())
 
 
 def read_dataset(name: str, path: PathLike, options: Optional[Options] = None) -> Tuple[List[Item], Report]:
