@@ -101,8 +101,9 @@ register(DatasetFormat("cvat-video", "CVAT for video 1.1 XML (tracks by track_id
 
 
 def export_format_names() -> List[str]:
-    """The formats ``anylabel export`` and the GUI's export dialog offer (all of them)."""
-    return format_names()
+    """The formats ``anylabel export`` and the GUI's export dialog offer: all of them, LabelMe (a copy of
+    the input) last, so the dialog starts on a dataset format."""
+    return sorted(format_names(), key=lambda n: n == "labelme")
 
 
 def import_format_names() -> List[str]:
