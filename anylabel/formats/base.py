@@ -43,6 +43,9 @@ class Item:
             ``annotations.json: image.jpg``); defaults to ``source``.
         shape_ids: ``shape_ids[i]`` is the index in the source file of ``annotation.shapes[i]``, when the
             reader left broken shapes out (so later warnings still name the right shape).
+        prepared: the writer's per-image work, done by the reading worker already
+            (:mod:`anylabel.formats.prepare`); its shapes are then not shipped back (``annotation.shapes``
+            is empty) and the writer uses this instead.
     """
 
     annotation: ImageAnnotation
@@ -50,6 +53,7 @@ class Item:
     source: Path
     name: str = ""
     shape_ids: Optional[List[int]] = None
+    prepared: Optional[object] = None
 
     @property
     def label(self) -> str:

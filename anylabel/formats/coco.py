@@ -33,7 +33,6 @@ from anylabel.formats.common import NonAsciiNotes, resolve_label_map
 from anylabel.formats.folder import is_inside
 from anylabel.formats.images import place_image
 from anylabel.formats.instances import Instance
-from anylabel.formats.labels import LabelMap
 from anylabel.formats.prepare import prepared_images
 from anylabel.geometry.rle import rle_decode, rle_encode
 
@@ -59,19 +58,30 @@ def coco_annotation(inst: Instance, size: Tuple[int, int], ann_id: int, image_id
     return d
 
 
-def _coco_records(item: Item, instances: List[Instance], label_map: LabelMap, report: Report) -> List[tuple]:
-    """(label, first shape index, annotation dict without ids) of each instance (runs in a worker)."""
+def _coco_records(item: Item, instances: List[Instance], _context: None, report: Report) -> List[tuple]:
+    """(label, first shape index, the annotation's JSON without its ids) of each instance (runs in a worker:
+    the encoding too; it depends on no other file, so the reading worker can do it, see ``prepare``)."""
     ann = item.annotation
     size = (ann.image_height, ann.image_width)
-    return [(inst.label, inst.shape_indices[0], coco_annotation(inst, size, 0, 0, label_map.coco_id(inst.label)))
-            for inst in instances]
+    out = []
+    for inst in instances:
+        record = coco_annotation(inst, size, 0, 0, 0)
+        for key in ("id", "image_id", "category_id"):
+            del record[key]
+        out.append((inst.label, inst.shape_indices[0], json.dumps(record, ensure_ascii=False, separators=(",", ":"))))
+    return out
+
+
+#: the per-image work of a COCO export, for the registry (done while reading, on every core)
+COCO_COMPUTE = _coco_records
 
 
 def write_coco(items: Sequence[Item], out: PathLike, options: Options) -> Report:
     """Export ``items`` as COCO instances into the new, empty folder ``out`` (the registry's staging folder).
 
-    The images' checks and the instances' rasterisation run on every core (:mod:`.prepare`); ids, names
-    and files are assigned here in input order, so the output does not depend on the number of workers.
+    The images' checks, the instances' rasterisation and their JSON run on every core (:mod:`.prepare`);
+    ids, names and files are assigned here in input order, so the output does not depend on the number of
+    workers.
 
     Raises:
         AnylabelError: a file cannot be written.
@@ -83,8 +93,8 @@ def write_coco(items: Sequence[Item], out: PathLike, options: Options) -> Report
     filter_map = label_map if label_map.from_file else None
     notes = NonAsciiNotes(report)
     images: List[Dict] = []
-    annotations: List[Dict] = []
-    for prep in prepared_images(items, options, report, _coco_records, label_map, filter_map):
+    annotations: List[str] = []
+    for prep in prepared_images(items, options, report, _coco_records, None, filter_map):
         ann, name = prep.item.annotation, prep.item.label
         file_name = prep.stem + prep.src.suffix
         notes.path(file_name, name)
@@ -94,19 +104,20 @@ def write_coco(items: Sequence[Item], out: PathLike, options: Options) -> Report
         if ann.frame_index is not None:
             entry["frame_index"] = ann.frame_index
         images.append(entry)
-        for label, index, record in prep.payload:
+        for label, index, body in prep.payload:
             notes.label(label, name, index)
-            record["id"], record["image_id"] = len(annotations) + 1, image_id
-            annotations.append(record)
+            annotations.append(f'{{"id":{len(annotations) + 1},"image_id":{image_id},'
+                               f'"category_id":{label_map.coco_id(label)},{body[1:]}')
     data = {
         "info": {"description": "exported by anylabel", "version": __version__,
                  "date_created": datetime.datetime.now().isoformat(timespec="seconds")},
         "licenses": [],
         "images": images,
-        "annotations": annotations,
-        "categories": label_map.coco_categories(),
     }
-    atomic_write_text(out / "annotations.json", json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    head = json.dumps(data, ensure_ascii=False, separators=(",", ":"))[:-1]
+    categories = json.dumps(label_map.coco_categories(), ensure_ascii=False, separators=(",", ":"))
+    atomic_write_text(out / "annotations.json",
+                      f'{head},"annotations":[{",".join(annotations)}],"categories":{categories}}}')
     report.images, report.instances, report.classes = len(images), len(annotations), list(label_map.names)
     report.files = ["annotations.json"] + [f"images/{im['file_name']}" for im in images]
     return report

@@ -12,13 +12,13 @@ the image check's, then the name's, then the shapes'.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from anylabel.errors import CancelledError
 from anylabel.formats.base import FormatWarning, Item, Options, Report
 from anylabel.formats.images import ImageSource, NamePool, check_image
 from anylabel.formats.instances import Instance, collect_instances
-from anylabel.formats.labels import LabelMap
+from anylabel.formats.labels import LabelMap, label_map_from_list
 
 #: compute(item, instances, context, report) -> payload: a module-level function (it runs in a worker);
 #: warnings go to ``report``; the payload must be picklable and small (bytes, lists, not full-size masks)
@@ -36,13 +36,16 @@ class Prepared:
 
 
 @dataclass(frozen=True)
-class _Job:
-    item: Item
+class PrepareSpec:
+    """What the per-image work depends on; a result computed under an equal spec can be reused.
+
+    ``labels``: the labels file's classes (labels outside them are left out), ``None`` without one."""
+
     compute: Compute
     context: Any
-    label_map: Optional[LabelMap]
+    labels: Optional[tuple]
     keep_corrupt: bool
-    key: str
+    key: str = "group"
 
 
 @dataclass
@@ -53,16 +56,31 @@ class _Result:
     payload: Any
 
 
-def _prepare(job: _Job) -> _Result:
+@dataclass
+class Precomputed:
+    """The per-image work done while reading (``Item.prepared``): the spec, the result and the labels of
+    the item's area shapes (for the class list, since the shapes themselves were not shipped)."""
+
+    spec: PrepareSpec
+    result: _Result
+    area_labels: List[str]
+
+
+def prepare_item(item: Item, spec: PrepareSpec) -> _Result:
+    """Check the image, collect the instances and compute the payload of one item (in a worker)."""
     report = Report()
-    item = job.item
-    src = check_image(item, item.label, report, Options(keep_corrupt=job.keep_corrupt))
+    src = check_image(item, item.label, report, Options(keep_corrupt=spec.keep_corrupt))
     checked, report.warnings = report.warnings, []
     if src is None:
         return _Result(None, checked, [], None)
-    instances = collect_instances(item.annotation, item.label, report, job.label_map, item.shape_ids, job.key)
-    payload = job.compute(item, instances, job.context, report)
+    label_map = label_map_from_list(spec.labels) if spec.labels is not None else None
+    instances = collect_instances(item.annotation, item.label, report, label_map, item.shape_ids, spec.key)
+    payload = spec.compute(item, instances, spec.context, report)
     return _Result(src, checked, report.warnings, payload)
+
+
+def _prepare(job: Tuple[Item, PrepareSpec]) -> _Result:
+    return prepare_item(*job)
 
 
 def prepared_images(items: Sequence[Item], options: Options, report: Report, compute: Compute, context: Any = None,
@@ -83,9 +101,19 @@ def prepared_images(items: Sequence[Item], options: Options, report: Report, com
     from anylabel.formats.parallel import map_files
 
     pool = pool or NamePool()
-    jobs = [_Job(it, compute, context, label_map, options.keep_corrupt, key) for it in items]
-    for item, result in zip(items, map_files(_prepare, jobs, options, "writing")):
-        if options.cancel.is_set():  # the files are written in this loop: stop here too
+    spec = PrepareSpec(compute, context, tuple(options.labels) if label_map is not None else None,
+                       options.keep_corrupt, key)
+    if any(it.prepared is not None and it.prepared.spec != spec for it in items):
+        # its shapes were not shipped from the reader: computing anything else from it would be wrong
+        raise RuntimeError("an item prepared for another writer reached this one")
+    todo = [i for i, it in enumerate(items) if it.prepared is None]
+    done = map_files(_prepare, [(items[i], spec) for i in todo], options, "writing") if todo else []
+    results = {i: r for i, r in zip(todo, done)}
+    for i, item in enumerate(items):
+        result = results[i] if i in results else item.prepared.result
+        if not todo:  # the work was done while reading: this loop (names, files) is the writing stage
+            options.tick(i, len(items), "writing")
+        elif options.cancel.is_set():  # the files are written in this loop: stop here too
             raise CancelledError("cancelled by the user")
         report.warnings += result.check_warnings
         stem = pool.claim(result.src, item.label, report) if result.src is not None else None

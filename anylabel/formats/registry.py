@@ -15,7 +15,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from anylabel.errors import AnylabelError
 from anylabel.formats.base import Item, NothingWrittenError, Options, PathLike, Report
-from anylabel.formats.coco import read_coco, write_coco
+from anylabel.formats.coco import COCO_COMPUTE, read_coco, write_coco
 from anylabel.formats.cvat import write_cvat, write_cvat_video
 from anylabel.formats.cvat_read import read_cvat, read_cvat_video
 from anylabel.formats.folder import read_labelme_folder
@@ -24,6 +24,7 @@ from anylabel.formats.masks import read_masks, write_masks
 from anylabel.formats.mot import read_mot, write_mot
 from anylabel.formats.obb import read_dota, read_yolo_obb, write_dota, write_yolo_obb
 from anylabel.formats.output import OutputTransaction, check_separate
+from anylabel.formats.prepare import Compute, PrepareSpec
 from anylabel.formats.voc import read_voc, write_voc
 from anylabel.formats.yolo import write_yolo_det, write_yolo_seg
 from anylabel.formats.yolo_read import read_yolo_det, read_yolo_seg
@@ -46,6 +47,9 @@ class DatasetFormat:
     read: Reader
     write: Writer
     importable: bool = True
+    #: the writer's per-image work when it depends on no other file (see ``prepare``): an export then does
+    #: it in the reading workers
+    compute: Optional[Compute] = None
 
 
 _FORMATS: Dict[str, DatasetFormat] = {}
@@ -76,7 +80,7 @@ def format_names() -> List[str]:
 register(DatasetFormat("labelme", "LabelMe JSON files, one per image", "OUT/NAME.json (+ images)",
                        read_labelme_folder, write_labelme_folder, importable=False))
 register(DatasetFormat("coco", "COCO instances (polygons, RLE masks)", "OUT/annotations.json, OUT/images/",
-                       read_coco, write_coco))
+                       read_coco, write_coco, compute=COCO_COMPUTE))
 register(DatasetFormat("yolo-seg", "YOLO segmentation (ultralytics)", "OUT/data.yaml, OUT/images/{train,val}/, "
                        "OUT/labels/{train,val}/", read_yolo_seg, write_yolo_seg))
 register(DatasetFormat("yolo-det", "YOLO detection (ultralytics)", "OUT/data.yaml, OUT/images/{train,val}/, "
@@ -164,12 +168,17 @@ def export_folder(src: PathLike, name: str, out: PathLike, options: Optional[Opt
     then left out of the reading, so a previous export is never read as input.
     """
     options = options or Options()
-    get_format(name)  # fail on a bad name before reading thousands of files
+    fmt = get_format(name)  # fail on a bad name before reading thousands of files
     src, out = Path(src), Path(out)
     folder = src if src.is_dir() else src.parent
     check_separate(out, [folder], inside_ok=nested_ok)
     read = Report(format="labelme")
-    items = read_labelme_folder(src, options, read, exclude=out if nested_ok else None, check_images=True)
+    spec = None
+    if fmt.compute is not None:  # the writer's per-image work, done in the reading workers
+        spec = PrepareSpec(fmt.compute, None, tuple(options.labels) if options.labels is not None else None,
+                           options.keep_corrupt)
+    items = read_labelme_folder(src, options, read, exclude=out if nested_ok else None, check_images=True,
+                                prepare=spec)
     if not items and not read.warnings:
         raise AnylabelError("no LabelMe annotation files (*.json) found", src)
     return write_dataset(name, items, out, options, read, [folder] if not nested_ok else [])

@@ -335,14 +335,16 @@ def test_parallel_cancel_stops_and_keeps_nothing(tmp_path, monkeypatch):
     for i in range(20):
         write_doc(tmp_path / "src", f"img{i:02d}", [poly("cat", TRI)])
     monkeypatch.setattr(parallel, "SERIAL_BELOW", 2)
-    cancel = threading.Event()
+    # COCO's per-image work happens in the reading workers, VOC's in the writing ones: cancel during each
+    for fmt, when in (("coco", "reading"), ("voc", "writing")):
+        cancel = threading.Event()
 
-    def progress(done, total, stage):
-        if stage == "writing" and done > 0:
-            cancel.set()
+        def progress(done, total, stage, when=when, cancel=cancel):
+            if stage == when and done > 0:
+                cancel.set()
 
-    with pytest.raises(CancelledError):
-        export_folder(tmp_path / "src", "coco", tmp_path / "out", Options(workers=2, cancel=cancel, progress=progress))
+        with pytest.raises(CancelledError):
+            export_folder(tmp_path / "src", fmt, tmp_path / "out", Options(workers=2, cancel=cancel, progress=progress))
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
     assert [p.name for p in tmp_path.iterdir()] == ["src"]  # no staging folder left behind
 
