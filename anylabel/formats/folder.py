@@ -27,12 +27,11 @@ from typing import List, Optional, Sequence, Tuple
 from anylabel.errors import AnylabelError, FormatError
 from anylabel.fileio import read_json
 from anylabel.formats.base import FormatWarning, Item, Options, PathLike, Report, display_path
-from anylabel.formats.images import embedded_size
+from anylabel.formats.images import embedded_size, header_size
 from anylabel.formats.instances import AREA_TYPES, MAX_VERTICES
 from anylabel.formats.labelme import labelme_from_dict
 from anylabel.formats.parallel import map_files
 from anylabel.formats.prepare import Precomputed, PrepareSpec, prepare_item
-from anylabel.imaging.loader import image_size
 
 # The LabelMe loader raises FormatError for what it checks; a value of an unexpected type it does not check
 # (flags as a list, frame_index = 1e999) surfaces as one of the others. Either way: a warning naming the file.
@@ -98,7 +97,7 @@ def _claimed_size_problem(data: dict, image: Optional[Path]) -> str:
         return ""  # the loader reports it, or reads the size itself
     try:
         if image is not None:
-            real = image_size(image)
+            real = header_size(image)
         elif isinstance(data.get("imageData"), str) and data["imageData"]:
             real = embedded_size(data["imageData"])
         else:
