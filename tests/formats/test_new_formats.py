@@ -357,3 +357,28 @@ def test_workers_setting(monkeypatch):
 
     with pytest.raises(AnylabelError, match="ANYLABEL_WORKERS"):
         parallel.worker_count()
+
+
+def test_pool_without_fork_works_too(tmp_path, monkeypatch):
+    """The GUI exports from a thread, so the pool starts by forkserver / spawn there: no inherited state needed."""
+    for i in range(6):
+        write_doc(tmp_path / "src", f"img{i}", [poly("cat", TRI)])
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 2)
+    monkeypatch.setattr(parallel, "_start_method", lambda: "spawn")
+    report = export_folder(tmp_path / "src", "coco", tmp_path / "out", Options(workers=2))
+    assert (report.images, report.instances) == (6, 6)
+    assert len(json.loads((tmp_path / "out" / "annotations.json").read_text())["annotations"]) == 6
+
+
+def test_start_method_is_fork_only_in_a_single_threaded_process():
+    import threading
+
+    assert parallel._start_method() in ("fork", "forkserver", "spawn")
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert parallel._start_method() != "fork"
+    finally:
+        stop.set()
+        t.join()
