@@ -144,9 +144,10 @@ def circle_polygon(center: Sequence[float], edge: Sequence[float]) -> np.ndarray
     return np.stack([cx + r * np.sin(a), cy + r * np.cos(a)], axis=1)
 
 
-def shape_polygon(shape: Shape) -> np.ndarray:
-    """The polygon of an area shape (polygon, rectangle, circle) as Nx2 (x, y) float64."""
-    pts = shape.points_array()
+def shape_polygon(shape: Shape, pts: Optional[np.ndarray] = None) -> np.ndarray:
+    """The polygon of an area shape (polygon, rectangle, circle) as Nx2 (x, y) float64 (``pts``: the shape's
+    points as an array, when the caller has them already)."""
+    pts = shape.points_array() if pts is None else pts
     if shape.shape_type == "rectangle" and len(pts) >= 2:
         x1, y1 = pts.min(axis=0)
         x2, y2 = pts.max(axis=0)
@@ -184,13 +185,14 @@ def clip_polygon(pts: np.ndarray, width: int, height: int) -> List[np.ndarray]:
     return [np.asarray(g.exterior.coords, dtype=np.float64)[:-1] for g in parts]
 
 
-def _polygons_of(shape: Shape, index: int, size: Tuple[int, int], file: str, report: Report) -> List[np.ndarray]:
+def _polygons_of(shape: Shape, index: int, size: Tuple[int, int], file: str, report: Report,
+                 points: Optional[np.ndarray] = None) -> List[np.ndarray]:
     h, w = size
     if len(shape.points) > MAX_VERTICES:
         report.warn(file, index, "too_many_vertices", f"{shape.shape_type} {shape.label!r} has {len(shape.points):,} "
                     f"vertices (more than {MAX_VERTICES:,}): left out")
         return []
-    pts = shape_polygon(shape)
+    pts = shape_polygon(shape, points)
     if shape.shape_type == "polygon" and len(pts) < 3:
         report.warn(file, index, "too_few_points", f"polygon {shape.label!r} has {len(pts)} points (needs 3): left out")
         return []
@@ -281,7 +283,8 @@ def collect_instances(
         if shape.shape_type not in AREA_TYPES:
             report.warn(file, index, "not_an_area", f"{shape.shape_type} {shape.label!r} has no area: left out")
             continue
-        if not np.isfinite(shape.points_array()).all():
+        points = shape.points_array()  # once: the check and the polygon share it
+        if not np.isfinite(points).all():
             report.warn(file, index, "bad_coordinates", f"{shape.shape_type} {shape.label!r} has non-finite "
                         "coordinates: left out")
             continue
@@ -303,7 +306,7 @@ def collect_instances(
             mask = _mask_of(shape, index, size, file, report)
             parts, masks = [], ([mask] if mask is not None else [])
         else:
-            parts, masks = _polygons_of(shape, index, size, file, report), []
+            parts, masks = _polygons_of(shape, index, size, file, report, points), []
         if not parts and not masks:
             continue
         inst = instances.get(k)
