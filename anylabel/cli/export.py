@@ -24,8 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="YOLO: fraction of images in train (e.g. 0.8), the rest in val")
     parser.add_argument("--seed", type=int, default=0, help="seed of the reproducible train/val split (default 0)")
     parser.add_argument("--min-area-rect", action="store_true",
-                        help="yolo-obb / dota / cvat: also export polygons and rectangles, as their minimum-area "
-                        "rotated rectangles (default: only rotated rectangles, shape_type 'rotation')")
+                        help="yolo-obb / dota: also export polygons, rectangles, circles and masks, as their "
+                        "minimum-area rotated rectangles (default: only rotated rectangles, shape_type 'rotation')")
     parser.add_argument("--link", nargs="?", const="hardlink", choices=("hardlink", "symlink"),
                         help="link the images instead of copying them (hard links by default, falling back to "
                         "copies across file systems)")

@@ -171,8 +171,8 @@ class Options:
         image_roots: export: further folders the images may come from, besides the input folder (the
             folder the user's own annotations point into, e.g. the images of ``anylabel --output DIR`` or of
             a reference-mode import); narrower than ``allow_outside``.
-        min_area_rect: rotated-box formats (yolo-obb, dota, cvat): export polygons and rectangles as their
-            minimum-area rotated rectangles too (otherwise only ``rotation`` shapes are rotated boxes).
+        min_area_rect: rotated-box formats (yolo-obb, dota): export polygons, rectangles, circles and masks as
+            their minimum-area rotated rectangles too (otherwise only ``rotation`` shapes are rotated boxes).
         workers: processes for the per-file work of an export (see :mod:`anylabel.formats.parallel`);
             ``None``: ``$ANYLABEL_WORKERS``, else every usable core; ``1``: this process only.
         progress: called as ``progress(done, total, stage)``.
