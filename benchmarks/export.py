@@ -1,7 +1,16 @@
-"""Export throughput: N generated LabelMe files (20 polygons each) to COCO and to YOLO-seg, files per second.
+"""Export throughput: N generated LabelMe files (20 polygons each) to COCO and to YOLO-seg, files per second;
+with ``--labelme CHECKOUT``, ``anylabel export --format coco`` side by side with labelme's own converter.
 
     python benchmarks/export.py                       # 10,000 files, images hard-linked
     python benchmarks/export.py --files 2000 --image-mode copy
+    python benchmarks/export.py --files 1000 --labelme ../labelme --rounds 2   # vs labelme2coco.py --noviz
+
+The side-by-side comparison runs both as commands, in the same run, on the same folder, alternating
+(labelme, anylabel, labelme, ...), and reports the best wall time of each and their ratio, with the load
+average: ``python CHECKOUT/examples/instance_segmentation/labelme2coco.py SRC OUT --labels labels.txt --noviz``
+against ``anylabel export SRC --format coco -o OUT --labels labels.txt -q`` (images copied, as labelme's script
+re-encodes them into JPEGImages/). The checkout is a clone of github.com/wkentaro/labelme, never part of
+this project; without it the comparison is skipped and the output says so.
 
 Every file refers to its own image name (all hard links to one 640x480 JPEG, so generating the set is cheap),
 has 20 simple polygons of 8-24 vertices over 10 classes, and every fifth polygon shares a group_id with the
@@ -15,6 +24,7 @@ import argparse
 import math
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -76,6 +86,39 @@ def run(fmt: str, src: Path, out: Path, mode: str) -> dict:
             "instances": written.instances, "warnings": len(report.warnings) + len(written.warnings)}
 
 
+def loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "n/a"
+
+
+def compare_with_labelme(checkout: Path, src: Path, work: Path, rounds: int) -> dict:
+    """Best wall time of labelme's labelme2coco.py --noviz and of ``anylabel export --format coco``, alternating."""
+    script = checkout / "examples" / "instance_segmentation" / "labelme2coco.py"
+    labels = work / "labels.txt"
+    labels.write_text("\n".join(["__ignore__", "_background_", *CLASSES]) + "\n")
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    commands = {
+        "labelme": [sys.executable, str(script), str(src), None, "--labels", str(labels), "--noviz"],
+        "anylabel": [sys.executable, "-m", "anylabel", "export", str(src), "--format", "coco", "-o", None,
+                     "--labels", str(labels), "-q"],
+    }
+    best = {k: math.inf for k in commands}
+    loads = []
+    for r in range(rounds):
+        for name, cmd in commands.items():
+            out = work / f"cmp-{name}-{r}"
+            cmd = [str(out) if c is None else c for c in cmd]
+            loads.append(loadavg())
+            t = time.perf_counter()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
+            best[name] = min(best[name], time.perf_counter() - t)
+            shutil.rmtree(out, ignore_errors=True)
+    return {"best": best, "loads": loads}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=10_000)
@@ -85,7 +128,13 @@ def main() -> int:
     parser.add_argument("--formats", default="coco,yolo-seg")
     parser.add_argument("--workdir", help="where to generate (default: a temporary folder, removed after)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--labelme", metavar="CHECKOUT", type=Path,
+                        help="a checkout of labelme's repository: also time its labelme2coco.py --noviz against "
+                        "`anylabel export --format coco` on the same files")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of the side-by-side comparison (best of)")
     args = parser.parse_args()
+    if args.labelme is not None and not (args.labelme / "examples/instance_segmentation/labelme2coco.py").is_file():
+        parser.error(f"{args.labelme} is not a labelme checkout (no examples/instance_segmentation/labelme2coco.py)")
     w, h = (int(v) for v in args.size.lower().split("x"))
     work = Path(args.workdir or tempfile.mkdtemp(prefix="anylabel-bench-"))
     try:
@@ -93,17 +142,32 @@ def main() -> int:
         generate(work / "src", args.files, args.polygons, (w, h), args.seed)
         print(f"generated {args.files} files x {args.polygons} polygons ({w}x{h}) in {time.perf_counter() - t:.1f} s",
               flush=True)
-        rows = [run(fmt, work / "src", work / f"out-{fmt}", args.image_mode) for fmt in args.formats.split(",")]
+        load_before = loadavg()
+        rows = [run(fmt, work / "src", work / f"out-{fmt}", args.image_mode) for fmt in args.formats.split(",")
+                if fmt]
+        compared = compare_with_labelme(args.labelme, work / "src", work, args.rounds) if args.labelme else None
     finally:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
     print(f"\nexport of {args.files} LabelMe files, {args.polygons} polygons each, images {args.image_mode}, "
-          f"1 process ({os.cpu_count()} CPUs on the machine)\n")
+          f"in-process ({os.cpu_count()} CPUs on the machine, load average {load_before} at the start)\n")
     print("| format | files | instances | read s | write s | total s | files/s | warnings |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['format']} | {r['files']} | {r['instances']} | {r['read_s']:.1f} | {r['write_s']:.1f} | "
               f"{r['total_s']:.1f} | {r['files'] / r['total_s']:.0f} | {r['warnings']} |")
+    if compared is None:
+        print("\nlabelme comparison skipped: no labelme checkout given (--labelme PATH to a clone of "
+              "github.com/wkentaro/labelme)")
+        return 0
+    b = compared["best"]
+    print(f"\nside by side, {args.files} files, best of {args.rounds} alternating rounds, load average before each "
+          f"run: {', '.join(compared['loads'])}\n")
+    print("| command | wall s | files/s |")
+    print("|---|---:|---:|")
+    print(f"| labelme2coco.py --noviz | {b['labelme']:.1f} | {args.files / b['labelme']:.0f} |")
+    print(f"| anylabel export --format coco | {b['anylabel']:.1f} | {args.files / b['anylabel']:.0f} |")
+    print(f"\nanylabel is {b['labelme'] / b['anylabel']:.2f}x as fast as labelme2coco.py")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""``anylabel export DIR --format coco|yolo-seg|yolo-det|mot|labelme -o OUT``: a LabelMe folder to a dataset."""
+"""``anylabel export DIR --format FORMAT -o OUT``: a LabelMe folder to a dataset (every format of the registry)."""
 from __future__ import annotations
 
 import argparse
@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Optional
 
 COMMAND = "export"
-HELP = "export a folder of LabelMe JSON to COCO, YOLO (seg/det), MOT or LabelMe"
-EXPORT_FORMATS = ("coco", "yolo-seg", "yolo-det", "mot", "labelme")
+HELP = "export a folder of LabelMe JSON to COCO, YOLO (seg/det/obb), VOC, masks, DOTA, CVAT, MOT or LabelMe"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", help="folder of LabelMe JSON files (searched recursively)")
-    parser.add_argument("--format", "-f", required=True, choices=EXPORT_FORMATS, help="output format")
+    from anylabel.formats.registry import export_format_names
+
+    parser.add_argument("--format", "-f", required=True, choices=export_format_names(), help="output format")
     parser.add_argument("-o", "--output", required=True, help="output folder: new, empty, or a previous export "
                         "(with --overwrite); never the input folder, inside it or around it")
     parser.add_argument("--labels", metavar="FILE",
@@ -22,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", type=float, metavar="FRACTION",
                         help="YOLO: fraction of images in train (e.g. 0.8), the rest in val")
     parser.add_argument("--seed", type=int, default=0, help="seed of the reproducible train/val split (default 0)")
+    parser.add_argument("--min-area-rect", action="store_true",
+                        help="yolo-obb / dota: also export polygons, rectangles, circles and masks, as their "
+                        "minimum-area rotated rectangles (default: only rotated rectangles, shape_type 'rotation')")
     parser.add_argument("--link", nargs="?", const="hardlink", choices=("hardlink", "symlink"),
                         help="link the images instead of copying them (hard links by default, falling back to "
                         "copies across file systems)")
@@ -108,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     options = Options(labels=labels, labels_file=Path(args.labels) if args.labels else None, split=args.split,
                       seed=args.seed, image_mode=args.link or "copy", overwrite=args.overwrite, progress=progress,
                       lock_wait=args.wait, keep_corrupt=args.keep_corrupt, allow_outside=args.allow_outside,
-                      image_roots=tuple(Path(d) for d in args.images))
+                      image_roots=tuple(Path(d) for d in args.images), min_area_rect=args.min_area_rect)
     try:
         report = run_writing(lambda: export_folder(args.dir, args.format, args.output, options))
     finally:

@@ -1,4 +1,5 @@
-"""``anylabel import PATH --format coco|yolo-seg|yolo-det -o DIR [--images DIR]``: a dataset to LabelMe JSON."""
+"""``anylabel import PATH --format FORMAT -o DIR [--images DIR]``: a dataset to LabelMe JSON (the registry's
+importable formats)."""
 from __future__ import annotations
 
 import argparse
@@ -7,14 +8,15 @@ from pathlib import Path
 from anylabel.cli.export import add_common_output_arguments
 
 COMMAND = "import"
-HELP = "import a COCO or YOLO (seg/det) dataset as LabelMe JSON files"
+HELP = "import a COCO, YOLO (seg/det/obb), VOC, masks, DOTA or CVAT dataset as LabelMe JSON files"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="COCO: annotations.json (or its folder); YOLO: data.yaml (or its folder), "
                         "or a folder of label files with --images")
-    parser.add_argument("--format", "-f", required=True, choices=("coco", "yolo-seg", "yolo-det"),
-                        help="input format")
+    from anylabel.formats.registry import import_format_names
+
+    parser.add_argument("--format", "-f", required=True, choices=import_format_names(), help="input format")
     parser.add_argument("-o", "--output", required=True, help="folder for the LabelMe JSON files")
     parser.add_argument("--images", metavar="DIR", help="folder of the dataset's images (default: found beside "
                         "the annotations)")

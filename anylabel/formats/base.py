@@ -43,6 +43,9 @@ class Item:
             ``annotations.json: image.jpg``); defaults to ``source``.
         shape_ids: ``shape_ids[i]`` is the index in the source file of ``annotation.shapes[i]``, when the
             reader left broken shapes out (so later warnings still name the right shape).
+        prepared: the writer's per-image work, done by the reading worker already
+            (:mod:`anylabel.formats.prepare`); its shapes are then not shipped back (``annotation.shapes``
+            is empty) and the writer uses this instead.
     """
 
     annotation: ImageAnnotation
@@ -50,6 +53,7 @@ class Item:
     source: Path
     name: str = ""
     shape_ids: Optional[List[int]] = None
+    prepared: Optional[object] = None
 
     @property
     def label(self) -> str:
@@ -167,6 +171,10 @@ class Options:
         image_roots: export: further folders the images may come from, besides the input folder (the
             folder the user's own annotations point into, e.g. the images of ``anylabel --output DIR`` or of
             a reference-mode import); narrower than ``allow_outside``.
+        min_area_rect: rotated-box formats (yolo-obb, dota): export polygons, rectangles, circles and masks as
+            their minimum-area rotated rectangles too (otherwise only ``rotation`` shapes are rotated boxes).
+        workers: processes for the per-file work of an export (see :mod:`anylabel.formats.parallel`);
+            ``None``: ``$ANYLABEL_WORKERS``, else every usable core; ``1``: this process only.
         progress: called as ``progress(done, total, stage)``.
         cancel: set it (from any thread) to stop; the operation raises :class:`CancelledError`.
     """
@@ -182,6 +190,8 @@ class Options:
     keep_corrupt: bool = False
     allow_outside: bool = False
     image_roots: Tuple[Path, ...] = ()
+    workers: Optional[int] = None
+    min_area_rect: bool = False
     progress: Optional[ProgressFn] = None
     cancel: threading.Event = field(default_factory=threading.Event)
 

@@ -31,17 +31,17 @@ from anylabel.fileio import atomic_write_text, read_json
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes, resolve_label_map
 from anylabel.formats.folder import is_inside
-from anylabel.formats.images import NamePool, place_image
-from anylabel.formats.instances import Instance, collect_instances
+from anylabel.formats.images import place_image
+from anylabel.formats.instances import Instance
+from anylabel.formats.prepare import prepared_images
 from anylabel.geometry.rle import rle_decode, rle_encode
 
 
 def coco_annotation(inst: Instance, size: Tuple[int, int], ann_id: int, image_id: int, cat_id: int) -> Dict:
     """The COCO annotation dict of one instance (see the module docstring for the conventions)."""
-    crop, x0, y0 = inst.raster(size)
-    rows, cols = np.flatnonzero(crop.any(axis=1)), np.flatnonzero(crop.any(axis=0))
-    if rows.size:
-        bbox = [float(x0 + cols[0]), float(y0 + rows[0]), float(cols[-1] - cols[0] + 1), float(rows[-1] - rows[0] + 1)]
+    area, extent = inst.pixel_extent(size)
+    if extent is not None:
+        bbox = [float(v) for v in extent]
     else:  # a sliver thinner than a pixel that PIL did not light: fall back to its geometric box
         x1, y1, x2, y2 = inst.box()
         bbox = [x1, y1, x2 - x1, y2 - y1]
@@ -50,7 +50,7 @@ def coco_annotation(inst: Instance, size: Tuple[int, int], ann_id: int, image_id
     else:
         seg = [p.ravel().tolist() for p in inst.polygons]
     d = {"id": ann_id, "image_id": image_id, "category_id": cat_id, "segmentation": seg,
-         "area": float(crop.sum()), "bbox": bbox, "iscrowd": int(inst.iscrowd)}
+         "area": float(area), "bbox": bbox, "iscrowd": int(inst.iscrowd)}
     if isinstance(inst.track_id, int) and not isinstance(inst.track_id, bool):
         d["track_id"] = inst.track_id
     if inst.score is not None and np.isfinite(inst.score):  # NaN is not JSON
@@ -58,8 +58,30 @@ def coco_annotation(inst: Instance, size: Tuple[int, int], ann_id: int, image_id
     return d
 
 
+def _coco_records(item: Item, instances: List[Instance], _context: None, report: Report) -> List[tuple]:
+    """(label, first shape index, the annotation's JSON without its ids) of each instance (runs in a worker:
+    the encoding too; it depends on no other file, so the reading worker can do it, see ``prepare``)."""
+    ann = item.annotation
+    size = (ann.image_height, ann.image_width)
+    out = []
+    for inst in instances:
+        record = coco_annotation(inst, size, 0, 0, 0)
+        for key in ("id", "image_id", "category_id"):
+            del record[key]
+        out.append((inst.label, inst.shape_indices[0], json.dumps(record, ensure_ascii=False, separators=(",", ":"))))
+    return out
+
+
+#: the per-image work of a COCO export, for the registry (done while reading, on every core)
+COCO_COMPUTE = _coco_records
+
+
 def write_coco(items: Sequence[Item], out: PathLike, options: Options) -> Report:
     """Export ``items`` as COCO instances into the new, empty folder ``out`` (the registry's staging folder).
+
+    The images' checks, the instances' rasterisation and their JSON run on every core (:mod:`.prepare`);
+    ids, names and files are assigned here in input order, so the output does not depend on the number of
+    workers.
 
     Raises:
         AnylabelError: a file cannot be written.
@@ -69,41 +91,33 @@ def write_coco(items: Sequence[Item], out: PathLike, options: Options) -> Report
     report = Report(format="coco")
     label_map = resolve_label_map(items, options)
     filter_map = label_map if label_map.from_file else None
-    pool, notes = NamePool(), NonAsciiNotes(report)
+    notes = NonAsciiNotes(report)
     images: List[Dict] = []
-    annotations: List[Dict] = []
-    for k, item in enumerate(items):
-        options.tick(k, len(items), "writing")
-        name, ann = item.label, item.annotation
-        claimed = pool.claim_item(item, report, options)
-        if claimed is None:
-            continue
-        src, stem = claimed
-        file_name = stem + src.suffix
+    annotations: List[str] = []
+    for prep in prepared_images(items, options, report, _coco_records, None, filter_map):
+        ann, name = prep.item.annotation, prep.item.label
+        file_name = prep.stem + prep.src.suffix
         notes.path(file_name, name)
-        instances = collect_instances(ann, name, report, filter_map, item.shape_ids)
-        dest = out / "images" / file_name
-        place_image(src, dest, options.image_mode)
+        place_image(prep.src, out / "images" / file_name, options.image_mode)
         image_id = len(images) + 1
         entry = {"id": image_id, "file_name": file_name, "height": ann.image_height, "width": ann.image_width}
         if ann.frame_index is not None:
             entry["frame_index"] = ann.frame_index
         images.append(entry)
-        size = (ann.image_height, ann.image_width)
-        for inst in instances:
-            notes.label(inst.label, name, inst.shape_indices[0])
-            annotations.append(coco_annotation(inst, size, len(annotations) + 1, image_id,
-                                               label_map.coco_id(inst.label)))
-    options.tick(len(items), len(items), "writing")
+        for label, index, body in prep.payload:
+            notes.label(label, name, index)
+            annotations.append(f'{{"id":{len(annotations) + 1},"image_id":{image_id},'
+                               f'"category_id":{label_map.coco_id(label)},{body[1:]}')
     data = {
         "info": {"description": "exported by anylabel", "version": __version__,
                  "date_created": datetime.datetime.now().isoformat(timespec="seconds")},
         "licenses": [],
         "images": images,
-        "annotations": annotations,
-        "categories": label_map.coco_categories(),
     }
-    atomic_write_text(out / "annotations.json", json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    head = json.dumps(data, ensure_ascii=False, separators=(",", ":"))[:-1]
+    categories = json.dumps(label_map.coco_categories(), ensure_ascii=False, separators=(",", ":"))
+    atomic_write_text(out / "annotations.json",
+                      f'{head},"annotations":[{",".join(annotations)}],"categories":{categories}}}')
     report.images, report.instances, report.classes = len(images), len(annotations), list(label_map.names)
     report.files = ["annotations.json"] + [f"images/{im['file_name']}" for im in images]
     return report

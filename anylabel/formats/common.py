@@ -13,7 +13,9 @@ from anylabel.formats.labels import LabelMap, build_label_map
 def resolve_label_map(items: Sequence[Item], options: Options) -> LabelMap:
     """The classes of an export: ``options.labels`` when given, else discovered from the labels of the
     area shapes (polygon, rectangle, circle, mask) of all items, sorted."""
-    found = (s.label for it in items for s in it.annotation.shapes if s.shape_type in AREA_TYPES)
+    found = [lb for it in items for lb in (
+        it.prepared.area_labels if it.prepared is not None else
+        (s.label for s in it.annotation.shapes if s.shape_type in AREA_TYPES))]
     return build_label_map(options.labels, found)
 
 

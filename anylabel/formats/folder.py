@@ -20,16 +20,18 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, replace
 from pathlib import Path, PureWindowsPath
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from anylabel.errors import AnylabelError, FormatError
 from anylabel.fileio import read_json
-from anylabel.formats.base import Item, Options, PathLike, Report, display_path
-from anylabel.formats.images import embedded_size
-from anylabel.formats.instances import MAX_VERTICES
+from anylabel.formats.base import FormatWarning, Item, Options, PathLike, Report, display_path
+from anylabel.formats.images import embedded_size, header_size
+from anylabel.formats.instances import AREA_TYPES, MAX_VERTICES
 from anylabel.formats.labelme import labelme_from_dict
-from anylabel.imaging.loader import image_size
+from anylabel.formats.parallel import map_files
+from anylabel.formats.prepare import Precomputed, PrepareSpec, prepare_item
 
 # The LabelMe loader raises FormatError for what it checks; a value of an unexpected type it does not check
 # (flags as a list, frame_index = 1e999) surfaces as one of the others. Either way: a warning naming the file.
@@ -95,7 +97,7 @@ def _claimed_size_problem(data: dict, image: Optional[Path]) -> str:
         return ""  # the loader reports it, or reads the size itself
     try:
         if image is not None:
-            real = image_size(image)
+            real = header_size(image)
         elif isinstance(data.get("imageData"), str) and data["imageData"]:
             real = embedded_size(data["imageData"])
         else:
@@ -191,7 +193,7 @@ def _salvage(data: dict, path: Path, name: str, report: Report, original_ids: Op
 
 def read_labelme_folder(root: PathLike, options: Optional[Options] = None,
                         report: Optional[Report] = None, exclude: Optional[Path] = None,
-                        check_images: bool = False) -> List[Item]:
+                        check_images: bool = False, prepare: Optional[PrepareSpec] = None) -> List[Item]:
     """Every readable LabelMe annotation under ``root`` (see the module docstring).
 
     Args:
@@ -203,6 +205,9 @@ def read_labelme_folder(root: PathLike, options: Optional[Options] = None,
         check_images: check the claimed image size on the image header before decoding shapes, and (unless
             ``options.allow_outside``) use only images inside ``root`` and ``options.image_roots`` (what an
             export reads).
+        prepare: also do the writer's per-image work in the reading worker (an export whose writer's work
+            does not depend on the other files, COCO's); the items then come back without their shapes
+            and with ``Item.prepared`` set, which saves shipping every point twice between processes.
     """
     options = options or Options()
     report = report if report is not None else Report()
@@ -210,14 +215,36 @@ def read_labelme_folder(root: PathLike, options: Optional[Options] = None,
     files = find_json_files(root, exclude)
     base = root if root.is_dir() else root.parent
     roots = None if not check_images or options.allow_outside else (base, *options.image_roots)
+    jobs = [_ReadJob(path, display_path(path, base), roots, check_images, prepare) for path in files]
     items: List[Item] = []
-    for k, path in enumerate(files):
-        options.tick(k, len(files), "reading")
-        item = read_labelme_file(path, display_path(path, base), report, roots, check_images)
+    for item, warnings in map_files(_read_job, jobs, options, "reading"):
+        report.warnings += warnings
         if item is not None:
             items.append(item)
         else:
             report.skipped_images += 1
     options.tick(len(files), len(files), "reading")
     return items
+
+
+@dataclass(frozen=True)
+class _ReadJob:
+    path: Path
+    name: str
+    roots: Optional[Tuple[Path, ...]]
+    check_images: bool
+    prepare: Optional[PrepareSpec] = None
+
+
+def _read_job(job: _ReadJob) -> Tuple[Optional[Item], List[FormatWarning]]:
+    """One file read in a worker: the item (or ``None``) and its warnings."""
+    report = Report()
+    item = read_labelme_file(job.path, job.name, report, job.roots, job.check_images)
+    if item is not None and job.prepare is not None:
+        result = prepare_item(item, job.prepare)
+        ann = item.annotation
+        labels = sorted({s.label for s in ann.shapes if s.shape_type in AREA_TYPES})
+        item = replace(item, annotation=replace(ann, shapes=[]), shape_ids=None,
+                       prepared=Precomputed(job.prepare, result, labels))
+    return item, report.warnings
 

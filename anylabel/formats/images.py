@@ -31,7 +31,8 @@ from PIL import Image, UnidentifiedImageError
 from anylabel.errors import AnylabelError, ImageLoadError
 from anylabel.fileio import make_temp
 from anylabel.formats.base import Item, Options, Report
-from anylabel.imaging.loader import image_size, pillow_open
+from anylabel.imaging import loader
+from anylabel.imaging.loader import pillow_open
 
 _FORMAT_EXT = {"JPEG": ".jpg", "PNG": ".png", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp", "GIF": ".gif"}
 
@@ -86,13 +87,32 @@ def _decode_problem(path: Path) -> str:
     return ""
 
 
+_SIZES: Dict[Tuple[str, int, int, int], Tuple[int, int]] = {}
+
+
+def header_size(path: Path) -> Tuple[int, int]:
+    """:func:`anylabel.imaging.loader.image_size`, remembered per file (path, inode, size, mtime) in this
+    process: an export reads each header twice (the reader's size check, then the writer's) in one worker."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return loader.image_size(path)  # raises the loader's error naming the file
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    size = _SIZES.get(key)
+    if size is None:
+        if len(_SIZES) > 10_000:
+            _SIZES.clear()
+        size = _SIZES[key] = loader.image_size(path)
+    return size
+
+
 def check_image(item: Item, name: str, report: Report, options: Optional[Options] = None) -> Optional[ImageSource]:
     """The item's image when it can be exported, else ``None`` with a warning naming ``name``."""
     ann = item.annotation
     keep_corrupt = options is not None and options.keep_corrupt
     if item.image is not None and item.image.is_file():
         try:
-            h, w = image_size(item.image)
+            h, w = header_size(item.image)
         except ImageLoadError as e:
             report.warn(name, None, "bad_image", f"image {item.image.name}: {e.reason}: skipped")
             return None

@@ -192,7 +192,7 @@ def _shape_from_dict(s: Any, index: int, size: tuple, path: Path) -> Shape:
     description = s.get("description") or ""
     if not isinstance(description, str):
         raise FormatError(f"{where}: description must be a string", path)
-    if not all(np.isfinite(p).all() for p in pts):
+    if pts and not np.isfinite(pts).all():  # one array check, not one per point (exports read 100,000s)
         raise FormatError(f"{where}: points must be finite numbers", path)
     if len(pts) > LARGE_VERTEX_COUNT:
         _warn(path, f"{where} ({label!r}) has {len(pts):,} vertices, unusually many: simplify it for speed")

@@ -15,11 +15,17 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from anylabel.errors import AnylabelError
 from anylabel.formats.base import Item, NothingWrittenError, Options, PathLike, Report
-from anylabel.formats.coco import read_coco, write_coco
+from anylabel.formats.coco import COCO_COMPUTE, read_coco, write_coco
+from anylabel.formats.cvat import write_cvat, write_cvat_video
+from anylabel.formats.cvat_read import read_cvat, read_cvat_video
 from anylabel.formats.folder import read_labelme_folder
 from anylabel.formats.labelme_folder import write_labelme_folder
+from anylabel.formats.masks import read_masks, write_masks
 from anylabel.formats.mot import read_mot, write_mot
+from anylabel.formats.obb import read_dota, read_yolo_obb, write_dota, write_yolo_obb
 from anylabel.formats.output import OutputTransaction, check_separate
+from anylabel.formats.prepare import Compute, PrepareSpec
+from anylabel.formats.voc import read_voc, write_voc
 from anylabel.formats.yolo import write_yolo_det, write_yolo_seg
 from anylabel.formats.yolo_read import read_yolo_det, read_yolo_seg
 
@@ -29,13 +35,21 @@ Writer = Callable[[Sequence[Item], PathLike, Options], Report]
 
 @dataclass(frozen=True)
 class DatasetFormat:
-    """A named format and its reader / writer; ``layout`` describes the files (for help texts)."""
+    """A named format and its reader / writer; ``layout`` describes the files (for help texts).
+
+    ``importable``: ``anylabel import`` and the GUI's import dialog offer it (a reader exists for every
+    format, for tests and round trips, but MOT's tracks and LabelMe itself are not imports).
+    """
 
     name: str
     description: str
     layout: str
     read: Reader
     write: Writer
+    importable: bool = True
+    #: the writer's per-image work when it depends on no other file (see ``prepare``): an export then does
+    #: it in the reading workers
+    compute: Optional[Compute] = None
 
 
 _FORMATS: Dict[str, DatasetFormat] = {}
@@ -64,19 +78,45 @@ def format_names() -> List[str]:
 
 
 register(DatasetFormat("labelme", "LabelMe JSON files, one per image", "OUT/NAME.json (+ images)",
-                       read_labelme_folder, write_labelme_folder))
+                       read_labelme_folder, write_labelme_folder, importable=False))
 register(DatasetFormat("coco", "COCO instances (polygons, RLE masks)", "OUT/annotations.json, OUT/images/",
-                       read_coco, write_coco))
+                       read_coco, write_coco, compute=COCO_COMPUTE))
 register(DatasetFormat("yolo-seg", "YOLO segmentation (ultralytics)", "OUT/data.yaml, OUT/images/{train,val}/, "
                        "OUT/labels/{train,val}/", read_yolo_seg, write_yolo_seg))
 register(DatasetFormat("yolo-det", "YOLO detection (ultralytics)", "OUT/data.yaml, OUT/images/{train,val}/, "
                        "OUT/labels/{train,val}/", read_yolo_det, write_yolo_det))
 register(DatasetFormat("mot", "MOT Challenge tracks (video frames with track ids)",
                        "OUT/SEQ/gt/gt.txt, OUT/SEQ/gt/labels.csv, OUT/SEQ/seqinfo.ini, OUT/SEQ/img1/",
-                       read_mot, write_mot))
+                       read_mot, write_mot, importable=False))
+register(DatasetFormat("voc", "Pascal VOC instance segmentation (labelme2voc.py's layout, XML boxes)",
+                       "OUT/JPEGImages/, OUT/Annotations/*.xml, OUT/SegmentationClass/, OUT/SegmentationObject/, "
+                       "OUT/class_names.txt", read_voc, write_voc))
+register(DatasetFormat("masks", "semantic and instance mask PNGs per image (segmentation training)",
+                       "OUT/images/, OUT/semantic/*.png (palette), OUT/instances/*.png (16-bit), OUT/classes.txt",
+                       read_masks, write_masks))
+register(DatasetFormat("yolo-obb", "YOLO oriented boxes (ultralytics OBB)", "OUT/data.yaml, OUT/images/{train,val}/, "
+                       "OUT/labels/{train,val}/", read_yolo_obb, write_yolo_obb))
+register(DatasetFormat("dota", "DOTA oriented boxes", "OUT/images/, OUT/labelTxt/*.txt, OUT/classes.txt",
+                       read_dota, write_dota))
+register(DatasetFormat("cvat", "CVAT for images 1.1 XML (polygons, boxes, rotated boxes, points, lines, masks)",
+                       "OUT/annotations.xml, OUT/images/", read_cvat, write_cvat))
+register(DatasetFormat("cvat-video", "CVAT for video 1.1 XML (tracks by track_id)",
+                       "OUT/annotations.xml, OUT/images/", read_cvat_video, write_cvat_video))
 
-#: formats ``anylabel import`` accepts (the issue's list; mot and labelme can be read too)
-IMPORT_FORMATS = ("coco", "yolo-seg", "yolo-det")
+
+def export_format_names() -> List[str]:
+    """The formats ``anylabel export`` and the GUI's export dialog offer: all of them, LabelMe (a copy of
+    the input) last, so the dialog starts on a dataset format."""
+    return sorted(format_names(), key=lambda n: n == "labelme")
+
+
+def import_format_names() -> List[str]:
+    """The formats ``anylabel import`` and the GUI's import dialog offer."""
+    return [n for n, f in _FORMATS.items() if f.importable]
+
+
+#: formats ``anylabel import`` accepts (kept for callers of the old constant; see import_format_names)
+IMPORT_FORMATS = tuple(import_format_names())
 
 
 def read_dataset(name: str, path: PathLike, options: Optional[Options] = None) -> Tuple[List[Item], Report]:
@@ -128,12 +168,17 @@ def export_folder(src: PathLike, name: str, out: PathLike, options: Optional[Opt
     then left out of the reading, so a previous export is never read as input.
     """
     options = options or Options()
-    get_format(name)  # fail on a bad name before reading thousands of files
+    fmt = get_format(name)  # fail on a bad name before reading thousands of files
     src, out = Path(src), Path(out)
     folder = src if src.is_dir() else src.parent
     check_separate(out, [folder], inside_ok=nested_ok)
     read = Report(format="labelme")
-    items = read_labelme_folder(src, options, read, exclude=out if nested_ok else None, check_images=True)
+    spec = None
+    if fmt.compute is not None:  # the writer's per-image work, done in the reading workers
+        spec = PrepareSpec(fmt.compute, None, tuple(options.labels) if options.labels is not None else None,
+                           options.keep_corrupt)
+    items = read_labelme_folder(src, options, read, exclude=out if nested_ok else None, check_images=True,
+                                prepare=spec)
     if not items and not read.warnings:
         raise AnylabelError("no LabelMe annotation files (*.json) found", src)
     return write_dataset(name, items, out, options, read, [folder] if not nested_ok else [])

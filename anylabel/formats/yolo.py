@@ -10,6 +10,8 @@ finds a label file by replacing the last ``/images/`` of the image path with ``/
   a ``val`` entry); ``split=0.8, seed=N`` sends a reproducible 80 % to train (see
   :func:`anylabel.formats.common.split_subsets`).
 * Detection rows: ``cls cx cy w h`` of the instance's box (the union of its parts), normalised.
+* OBB rows: ``cls x1 y1 x2 y2 x3 y3 x4 y4``, the instance's rotated box corners, normalised
+  (:mod:`.rotated`: rotated rectangles, and other shapes' minimum-area rectangles with ``min_area_rect``).
 * Segmentation rows: ``cls x1 y1 x2 y2 ...``; rectangles become 4 corners, circles labelme's polygon,
   masks their outline; several parts are joined by zero-width bridges (:mod:`.yolo_geometry`).
 * Rows that would repeat another row of the same file are left out with a warning (ultralytics would
@@ -31,18 +33,26 @@ from anylabel.formats.common import NonAsciiNotes, resolve_label_map, split_subs
 from anylabel.formats.images import NamePool, place_image
 from anylabel.formats.instances import Instance, collect_instances
 from anylabel.formats.labels import LabelMap
+from anylabel.formats.rotated import instance_corners
 from anylabel.formats.yolo_geometry import bridge_parts, format_row, instance_outline, normalise
 
-TASKS = ("segment", "detect")
+TASKS = ("segment", "detect", "obb")
 
 
-def _rows(instances: List[Instance], size: tuple, label_map: LabelMap, task: str) -> List[tuple]:
-    """(row text, instance) for each instance."""
-    h, w = size
+def _rows(instances: List[Instance], item: Item, label_map: LabelMap, task: str, options: Options,
+          report: Report) -> List[tuple]:
+    """(row text, instance) for each instance (OBB: those that have a rotated box)."""
+    ann = item.annotation
+    size = h, w = ann.image_height, ann.image_width
     rows = []
     for inst in instances:
         cls = label_map.yolo_id(inst.label)
-        if task == "detect":
+        if task == "obb":
+            corners = instance_corners(inst, ann, options.min_area_rect, item.label, report)
+            if corners is None:
+                continue
+            vals = np.clip(corners / (w, h), 0.0, 1.0).ravel()
+        elif task == "detect":
             x1, y1, x2, y2 = inst.box()
             x1, x2 = np.clip([x1, x2], 0, w)
             y1, y2 = np.clip([y1, y2], 0, h)
@@ -76,7 +86,7 @@ def write_yolo(items: Sequence[Item], out: PathLike, options: Options, task: str
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     out = Path(out)
-    report = Report(format="yolo-seg" if task == "segment" else "yolo-det")
+    report = Report(format={"segment": "yolo-seg", "detect": "yolo-det", "obb": "yolo-obb"}[task])
     label_map = resolve_label_map(items, options)
     filter_map = label_map if label_map.from_file else None
     subsets = split_subsets(items, options.split, options.seed)
@@ -92,7 +102,7 @@ def write_yolo(items: Sequence[Item], out: PathLike, options: Options, task: str
         notes.path(stem + src.suffix, name)
         instances = collect_instances(ann, name, report, filter_map, item.shape_ids)
         lines, seen = [], set()
-        for row, inst in _rows(instances, (ann.image_height, ann.image_width), label_map, task):
+        for row, inst in _rows(instances, item, label_map, task, options, report):
             notes.label(inst.label, name, inst.shape_indices[0])
             if row in seen:
                 report.warn(name, inst.shape_indices[0], "duplicate_instance", f"{inst.label!r} repeats another "
@@ -124,6 +134,12 @@ def write_yolo(items: Sequence[Item], out: PathLike, options: Options, task: str
 def write_yolo_seg(items: Sequence[Item], out: PathLike, options: Options) -> Report:
     """YOLO segmentation export (see :func:`write_yolo`)."""
     return write_yolo(items, out, options, "segment")
+
+
+def write_yolo_obb(items: Sequence[Item], out: PathLike, options: Options) -> Report:
+    """YOLO oriented-box export, ultralytics' OBB rows ``cls x1 y1 ... x4 y4`` (see :func:`write_yolo` and
+    :mod:`anylabel.formats.rotated`)."""
+    return write_yolo(items, out, options, "obb")
 
 
 def write_yolo_det(items: Sequence[Item], out: PathLike, options: Options) -> Report:

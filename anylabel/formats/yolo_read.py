@@ -26,6 +26,8 @@ import yaml
 from anylabel.document import ImageAnnotation, Shape
 from anylabel.errors import FormatError, ImageLoadError
 from anylabel.formats.base import Item, Options, PathLike, Report, display_path
+from anylabel.formats.instances import shoelace
+from anylabel.formats.rotated import rotation_shape
 from anylabel.formats.yolo import load_names
 from anylabel.formats.yolo_geometry import split_bridged
 from anylabel.imaging.loader import image_size, is_image_file
@@ -128,6 +130,15 @@ def _shapes_from_labels(text: str, size: Tuple[int, int], names: Optional[List[s
                         "left out")
             continue
         label = names[cls] if names is not None else str(cls)
+        if task == "obb" and len(vals) == 8:
+            if vals.min() < 0 or vals.max() > 1:
+                report.warn(name, ln, "clipped", f"line {ln + 1}: coordinates outside [0, 1] clipped")
+            corners = np.clip(vals.reshape(4, 2), 0, 1) * [w, h]
+            if shoelace(corners) <= 1e-9:
+                report.warn(name, ln, "zero_area", f"line {ln + 1}: the rotated box has zero area: left out")
+                continue
+            shapes.append(rotation_shape(label, corners))
+            continue
         if len(vals) == 4:
             cx, cy, bw, bh = vals
             corners = np.array([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2])
@@ -165,7 +176,7 @@ def read_yolo(path: PathLike, options: Optional[Options] = None, report: Optiona
         FormatError: ``path`` is not a YOLO dataset (no data.yaml and no images folder given).
     """
     options = options or Options()
-    report = report if report is not None else Report(format=f"yolo-{'seg' if task == 'segment' else 'det'}")
+    report = report if report is not None else Report(format=f"yolo-{ {'segment': 'seg'}.get(task, task[:3]) }")
     path = Path(path)
     pairs, names = _dataset_pairs(path, options, report)
     if names is None and pairs:
@@ -204,6 +215,11 @@ def read_yolo(path: PathLike, options: Optional[Options] = None, report: Optiona
 def read_yolo_seg(path: PathLike, options: Optional[Options] = None, report: Optional[Report] = None) -> List[Item]:
     """YOLO segmentation reader (see :func:`read_yolo`)."""
     return read_yolo(path, options, report, "segment")
+
+
+def read_yolo_obb(path: PathLike, options: Optional[Options] = None, report: Optional[Report] = None) -> List[Item]:
+    """YOLO OBB reader: 8-value rows become ``rotation`` shapes (see :func:`read_yolo`)."""
+    return read_yolo(path, options, report, "obb")
 
 
 def read_yolo_det(path: PathLike, options: Optional[Options] = None, report: Optional[Report] = None) -> List[Item]:

@@ -15,6 +15,7 @@ from PyQt5 import QtCore, QtWidgets
 
 from anylabel.errors import AnylabelError, CancelledError
 from anylabel.formats.base import Options, Report
+from anylabel.formats.registry import export_format_names, import_format_names
 from anylabel.gui.remembered import recall, remember
 
 
@@ -162,7 +163,7 @@ class _TaskDialog(QtWidgets.QDialog):
 class ExportDialog(_TaskDialog):
     """Export a LabelMe folder to COCO / YOLO-seg / YOLO-det / MOT / LabelMe (the ``anylabel export`` options)."""
 
-    FORMATS = ("coco", "yolo-seg", "yolo-det", "mot", "labelme")
+    FORMATS = tuple(export_format_names())  # the registry's table: a new format needs no code here
     replace_option = "replace a previous export in the output folder"
 
     def __init__(self, parent: Optional[QtWidgets.QWidget] = None, folder: Optional[str] = None,
@@ -250,7 +251,7 @@ class ExportDialog(_TaskDialog):
 class ImportDialog(_TaskDialog):
     """Import COCO / YOLO-seg / YOLO-det as LabelMe JSON (the ``anylabel import`` options)."""
 
-    FORMATS = ("coco", "yolo-seg", "yolo-det")
+    FORMATS = tuple(import_format_names())
     replace_option = "replace a previous import in the output folder"
 
     def __init__(self, parent: Optional[QtWidgets.QWidget] = None) -> None:

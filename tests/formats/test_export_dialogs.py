@@ -186,3 +186,17 @@ def test_export_dialog_reads_the_images_the_window_has_open(qtbot, tmp_path):
     plain = ExportDialog(None, str(tmp_path / "labels"))
     qtbot.addWidget(plain)
     assert plain.options().image_roots == ()
+
+
+def test_dialogs_list_every_format_of_the_registry(qtbot):
+    """issue 18: a format registered in formats/registry.py appears in both dialogs without code of its own."""
+    from anylabel.formats.registry import export_format_names, import_format_names
+
+    export, imp = open_export_dialog(None, ""), open_import_dialog(None)
+    for d in (export, imp):
+        qtbot.addWidget(d)
+    listed = [export.format.itemText(i) for i in range(export.format.count())]
+    assert listed == export_format_names() and listed[0] == "coco"
+    assert {"voc", "masks", "yolo-obb", "dota", "cvat", "cvat-video"} <= set(listed)
+    assert [imp.format.itemText(i) for i in range(imp.format.count())] == import_format_names()
+    assert "voc" in import_format_names() and "labelme" not in import_format_names()

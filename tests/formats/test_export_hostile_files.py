@@ -34,13 +34,14 @@ def _non_utf8_source(folder: Path) -> Path:
 
 
 # --- #4: names that are not UTF-8 ---------------------------------------------------------------------------
-@pytest.mark.parametrize("fmt", ["coco", "yolo-seg", "yolo-det", "labelme", "mot"])
+@pytest.mark.parametrize("fmt", ["coco", "yolo-seg", "yolo-det", "labelme", "mot", "voc", "masks", "yolo-obb", "dota",
+                                 "cvat", "cvat-video"])
 def test_non_utf8_names_export_under_an_escaped_name(tmp_path, capsys, fmt):
     src = _non_utf8_source(tmp_path / "src")
     out = tmp_path / "out"
     assert main(["export", str(src), "-f", fmt, "-o", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "caf\\xe9.png is not valid UTF-8: exported as caf%E9.png" in printed or fmt == "mot"
+    assert "caf\\xe9.png is not valid UTF-8: exported as caf%E9.png" in printed or fmt in ("mot", "cvat-video")
     names = [p.name for p in out.rglob("*")]
     for n in names:
         n.encode("utf-8")  # every name we wrote is valid UTF-8
@@ -50,14 +51,14 @@ def test_non_utf8_names_export_under_an_escaped_name(tmp_path, capsys, fmt):
         assert (out / "images" / "caf%E9.png").is_file()
 
 
-@pytest.mark.parametrize("fmt", ["coco", "yolo-seg", "yolo-det"])
+@pytest.mark.parametrize("fmt", ["coco", "yolo-seg", "yolo-det", "voc", "masks", "dota", "cvat"])
 def test_non_utf8_round_trip_through_every_import(tmp_path, fmt):
     src = _non_utf8_source(tmp_path / "src")
-    export_folder(src, fmt, tmp_path / "ds")
+    export_folder(src, fmt, tmp_path / "ds", Options(min_area_rect=True))
     report = import_dataset(tmp_path / "ds", fmt, tmp_path / "lm", Options(image_mode="reference"))
     assert report.images == 1
     (item,) = read_labelme_folder(tmp_path / "lm")
-    assert item.image is not None and item.image.name == "caf%E9.png"
+    assert item.image is not None and item.image.name == ("caf%E9.jpg" if fmt == "voc" else "caf%E9.png")
     assert len(item.annotation.shapes) == 1 and item.annotation.shapes[0].label == "cat"
 
 
@@ -83,7 +84,7 @@ def _truncated_jpeg(folder: Path, stem: str) -> Path:
     return folder / f"{stem}.jpg"
 
 
-@pytest.mark.parametrize("fmt", ["coco", "yolo-seg", "labelme", "mot"])
+@pytest.mark.parametrize("fmt", ["coco", "yolo-seg", "labelme", "mot", "voc", "masks", "dota", "cvat"])
 def test_a_truncated_jpeg_is_left_out_with_the_reason(tmp_path, fmt):
     _truncated_jpeg(tmp_path / "src", "broken")
     write_doc(tmp_path / "src", "good", [poly("cat", TRI)])

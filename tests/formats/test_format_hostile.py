@@ -16,10 +16,12 @@ from pycocotools.coco import COCO
 from anylabel.document import Shape
 from anylabel.errors import AnylabelError, CancelledError
 from anylabel.formats.base import Options
-from anylabel.formats.registry import export_folder
+from anylabel.formats.registry import export_folder, read_dataset
 
 TRI = [(1, 1), (20, 1), (10, 15)]
 FORMATS = ["coco", "yolo-seg", "yolo-det"]
+#: the formats that write instances, beyond COCO and YOLO (rotated-box formats: with min_area_rect)
+MORE = ["voc", "masks", "yolo-obb", "dota"]
 
 
 def _coco_anns(out: Path):
@@ -33,7 +35,14 @@ def _yolo_rows(out: Path):
 
 
 def _count(out: Path, fmt: str) -> int:
+    if fmt in MORE:  # read back by the format's own reader
+        items, _ = read_dataset(fmt, out)
+        return sum(len(it.annotation.shapes) for it in items)
     return len(_coco_anns(out)[1]) if fmt == "coco" else len(_yolo_rows(out))
+
+
+def _options(fmt: str, **kw) -> Options:
+    return Options(min_area_rect=fmt in ("yolo-obb", "dota"), **kw)
 
 
 def _warned(report, kind, file, shape=None):
@@ -43,7 +52,7 @@ def _warned(report, kind, file, shape=None):
     return hits[0]
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", FORMATS + MORE)
 @pytest.mark.parametrize("bad,kind", [
     (poly("cat", [(1, 1), (5, 5)]), "too_few_points"),
     (poly("cat", [(1, 1), (5, 5), (9, 9)]), "zero_area"),
@@ -55,7 +64,7 @@ def _warned(report, kind, file, shape=None):
 ])
 def test_bad_shape_left_out_with_warning(tmp_path, fmt, bad, kind):
     write_doc(tmp_path / "src", "img", [poly("cat", TRI), bad])
-    report = export_folder(tmp_path / "src", fmt, tmp_path / "out")
+    report = export_folder(tmp_path / "src", fmt, tmp_path / "out", _options(fmt))
     _warned(report, kind, "img.json", 1)
     assert report.instances == 1 and _count(tmp_path / "out", fmt) == 1
 
@@ -76,21 +85,21 @@ def test_outside_coordinates_are_clipped(tmp_path, fmt):
         assert vals.min() >= 0 and vals.max() <= 1
 
 
-@pytest.mark.parametrize("fmt", FORMATS + ["mot", "labelme"])
+@pytest.mark.parametrize("fmt", FORMATS + MORE + ["cvat", "cvat-video", "mot", "labelme"])
 def test_missing_image_skipped(tmp_path, fmt):
     write_doc(tmp_path / "src", "good", [poly("cat", TRI, track_id=1)], frame_index=0)
     write_doc(tmp_path / "src", "gone", [poly("cat", TRI, track_id=1)], image=False, frame_index=1)
     report = export_folder(tmp_path / "src", fmt, tmp_path / "out")
     _warned(report, "missing_image", "gone.json")
     assert not list((tmp_path / "out").rglob("gone.png"))
-    if fmt in FORMATS:
+    if fmt in FORMATS + MORE + ["cvat"]:
         assert report.images == 1 and report.skipped_images == 1
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", FORMATS + MORE)
 def test_unknown_labels_with_labels_file(tmp_path, fmt):
     write_doc(tmp_path / "src", "img", [poly("cat", TRI), poly("dog", TRI)])
-    report = export_folder(tmp_path / "src", fmt, tmp_path / "out", Options(labels=["__ignore__", "cat"]))
+    report = export_folder(tmp_path / "src", fmt, tmp_path / "out", _options(fmt, labels=["__ignore__", "cat"]))
     _warned(report, "unknown_label", "img.json", 1)
     assert report.classes == ["cat"] and _count(tmp_path / "out", fmt) == 1
 
@@ -109,7 +118,7 @@ def test_duplicate_file_names(tmp_path, fmt):
     assert names == ["x.png", "x_1.png"]
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", FORMATS + MORE + ["cvat"])
 def test_not_labelme_json_skipped(tmp_path, fmt):
     write_doc(tmp_path / "src", "img", [poly("cat", TRI)])
     (tmp_path / "src" / "coco.json").write_text(json.dumps({"images": [], "annotations": []}))
@@ -118,7 +127,7 @@ def test_not_labelme_json_skipped(tmp_path, fmt):
     (tmp_path / "src" / "badshape.json").write_text(json.dumps(
         {"shapes": [{"label": "cat", "points": "nope"}, {"label": "cat", "points": TRI}],
          "imagePath": "img.png", "imageHeight": 48, "imageWidth": 64}))
-    report = export_folder(tmp_path / "src", fmt, tmp_path / "out")
+    report = export_folder(tmp_path / "src", fmt, tmp_path / "out", _options(fmt))
     for name in ("coco.json", "list.json", "junk.json"):
         _warned(report, "not_labelme", name)
     _warned(report, "bad_shape", "badshape.json", 0)
@@ -126,11 +135,11 @@ def test_not_labelme_json_skipped(tmp_path, fmt):
     assert report.images == 1 and report.instances == 1
 
 
-@pytest.mark.parametrize("fmt", FORMATS + ["labelme"])
+@pytest.mark.parametrize("fmt", FORMATS + MORE + ["cvat", "labelme"])
 def test_non_ascii_paths_and_labels(tmp_path, fmt):
     folder = tmp_path / "src" / "données"
     write_doc(folder, "图像 1", [poly("猫", TRI), poly("chat été", TRI)], suffix=".jpg")
-    report = export_folder(tmp_path / "src", fmt, tmp_path / "sortie é")
+    report = export_folder(tmp_path / "src", fmt, tmp_path / "sortie é", _options(fmt))
     assert report.images == 1 and report.instances == 2
     kinds = [(w.kind, w.file) for w in report.warnings]
     assert ("non_ascii", "données/图像 1.json") in kinds

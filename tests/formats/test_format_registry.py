@@ -15,9 +15,10 @@ from anylabel.geometry.rle import mask_iou, rle_decode, rle_encode
 
 
 def test_registry_lookup_and_pairs(voc_dir):
-    assert format_names() == ["labelme", "coco", "yolo-seg", "yolo-det", "mot"]
+    assert format_names() == ["labelme", "coco", "yolo-seg", "yolo-det", "mot", "voc", "masks", "yolo-obb", "dota",
+                              "cvat", "cvat-video"]
     with pytest.raises(AnylabelError, match="known formats: labelme, coco"):
-        get_format("voc")
+        get_format("pascal")
     items, report = read_dataset("labelme", voc_dir / "data_annotated")
     assert report.images == 3 and report.warnings == []
     for annotation, image in items:  # an item unpacks as (annotation, image source)
