@@ -92,7 +92,7 @@ def polygon_to_mask(points: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
 def shape_to_mask(shape_type: str, points: Sequence[Tuple[float, float]], size: Tuple[int, int]) -> np.ndarray:
     """Rasterise any LabelMe shape type (except ``mask``, which carries its own RLE) like labelme does."""
     pts = [tuple(map(float, p)) for p in points]
-    if shape_type == "polygon":
+    if shape_type in ("polygon", "rotation"):  # a rotation is its four corners' polygon
         return polygon_to_mask(np.asarray(pts), size)
     if shape_type == "rectangle":
         (x1, y1), (x2, y2) = pts[:2]
