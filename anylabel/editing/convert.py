@@ -10,6 +10,7 @@ the pixels are no longer the model's.
 """
 from __future__ import annotations
 
+import copy
 from typing import List, Optional, Tuple
 
 import numpy as np
@@ -70,10 +71,16 @@ def mask_to_shapes(mask: np.ndarray, like: Shape, as_mask: bool = True, group_id
     shapes = candidate_to_shapes(MaskCandidate(mask=mask, score=0.0, box=box), like.label, as_mask=as_mask,
                                  group_id=gid, tolerance=tolerance, min_area=min_area)
     for s in shapes:
-        s.score = None
-        s.flags, s.attributes = dict(like.flags), dict(like.attributes)
-        s.difficult, s.description, s.track_id = like.difficult, like.description, like.track_id
-        s.extra = {k: v for k, v in like.extra.items()}
-        if len(shapes) == 1:
-            s.group_id = like.group_id
+        take_details(s, like, group_id=like.group_id if len(shapes) == 1 else s.group_id)
     return shapes
+
+
+def take_details(shape: Shape, like: Shape, group_id: Optional[int] = None) -> Shape:
+    """Give ``shape`` (in place; also returned) the label details of ``like``: label, flags, attributes,
+    difficult, description, track id and unknown keys; ``group_id`` as given; no score (see the module
+    docstring)."""
+    shape.label, shape.score, shape.group_id = like.label, None, group_id
+    shape.flags, shape.attributes = dict(like.flags), dict(like.attributes)
+    shape.difficult, shape.description, shape.track_id = like.difficult, like.description, like.track_id
+    shape.extra = copy.deepcopy(like.extra)
+    return shape
