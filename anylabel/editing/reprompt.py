@@ -1,0 +1,120 @@
+"""Re-prompt a finished shape: its mask as the model's mask input, so new clicks refine that shape.
+
+SAM and SAM2 take a mask prompt as 1 x 256 x 256 float32 *low-resolution logits* (``Prompt.mask_logits``,
+what a previous answer's ``MaskCandidate.logits`` hold), on the grid their decoder answers on:
+
+* SAM resizes the image so its longest side is 1024 (segment-anything's ``ResizeLongestSide``), pads it
+  bottom / right to 1024 x 1024, and its logits are that padded square at 1/4: the image covers the top-left
+  ``input_size / 4`` cells (``Embedding.logit_hw``), upsampled by ``pre_scale`` = 4 before the crop;
+* SAM2 stretches the image over its 1024 x 1024 input: the image covers all 256 x 256 cells.
+
+:func:`mask_logits` inverts that: the full-size mask is resized (area-averaged) to the image's part of the
+fine grid, padded, and area-averaged down to the logit grid, so every cell holds the fraction f of its area
+inside the shape; the logit is ``MASK_LOGIT * (2 f - 1)``: +20 inside, -20 outside, 0 on the boundary,
+which is where the decoder's threshold (0) puts it again (tested through upstream's own ``postprocess_masks``).
+20 is about the magnitude of SAM's own confident logits and within SAM2's clamp (+-32); with trained weights
+its effect on the refinement is not measured here (random weights only).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from anylabel.backends.prompt import Box, Prompt
+
+MASK_LOGIT = 20.0
+
+
+@dataclass(frozen=True)
+class LogitFrame:
+    """Where the image lies on a model's low-resolution logit grid.
+
+    Attributes:
+        valid_hw: (rows, cols) of grid cells covering the image, from the top-left (may be fractional).
+        pre_scale: the grid is upsampled by this factor before the image part is cut out (SAM: 4).
+        grid_hw: the grid's size (256 x 256 for SAM and SAM2).
+    """
+
+    valid_hw: Tuple[float, float]
+    pre_scale: int = 1
+    grid_hw: Tuple[int, int] = (256, 256)
+
+    @classmethod
+    def of(cls, segmenter) -> Optional["LogitFrame"]:
+        """The frame of ``segmenter``'s current image; None for backends without mask prompts (FastSAM, the
+        classical one) or with no image set."""
+        current = getattr(segmenter, "current_embedding", None)
+        if current is None:
+            return None
+        try:
+            emb = current()
+        except ValueError:
+            return None
+        if emb.logit_hw is None:
+            return None
+        return cls(valid_hw=(float(emb.logit_hw[0]), float(emb.logit_hw[1])), pre_scale=int(emb.pre_scale))
+
+
+def mask_logits(mask: np.ndarray, frame: LogitFrame, scale: float = MASK_LOGIT) -> np.ndarray:
+    """A bool HxW full-size mask as the model's mask input.
+
+    Returns:
+        1 x gh x gw float32 logits (1 x 256 x 256 for SAM / SAM2): ``scale * (2 f - 1)`` per cell, f the
+        fraction of the cell inside the mask; cells outside the image (SAM's padding) are ``-scale``.
+    """
+    mask = np.asarray(mask)
+    if mask.ndim != 2 or mask.size == 0:
+        raise ValueError(f"the mask must be a non-empty HxW array, got shape {mask.shape}")
+    k = int(frame.pre_scale)
+    gh, gw = int(frame.grid_hw[0]), int(frame.grid_hw[1])
+    fh = min(gh * k, int(round(frame.valid_hw[0] * k)))  # the image's part of the fine grid (SAM: input_size)
+    fw = min(gw * k, int(round(frame.valid_hw[1] * k)))
+    # uint8 area resize (fast, exact to 1/255) of the mask to the image's part of the fine grid
+    small = cv2.resize(mask.astype(np.uint8) * 255, (fw, fh), interpolation=cv2.INTER_AREA).astype(np.float32)
+    fine = np.zeros((gh * k, gw * k), dtype=np.float32)
+    fine[:fh, :fw] = small / 255.0
+    frac = fine.reshape(gh, k, gw, k).mean(axis=(1, 3)) if k > 1 else fine
+    return (scale * (2.0 * frac - 1.0)).astype(np.float32)[None]
+
+
+def interior_point(mask: np.ndarray) -> Tuple[float, float]:
+    """The pixel (x, y) of a bool mask farthest from its background (a point surely inside the shape, also
+    for rings and crescents, where the centroid is not)."""
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        raise ValueError("an empty mask has no interior point")
+    y0, y1, x0, x1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    crop = np.pad(np.ascontiguousarray(mask[y0:y1, x0:x1]).astype(np.uint8), 1)  # the border counts as outside
+    dist = cv2.distanceTransform(crop, cv2.DIST_L2, 5)
+    r, c = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    return float(c - 1 + x0), float(r - 1 + y0)
+
+
+def reprompt(mask: np.ndarray, frame: Optional[LogitFrame], positive: Sequence[Tuple[float, float]] = (),
+             negative: Sequence[Tuple[float, float]] = (), box: Optional[Box] = None,
+             negative_boxes: Sequence[Box] = ()) -> Prompt:
+    """The prompt that refines the shape whose full-size bool mask is ``mask`` with the user's new clicks.
+
+    * With a logit frame (SAM, SAM2): the mask as ``mask_logits`` (:func:`mask_logits`) and one candidate
+      (``multimask=False``, as segment-anything advises for a prompt with a mask input). Without a positive
+      click or a box the model would have nothing to segment (a prompt of only negatives is empty), so the
+      shape's :func:`interior_point` is added as a positive click.
+    * Without one (FastSAM, classical): the shape's box as the box prompt unless a box is given, plus the clicks.
+    """
+    from anylabel.geometry.boxes import mask_to_box
+
+    positive = list(positive)
+    if frame is None:
+        if box is None:
+            b = mask_to_box(np.asarray(mask, dtype=bool))
+            box = None if b is None else (b[0], b[1], b[2] - 1, b[3] - 1)
+        return Prompt.from_clicks(positive, negative, box=box, negative_boxes=negative_boxes)
+    if not positive and box is None:
+        positive = [interior_point(mask)]
+    prompt = Prompt.from_clicks(positive, negative, box=box, negative_boxes=negative_boxes)
+    prompt.mask_logits = mask_logits(mask, frame)
+    prompt.multimask = False
+    return prompt
