@@ -91,7 +91,7 @@ def shape_area(shape: Shape) -> float:
         return abs((pts[1][0] - pts[0][0]) * (pts[1][1] - pts[0][1]))
     if shape.shape_type == "circle" and len(pts) >= 2:
         return math.pi * ((pts[1][0] - pts[0][0]) ** 2 + (pts[1][1] - pts[0][1]) ** 2)
-    if shape.shape_type == "polygon" and len(pts) >= 3:
+    if shape.shape_type in ("polygon", "rotation") and len(pts) >= 3:  # a rotation: its 4 corners' polygon
         xy = shape.points_array()
         x, y = xy[:, 0], xy[:, 1]
         return 0.5 * abs(float(x @ np.roll(y, -1) - y @ np.roll(x, -1)))  # shoelace
