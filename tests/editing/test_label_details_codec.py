@@ -129,3 +129,20 @@ def test_voc_difficult_as_0_or_1_is_read_as_a_bool() -> None:
     s = {"label": "a", "points": [[0, 0], [1, 1]], "shape_type": "rectangle", "difficult": 1}
     ann = labelme_from_dict({"shapes": [s], "imagePath": "a.jpg", "imageHeight": 5, "imageWidth": 5}, "a.json")
     assert ann.shapes[0].difficult is True
+
+
+def test_settings_list_flags_and_attribute_choices(tmp_path: Path) -> None:
+    from anylabel.config import ConfigError, config_from_dict, load_config, save_config
+
+    cfg = config_from_dict({"shape_flags": ["occluded"], "image_flags": ["blurry"], "image_tags": ["night"],
+                            "attributes": {"color": ["red", "blue"]},
+                            "label_attributes": {"car": {"type": ["sedan", "suv"], "color": ["black"]}}})
+    assert cfg.shape_flags == ["occluded"] and cfg.image_flags == ["blurry"] and cfg.image_tags == ["night"]
+    assert cfg.attribute_choices("person") == {"color": ["red", "blue"]}
+    assert cfg.attribute_choices("car") == {"color": ["black"], "type": ["sedan", "suv"]}
+    save_config(cfg, tmp_path / "c.yaml")
+    assert load_config(tmp_path / "c.yaml").label_attributes == cfg.label_attributes
+    for bad in ({"attributes": ["red"]}, {"attributes": {"color": "red"}}, {"label_attributes": {"car": ["x"]}},
+                {"shape_flags": "occluded"}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            config_from_dict(bad)
