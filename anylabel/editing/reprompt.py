@@ -118,3 +118,15 @@ def reprompt(mask: np.ndarray, frame: Optional[LogitFrame], positive: Sequence[T
     prompt.mask_logits = mask_logits(mask, frame)
     prompt.multimask = False
     return prompt
+
+
+def candidate_from_mask(mask: np.ndarray, frame: Optional[LogitFrame], score: float = 1.0):
+    """The AI preview after a brush or eraser stroke: a ``MaskCandidate`` of the edited bool HxW ``mask`` with
+    its tight box and, where the model takes mask prompts, the logits of the *edited* mask (so the next click
+    refines what the user painted, not the model's stale answer)."""
+    from anylabel.backends.masks import tight_box
+    from anylabel.backends.prompt import MaskCandidate
+
+    mask = np.asarray(mask, dtype=bool)
+    logits = mask_logits(mask, frame) if frame is not None and mask.any() else None
+    return MaskCandidate(mask=mask, score=float(score), logits=logits, box=tight_box(mask))

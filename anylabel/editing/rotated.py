@@ -153,3 +153,22 @@ def from_box(x1: float, y1: float, x2: float, y2: float) -> List[Point]:
     """An axis-aligned rectangle (a labelme ``rectangle``'s two corners) as a ``rotation`` at angle 0."""
     xa, xb, ya, yb = min(x1, x2), max(x1, x2), min(y1, y2), max(y1, y2)
     return [(xa, ya), (xb, ya), (xb, yb), (xa, yb)]
+
+
+def shape_rotation(shape) -> List[Point]:
+    """The minimum-area rotated rectangle of any shape (:class:`anylabel.document.Shape`) as four corners:
+    of its vertices (polygon, linestrip, points...), of its disc for a circle (a square at angle 0), of its
+    pixels for a mask, itself for a rectangle or a rotation (a rectangle at angle 0)."""
+    t = shape.shape_type
+    pts = shape.points_array()
+    if t == "rotation" and len(pts) == 4:
+        return [(float(x), float(y)) for x, y in pts]
+    if t in ("rectangle", "circle"):
+        return from_box(*shape.bbox())
+    if t == "mask":
+        from anylabel.geometry import rle_decode
+
+        if shape.mask is None:
+            raise ValueError("a mask shape without its mask")
+        return mask_rotation(rle_decode(shape.mask))
+    return min_area_rotation(pts)

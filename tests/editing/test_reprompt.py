@@ -95,3 +95,18 @@ def test_backends_without_mask_prompts_get_the_shape_box() -> None:
     prompt = reprompt(mask, None, positive=[(40.0, 15.0)])
     assert prompt.box == (30.0, 10.0, 59.0, 19.0) and prompt.mask_logits is None
     assert LogitFrame.of(object()) is None
+
+
+def test_a_brushed_preview_carries_the_logits_of_the_edited_mask() -> None:
+    from anylabel.editing.brush import paint_stroke
+    from anylabel.editing.reprompt import candidate_from_mask
+
+    mask = np.zeros((300, 400), bool)
+    mask[100:200, 100:200] = True
+    paint_stroke(mask, [(200, 150), (300, 150)], 10)
+    frame = LogitFrame(valid_hw=(192.0, 256.0), pre_scale=4)  # a 300x400 image on SAM's grid
+    c = candidate_from_mask(mask, frame, score=0.5)
+    assert c.box == (100, 100, 311, 200) and c.score == 0.5
+    assert np.array_equal(c.logits, mask_logits(mask, frame))
+    assert c.logits[0, 96, 179] == pytest.approx(20)  # the painted stroke (x 280, y 150; 2.56 / 4 per cell)
+    assert candidate_from_mask(mask, None).logits is None

@@ -76,3 +76,21 @@ def test_rotate_resize_and_drag_keep_the_rectangle() -> None:
     assert (r.cx, r.cy, r.width, r.height) == pytest.approx((10, 10, 8, 3))
     dragged = drag_corner(p, 2, (15, 13))  # bottom-right corner out to (15, 13); top-left (7, 9) stays
     assert np.allclose(dragged, [(7, 9), (15, 9), (15, 13), (7, 13)])
+
+
+def test_the_rotation_of_any_shape() -> None:
+    from anylabel.editing.rotated import shape_rotation
+    from anylabel.geometry import rle_encode
+
+    assert shape_rotation(Shape("r", [(5, 1), (2, 8)], shape_type="rectangle")) == [(2, 1), (5, 1), (5, 8), (2, 8)]
+    assert np.allclose(shape_rotation(Shape("c", [(10, 10), (13, 14)], shape_type="circle")),
+                       [(5, 5), (15, 5), (15, 15), (5, 15)])
+    line = Shape("l", [(0, 0), (10, 10), (20, 20.5)], shape_type="linestrip")
+    r = rotation_params(shape_rotation(line))
+    # 45.7 degrees: the most horizontal side is the short one, at -44.3 degrees
+    assert r.angle == pytest.approx(math.atan2(20.5, 20) - math.pi / 2, abs=0.02)
+    assert r.width < 0.5 and r.height == pytest.approx(math.hypot(20, 20.5), abs=0.1)
+    m = np.zeros((30, 30), bool)
+    m[5:10, 3:20] = True
+    mr = rotation_params(shape_rotation(Shape("m", [(3, 5), (19, 9)], shape_type="mask", mask=rle_encode(m))))
+    assert (mr.width, mr.height, mr.angle) == pytest.approx((16, 4, 0.0))
