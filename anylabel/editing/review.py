@@ -5,17 +5,23 @@ An image is checked when its LabelMe file has ``"checked": true`` at the top lev
 cannot be read counts as unchecked too, so "next unchecked" leads the annotator to it, where opening it
 shows the error; :meth:`ReviewIndex.problems` lists such files.
 
-Reading is cheap and cached: a file whose bytes do not contain ``"checked"`` is unchecked without parsing,
-and a result is kept until the file's size or modification time changes.
+Reading is cheap and cached: a file whose bytes do not contain ``"checked"`` is unchecked without parsing;
+in a file indented by two spaces (how anylabel, labelme and X-AnyLabeling write) the top-level key is the
+line ``  "checked": true`` (deeper keys are indented more, and a ``"`` inside a string is escaped), found
+without parsing the shapes (a 80 kB file parses in ~1 ms, the search takes microseconds); other files are
+parsed. A result is kept until the file's size or modification time changes.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 PathLike = Union[str, Path]
+
+_TOP_LEVEL_CHECKED = re.compile(rb'\n  "checked": (true|false)\s*[,}\n]')
 
 
 class ReviewIndex:
@@ -51,6 +57,9 @@ class ReviewIndex:
             return False
         if b'"checked"' not in raw:
             return False
+        if raw.startswith(b'{\n  "'):  # indented by two: top-level keys are the lines at two spaces
+            found = _TOP_LEVEL_CHECKED.search(raw)
+            return found is not None and found.group(1) == b"true"
         try:
             data = json.loads(raw)
         except ValueError as e:  # JSONDecodeError and UnicodeDecodeError

@@ -69,3 +69,31 @@ def test_areas_of_every_type() -> None:
     assert area(Shape("c", [(0, 0), (3, 4)], shape_type="circle")) == pytest.approx(25 * math.pi)
     assert area(Shape("r", [(0, 0), (3, 4)], shape_type="rectangle")) == 12
     assert area(Shape("l", [(0, 0), (3, 4)], shape_type="line")) == 0
+
+
+def test_the_index_answers_as_the_plain_functions() -> None:
+    from anylabel.editing.hit import HitIndex
+
+    rng = np.random.default_rng(1)
+    shapes = []
+    for i in range(60):
+        x, y = rng.uniform(0, 200, 2)
+        kind = ["polygon", "rectangle", "circle", "point", "line", "rotation"][i % 6]
+        if kind == "polygon":
+            shapes.append(Shape("p", [(x, y), (x + 20, y + 3), (x + 8, y + 25)]))
+        elif kind == "rotation":
+            shapes.append(Shape("o", rotation_corners(x, y, 30, 6, 0.7), shape_type=kind))
+        elif kind == "circle":
+            shapes.append(Shape("c", [(x, y), (x + 9, y)], shape_type=kind))
+        elif kind == "point":
+            shapes.append(Shape("t", [(x, y)], shape_type=kind))
+        else:
+            shapes.append(Shape("r", [(x, y), (x + 15, y + 12)], shape_type=kind))
+    index = HitIndex(shapes)
+    for x, y in rng.uniform(0, 220, (300, 2)):
+        assert index.hits(x, y, 3.0) == hits(shapes, x, y, 3.0)
+        assert index.hit_test(x, y) == hit_test(shapes, x, y)
+    moved = Shape("p", [(500, 500), (510, 500), (505, 510)])
+    index.update(0, moved)
+    shapes[0] = moved
+    assert index.hit_test(505, 503) == 0 == hit_test(shapes, 505, 503)

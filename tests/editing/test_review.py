@@ -58,3 +58,19 @@ def test_statistics_count_checked_images(tmp_path: Path) -> None:
     _folder(tmp_path, [True, False, True])
     stats, _ = folder_stats(tmp_path)
     assert stats.images == 3 and stats.checked == 2 and ", 2 checked" in stats.table()
+
+
+def test_only_the_top_level_key_counts(tmp_path: Path) -> None:
+    from anylabel.fileio import json_text
+
+    nested = {"version": "5", "flags": {"checked": True}, "shapes": [{"label": "a", "checked": True,
+              "attributes": {"checked": True}, "points": [[0, 0]], "shape_type": "point"}],
+              "imagePath": "a.jpg", "imageData": None, "imageHeight": 5, "imageWidth": 5}
+    (tmp_path / "nested.json").write_text(json_text(nested))
+    (tmp_path / "compact.json").write_text(json.dumps({**nested, "checked": True}))
+    (tmp_path / "indented.json").write_text(json_text({**nested, "checked": True}))
+    (tmp_path / "other-indent.json").write_text(json.dumps({**nested, "checked": False}, indent=4))
+    index = ReviewIndex()
+    assert not index.checked(tmp_path / "nested.json")
+    assert index.checked(tmp_path / "compact.json") and index.checked(tmp_path / "indented.json")
+    assert not index.checked(tmp_path / "other-indent.json")
