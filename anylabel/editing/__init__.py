@@ -10,9 +10,11 @@ One module per concern (imported by name; this package imports nothing eagerly, 
   through the core's one mask -> shape path);
 * :mod:`~anylabel.editing.boolean`: union, subtraction and intersection of shapes (shapely; rasters where a
   mask takes part), holes kept;
-* :mod:`~anylabel.editing.reprompt`: a finished shape as the model's mask input (SAM's 1x256x256 logits);
+* :mod:`~anylabel.editing.reprompt`: a finished shape as the model's mask input (SAM's 1x256x256 logits),
+  and a brushed AI preview with the logits of what was painted;
 * :mod:`~anylabel.editing.rotated`: rotated rectangles (``rotation`` shapes);
-* :mod:`~anylabel.editing.hit`: hit-testing, distances, boxes and areas of every shape type;
+* :mod:`~anylabel.editing.hit`: hit-testing, distances, boxes and areas of every shape type (``HitIndex``
+  for many shapes), and which automatic mask a click keeps;
 * :mod:`~anylabel.editing.detail`: polygon simplification tolerance <-> vertex count, for a slider;
 * :mod:`~anylabel.editing.view`: brightness / contrast / gamma lookup tables for the display copy;
 * :mod:`~anylabel.editing.review`: the review state of a folder ("next unchecked").

@@ -19,7 +19,8 @@ import numpy as np
 from anylabel.document import Shape
 from anylabel.formats.stats import shape_area
 
-__all__ = ["HitIndex", "area", "bbox", "contains", "distance", "hits", "hit_test", "nearest_edge", "nearest_vertex"]
+__all__ = ["HitIndex", "area", "bbox", "contains", "distance", "hits", "hit_test", "nearest_edge", "nearest_vertex",
+           "pick_candidate"]
 
 MASK_NEAR = 16
 _DECODED: "OrderedDict[str, np.ndarray]" = OrderedDict()
@@ -196,3 +197,17 @@ def nearest_edge(shape: Shape, x: float, y: float, epsilon: float) -> Optional[i
     d = _segment_distances(np.array([x, y], dtype=np.float64), *_edges(pts, closed=t == "polygon"))
     i = int(np.argmin(d))
     return i if d[i] <= epsilon else None
+
+
+def pick_candidate(masks: Sequence[np.ndarray], x: float, y: float) -> Optional[int]:
+    """Which of several candidate masks (bool HxW, e.g. the automatic "segment everything" masks) a click at
+    (x, y) keeps: the smallest one containing the clicked pixel (the most specific object under the cursor;
+    a whole that contains the part is reached by clicking outside the part). None when no mask holds it."""
+    col, row = int(math.floor(x)), int(math.floor(y))
+    best, best_area = None, math.inf
+    for i, m in enumerate(masks):
+        if 0 <= row < m.shape[0] and 0 <= col < m.shape[1] and m[row, col]:
+            a = int(np.count_nonzero(m))
+            if a < best_area:
+                best, best_area = i, a
+    return best

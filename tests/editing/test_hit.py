@@ -97,3 +97,15 @@ def test_the_index_answers_as_the_plain_functions() -> None:
     index.update(0, moved)
     shapes[0] = moved
     assert index.hit_test(505, 503) == 0 == hit_test(shapes, 505, 503)
+
+
+def test_a_click_keeps_the_smallest_candidate_under_it() -> None:
+    from anylabel.editing.hit import pick_candidate
+
+    whole = np.zeros((50, 50), bool)
+    whole[5:45, 5:45] = True
+    part = np.zeros((50, 50), bool)
+    part[10:20, 10:20] = True
+    assert pick_candidate([whole, part], 12.5, 15.2) == 1
+    assert pick_candidate([whole, part], 30, 30) == 0
+    assert pick_candidate([whole, part], 2, 2) is None and pick_candidate([whole], 80, 3) is None
