@@ -8,12 +8,11 @@ what a previous answer's ``MaskCandidate.logits`` hold), on the grid their decod
   ``input_size / 4`` cells (``Embedding.logit_hw``), upsampled by ``pre_scale`` = 4 before the crop;
 * SAM2 stretches the image over its 1024 x 1024 input: the image covers all 256 x 256 cells.
 
-:func:`mask_logits` inverts that: the full-size mask is resized (area-averaged) to the image's part of the
-fine grid, padded, and area-averaged down to the logit grid, so every cell holds the fraction f of its area
-inside the shape; the logit is ``MASK_LOGIT * (2 f - 1)``: +20 inside, -20 outside, 0 on the boundary,
-which is where the decoder's threshold (0) puts it again (tested through upstream's own ``postprocess_masks``).
-20 is about the magnitude of SAM's own confident logits and within SAM2's clamp (+-32); with trained weights
-its effect on the refinement is not measured here (random weights only).
+:func:`mask_logits` inverts that: every cell of the logit grid gets the fraction f of its area (in image
+pixels, through the resize and the padding) inside the shape; the logit is ``MASK_LOGIT * (2 f - 1)``:
++20 inside, -20 outside, 0 on the boundary, which is where the decoder's threshold (0) puts it again (tested
+through upstream's own ``postprocess_masks``). 20 is a choice, not a measurement: clearly signed, inside
+SAM2's clamp (+-32); its effect on refinements with trained weights is not measured here (random weights).
 """
 from __future__ import annotations
 
@@ -58,26 +57,59 @@ class LogitFrame:
         return cls(valid_hw=(float(emb.logit_hw[0]), float(emb.logit_hw[1])), pre_scale=int(emb.pre_scale))
 
 
-def mask_logits(mask: np.ndarray, frame: LogitFrame, scale: float = MASK_LOGIT) -> np.ndarray:
+def mask_logits(mask: np.ndarray, frame: LogitFrame, scale: float = MASK_LOGIT,
+                box: Optional[Tuple[int, int, int, int]] = None) -> np.ndarray:
     """A bool HxW full-size mask as the model's mask input.
 
     Returns:
         1 x gh x gw float32 logits (1 x 256 x 256 for SAM / SAM2): ``scale * (2 f - 1)`` per cell, f the
         fraction of the cell inside the mask; cells outside the image (SAM's padding) are ``-scale``.
+
+    The fractions are exact areas (pixels as unit squares, cells with fractional edges), read from the
+    integral image of the mask's box only, so the cost follows the shape, not the image. ``box`` (x1, y1, x2,
+    y2 exclusive, e.g. ``MaskCandidate.box``) saves finding it; it must hold every pixel of the mask.
     """
     mask = np.asarray(mask)
     if mask.ndim != 2 or mask.size == 0:
         raise ValueError(f"the mask must be a non-empty HxW array, got shape {mask.shape}")
+    return (scale * (2.0 * cell_fractions(mask, frame, box) - 1.0)).astype(np.float32)[None]
+
+
+def cell_fractions(mask: np.ndarray, frame: LogitFrame,
+                   box: Optional[Tuple[int, int, int, int]] = None) -> np.ndarray:
+    """gh x gw float64: the fraction of each logit cell's area that the bool HxW ``mask`` covers."""
+    from anylabel.backends.masks import tight_box
+
+    H, W = mask.shape
     k = int(frame.pre_scale)
     gh, gw = int(frame.grid_hw[0]), int(frame.grid_hw[1])
     fh = min(gh * k, int(round(frame.valid_hw[0] * k)))  # the image's part of the fine grid (SAM: input_size)
     fw = min(gw * k, int(round(frame.valid_hw[1] * k)))
-    # uint8 area resize (fast, exact to 1/255) of the mask to the image's part of the fine grid
-    small = cv2.resize(mask.astype(np.uint8) * 255, (fw, fh), interpolation=cv2.INTER_AREA).astype(np.float32)
-    fine = np.zeros((gh * k, gw * k), dtype=np.float32)
-    fine[:fh, :fw] = small / 255.0
-    frac = fine.reshape(gh, k, gw, k).mean(axis=(1, 3)) if k > 1 else fine
-    return (scale * (2.0 * frac - 1.0)).astype(np.float32)[None]
+    sy, sx = k * H / fh, k * W / fw  # a cell's height and width in image pixels
+    if box is None:
+        box = tight_box(np.asarray(mask, dtype=bool))
+    if box is None:
+        return np.zeros((gh, gw))
+    x0, y0, x1, y1 = box
+    integral = cv2.integral(np.ascontiguousarray(mask[y0:y1, x0:x1]).astype(np.uint8), sdepth=cv2.CV_64F)
+    # the integral of a pixel-wise constant mask is bilinear between pixel corners: sample it at the cells'
+    # edges (clamped to the box: outside it the mask is empty), then area = inclusion-exclusion of corners
+    ys = np.clip(np.arange(gh + 1) * sy - y0, 0, y1 - y0)
+    xs = np.clip(np.arange(gw + 1) * sx - x0, 0, x1 - x0)
+    rows = _lerp(integral, ys, axis=0)
+    corners = _lerp(rows, xs, axis=1)
+    area = corners[1:, 1:] - corners[:-1, 1:] - corners[1:, :-1] + corners[:-1, :-1]
+    return np.clip(area / (sy * sx), 0.0, 1.0)
+
+
+def _lerp(a: np.ndarray, at: np.ndarray, axis: int) -> np.ndarray:
+    """``a`` linearly interpolated at the fractional indices ``at`` along ``axis``."""
+    i0 = np.minimum(np.floor(at).astype(np.int64), a.shape[axis] - 1)
+    i1 = np.minimum(i0 + 1, a.shape[axis] - 1)
+    t = at - i0
+    if axis == 0:
+        return a[i0] * (1 - t)[:, None] + a[i1] * t[:, None]
+    return a[:, i0] * (1 - t)[None, :] + a[:, i1] * t[None, :]
 
 
 def interior_point(mask: np.ndarray) -> Tuple[float, float]:
@@ -128,5 +160,6 @@ def candidate_from_mask(mask: np.ndarray, frame: Optional[LogitFrame], score: fl
     from anylabel.backends.prompt import MaskCandidate
 
     mask = np.asarray(mask, dtype=bool)
-    logits = mask_logits(mask, frame) if frame is not None and mask.any() else None
-    return MaskCandidate(mask=mask, score=float(score), logits=logits, box=tight_box(mask))
+    box = tight_box(mask)
+    logits = mask_logits(mask, frame, box=box) if frame is not None and box is not None else None
+    return MaskCandidate(mask=mask, score=float(score), logits=logits, box=box)

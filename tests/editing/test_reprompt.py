@@ -110,3 +110,18 @@ def test_a_brushed_preview_carries_the_logits_of_the_edited_mask() -> None:
     assert np.array_equal(c.logits, mask_logits(mask, frame))
     assert c.logits[0, 96, 179] == pytest.approx(20)  # the painted stroke (x 280, y 150; 2.56 / 4 per cell)
     assert candidate_from_mask(mask, None).logits is None
+
+
+def test_cell_fractions_are_exact_areas() -> None:
+    from anylabel.editing.reprompt import cell_fractions
+
+    mask = np.zeros((8, 8), bool)
+    mask[0:3, 0:1] = True  # 3 pixels
+    f = cell_fractions(mask, LogitFrame(valid_hw=(2.0, 2.0), grid_hw=(2, 2)))  # 4x4-pixel cells
+    assert f.tolist() == [[3 / 16, 0], [0, 0]]
+    f = cell_fractions(mask, LogitFrame(valid_hw=(1.5, 1.5), pre_scale=2, grid_hw=(2, 2)))  # 16/3 px, padding
+    assert f[0, 0] == pytest.approx(3 / (16 / 3) ** 2) and f[1, 1] == 0
+    full = np.ones((5, 7), bool)
+    g = cell_fractions(full, LogitFrame(valid_hw=(2.5, 3.5), pre_scale=2, grid_hw=(4, 4)))
+    assert np.allclose(g[:2, :3], 1) and np.allclose(g[2, :3], 0.5) and np.allclose(g[:2, 3], 0.5)
+    assert g[3].max() == 0 and g[2, 3] == pytest.approx(0.25)
