@@ -16,7 +16,7 @@ The result takes the label details of the first shape (:func:`anylabel.editing.c
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -31,8 +31,11 @@ CIRCLE_QUAD_SEGMENTS = 32
 
 Ring = List[Tuple[float, float]]
 
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
-def shape_geometry(shape: Shape):
+
+def shape_geometry(shape: Shape) -> "BaseGeometry":
     """A vector shape as a shapely (Multi)Polygon in image pixels (x, y).
 
     Raises:
@@ -57,7 +60,7 @@ def shape_geometry(shape: Shape):
     raise GeometryError(f"a {t} shape with {len(pts)} points has no area")
 
 
-def _polygonal(geom):
+def _polygonal(geom: "BaseGeometry") -> "BaseGeometry":
     """The polygonal part of a geometry (make_valid may add lines and points)."""
     from shapely.geometry import GeometryCollection, MultiPolygon, Polygon
 
@@ -70,7 +73,7 @@ def _polygonal(geom):
     return MultiPolygon()
 
 
-def geometry_rings(geom) -> List[Tuple[Ring, List[Ring]]]:
+def geometry_rings(geom: "BaseGeometry") -> List[Tuple[Ring, List[Ring]]]:
     """(exterior, [interiors]) per polygon of a shapely geometry, largest first; rings as (x, y) lists without
     the closing repeat of the first vertex."""
     polys = sorted(_parts(geom), key=lambda p: -p.area)
@@ -78,12 +81,12 @@ def geometry_rings(geom) -> List[Tuple[Ring, List[Ring]]]:
             for p in polys]
 
 
-def _parts(geom) -> list:
+def _parts(geom: "BaseGeometry") -> list:
     geom = _polygonal(geom)
     return [p for p in getattr(geom, "geoms", [geom]) if not p.is_empty]
 
 
-def geometry_mask(geom, hw: Tuple[int, int]) -> np.ndarray:
+def geometry_mask(geom: "BaseGeometry", hw: Tuple[int, int]) -> np.ndarray:
     """A shapely geometry as a bool mask of ``hw`` = (height, width), rasterised like labelme's polygons
     (outlines included, holes cut out with their outline kept as the shape's boundary)."""
     h, w = int(hw[0]), int(hw[1])
@@ -98,7 +101,7 @@ def geometry_mask(geom, hw: Tuple[int, int]) -> np.ndarray:
     return np.asarray(canvas, dtype=bool)
 
 
-def combine_geometry(shapes: Sequence[Shape], operation: str):
+def combine_geometry(shapes: Sequence[Shape], operation: str) -> "BaseGeometry":
     """The shapely result of ``operation`` over vector shapes: the union of all, the first minus the others,
     or the intersection of all."""
     import shapely

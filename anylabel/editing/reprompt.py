@@ -17,12 +17,14 @@ SAM2's clamp (+-32); its effect on refinements with trained weights is not measu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-from anylabel.backends.prompt import Box, Prompt
+from anylabel.backends.masks import tight_box
+from anylabel.backends.prompt import Box, MaskCandidate, Prompt
+from anylabel.geometry.boxes import mask_to_box
 
 MASK_LOGIT = 20.0
 
@@ -42,7 +44,7 @@ class LogitFrame:
     grid_hw: Tuple[int, int] = (256, 256)
 
     @classmethod
-    def of(cls, segmenter) -> Optional["LogitFrame"]:
+    def of(cls, segmenter: Any) -> Optional["LogitFrame"]:
         """The frame of ``segmenter``'s current image; None for backends without mask prompts (FastSAM, the
         classical one) or with no image set."""
         current = getattr(segmenter, "current_embedding", None)
@@ -78,8 +80,6 @@ def mask_logits(mask: np.ndarray, frame: LogitFrame, scale: float = MASK_LOGIT,
 def cell_fractions(mask: np.ndarray, frame: LogitFrame,
                    box: Optional[Tuple[int, int, int, int]] = None) -> np.ndarray:
     """gh x gw float64: the fraction of each logit cell's area that the bool HxW ``mask`` covers."""
-    from anylabel.backends.masks import tight_box
-
     H, W = mask.shape
     k = int(frame.pre_scale)
     gh, gw = int(frame.grid_hw[0]), int(frame.grid_hw[1])
@@ -136,8 +136,6 @@ def reprompt(mask: np.ndarray, frame: Optional[LogitFrame], positive: Sequence[T
       shape's :func:`interior_point` is added as a positive click.
     * Without one (FastSAM, classical): the shape's box as the box prompt unless a box is given, plus the clicks.
     """
-    from anylabel.geometry.boxes import mask_to_box
-
     positive = list(positive)
     if frame is None:
         if box is None:
@@ -152,13 +150,10 @@ def reprompt(mask: np.ndarray, frame: Optional[LogitFrame], positive: Sequence[T
     return prompt
 
 
-def candidate_from_mask(mask: np.ndarray, frame: Optional[LogitFrame], score: float = 1.0):
+def candidate_from_mask(mask: np.ndarray, frame: Optional[LogitFrame], score: float = 1.0) -> MaskCandidate:
     """The AI preview after a brush or eraser stroke: a ``MaskCandidate`` of the edited bool HxW ``mask`` with
     its tight box and, where the model takes mask prompts, the logits of the *edited* mask (so the next click
     refines what the user painted, not the model's stale answer)."""
-    from anylabel.backends.masks import tight_box
-    from anylabel.backends.prompt import MaskCandidate
-
     mask = np.asarray(mask, dtype=bool)
     box = tight_box(mask)
     logits = mask_logits(mask, frame, box=box) if frame is not None and box is not None else None

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 Point = Tuple[float, float]
+
+if TYPE_CHECKING:
+    from anylabel.document import Shape
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ def from_box(x1: float, y1: float, x2: float, y2: float) -> List[Point]:
     return [(xa, ya), (xb, ya), (xb, yb), (xa, yb)]
 
 
-def shape_rotation(shape) -> List[Point]:
+def shape_rotation(shape: "Shape") -> List[Point]:
     """The minimum-area rotated rectangle of any shape (:class:`anylabel.document.Shape`) as four corners:
     of its vertices (polygon, linestrip, points...), of its disc for a circle (a square at angle 0), of its
     pixels for a mask, itself for a rectangle or a rotation (a rectangle at angle 0)."""
