@@ -49,7 +49,7 @@ PathLike = Union[str, Path]
 _TOP_KEYS = {"version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth", "frame_index",
              "checked", "tags"}
 _SHAPE_KEYS = {"label", "points", "group_id", "shape_type", "flags", "description", "mask", "track_id", "score",
-               "attributes", "difficult", "direction"}
+               "attributes", "difficult"}
 #: above these a file is read (in time proportional to its size) but a warning names it
 LARGE_IMAGE_PIXELS = 250_000_000  # e.g. 16,000 x 16,000: every full-size mask of it costs 250 MB
 LARGE_VERTEX_COUNT = 100_000  # vertices in one shape; labelme's GUI slows to a crawl long before
@@ -229,6 +229,9 @@ def _shape_from_dict(s: Any, index: int, size: tuple, path: Path) -> Shape:
     if not isinstance(difficult, bool):
         raise FormatError(f"{where}: difficult must be true or false, got {difficult!r}", path)
     score = s.get("score")
+    extra = {k: v for k, v in s.items() if k not in _SHAPE_KEYS}
+    if shape_type == "rotation":  # its direction is written again from the points; elsewhere it is not ours
+        extra.pop("direction", None)
     return Shape(
         label=label,
         points=pts,
@@ -239,7 +242,7 @@ def _shape_from_dict(s: Any, index: int, size: tuple, path: Path) -> Shape:
         description=description,
         score=float(score) if isinstance(score, (int, float)) else None,
         mask=mask,
-        extra={k: v for k, v in s.items() if k not in _SHAPE_KEYS},
+        extra=extra,
         attributes=dict(attributes),
         difficult=difficult,
     )

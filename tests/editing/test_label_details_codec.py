@@ -146,3 +146,10 @@ def test_settings_list_flags_and_attribute_choices(tmp_path: Path) -> None:
                 {"shape_flags": "occluded"}):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             config_from_dict(bad)
+
+
+def test_a_direction_key_on_another_shape_type_is_kept() -> None:
+    s = {"label": "a", "points": [[0, 0], [1, 1], [0, 1]], "shape_type": "polygon", "direction": 1.5}
+    ann = labelme_from_dict({"shapes": [s], "imagePath": "a.jpg", "imageHeight": 5, "imageWidth": 5}, "a.json")
+    assert ann.shapes[0].extra == {"direction": 1.5}
+    assert labelme_to_dict(ann)["shapes"][0]["direction"] == 1.5
