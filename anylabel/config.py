@@ -109,6 +109,14 @@ class Config:
         clip_vocabulary: the names CLIP chooses from: a file (one name per line) or comma-separated words;
             ``None`` = the label list.
         shortcuts: action -> list of key sequences, see :data:`SHORTCUTS`.
+        shape_flags: the per-shape flags the label dialog offers (labelme's shape ``flags``), e.g.
+            ``[occluded, truncated]``.
+        image_flags: the image-level flags offered (labelme's top-level ``flags``, its ``--flags``).
+        image_tags: image-level tags offered first (free tags are allowed too; the file's ``tags`` list).
+        attributes: attribute name -> its choices, for shapes of every label, e.g.
+            ``{color: [red, white, blue]}`` (stored in the shape's ``attributes``).
+        label_attributes: label -> attribute name -> choices, for shapes of that label only (X-AnyLabeling's
+            attributes file); they add to and override ``attributes`` (:meth:`attribute_choices`).
     """
 
     autosave: bool = False
@@ -129,12 +137,22 @@ class Config:
     clip_model: Optional[str] = None
     clip_vocabulary: Optional[str] = None
     shortcuts: Dict[str, List[str]] = field(default_factory=lambda: {k: list(v[0]) for k, v in SHORTCUTS.items()})
+    shape_flags: List[str] = field(default_factory=list)
+    image_flags: List[str] = field(default_factory=list)
+    image_tags: List[str] = field(default_factory=list)
+    attributes: Dict[str, List[str]] = field(default_factory=dict)
+    label_attributes: Dict[str, Dict[str, List[str]]] = field(default_factory=dict)
     #: the file this configuration was read from (not a setting)
     path: Optional[Path] = field(default=None, compare=False, repr=False)
 
     def shortcut(self, action: str) -> List[str]:
         """The key sequences of ``action`` (empty list = no shortcut)."""
         return list(self.shortcuts.get(action, []))
+
+    def attribute_choices(self, label: str) -> Dict[str, List[str]]:
+        """Attribute name -> choices for a shape labelled ``label``: ``attributes`` plus ``label_attributes``."""
+        return {**{k: list(v) for k, v in self.attributes.items()},
+                **{k: list(v) for k, v in self.label_attributes.get(label, {}).items()}}
 
 
 _SETTING_KEYS = [k for k in Config.__dataclass_fields__ if k != "path"]
@@ -287,6 +305,18 @@ def _shortcuts(key: str, value: Any, path: Optional[Path], default: Dict[str, Li
     return out
 
 
+def _choices(key: str, value: Any, path: Optional[Path], default: Any) -> Dict[str, List[str]]:
+    if not isinstance(value, dict):
+        raise _fail(key, "must be a mapping name -> list of choices", value, path)
+    return {str(name): _str_list(f"{key}.{name}", choices, path, None) for name, choices in value.items()}
+
+
+def _label_choices(key: str, value: Any, path: Optional[Path], default: Any) -> Dict[str, Dict[str, List[str]]]:
+    if not isinstance(value, dict):
+        raise _fail(key, "must be a mapping label -> {name: list of choices}", value, path)
+    return {str(label): _choices(f"{key}.{label}", v, path, None) for label, v in value.items()}
+
+
 def _check_clashes(shortcuts: Dict[str, List[str]], path: Optional[Path]) -> None:
     owner: Dict[str, str] = {}
     for action, keys in shortcuts.items():
@@ -316,4 +346,9 @@ _CHECKS = {
     "clip_model": _opt_str,
     "clip_vocabulary": _opt_str,
     "shortcuts": _shortcuts,
+    "shape_flags": _str_list,
+    "image_flags": _str_list,
+    "image_tags": _str_list,
+    "attributes": _choices,
+    "label_attributes": _label_choices,
 }

@@ -165,6 +165,11 @@ class CachedSegmenter(Segmenter):
     def current_key(self) -> Optional[str]:
         return self._current_key
 
+    def current_embedding(self) -> Embedding:
+        """The current image's :class:`Embedding` (its size and logit frame, e.g. for a mask prompt:
+        :mod:`anylabel.editing.reprompt`). Raises ValueError when no image is set."""
+        return self._state()[0]
+
     def _state(self) -> Tuple[Embedding, Optional[np.ndarray]]:
         with self._lock:
             if self._current is None:

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         print(json_text({"images": stats.images, "instances": stats.instances, "per_class": stats.per_class,
                           "images_per_class": stats.images_per_class,
                           "area_per_class": stats.area_per_class, "per_image": stats.per_image,
-                          "shape_types": stats.shape_types, "ignored": stats.ignored,
+                          "shape_types": stats.shape_types, "ignored": stats.ignored, "checked": stats.checked,
                           "warnings": [str(w) for w in report.warnings]}), end="")
         return 0
     print(stats.table())

@@ -45,6 +45,9 @@ class Shape:
         score: the model's confidence for an automatic shape, ``None`` for manual ones.
         mask: COCO RLE of the full-image mask for ``shape_type == "mask"``, else ``None``.
         extra: keys found in a file that anylabel does not use; written back unchanged.
+        attributes: attribute name -> value (a choice from the settings' ``attributes``); X-AnyLabeling's
+            ``attributes`` key, which labelme keeps as other data.
+        difficult: the object is hard to recognise (PASCAL VOC's flag; X-AnyLabeling's ``difficult`` key).
         id: the shape's stable id in this process, given by :class:`~anylabel.document.history.History`
             (unique among one annotation's shapes, unchanged when other shapes are added, removed or
             reordered, kept by :meth:`copy` so an edited copy is the same shape); never written to files and
@@ -61,6 +64,8 @@ class Shape:
     score: Optional[float] = None
     mask: Optional[Dict[str, Any]] = None
     extra: Dict[str, Any] = field(default_factory=dict)
+    attributes: Dict[str, Any] = field(default_factory=dict)
+    difficult: bool = False
     id: Optional[int] = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -106,6 +111,8 @@ class ImageAnnotation:
         version: the labelme format version written into the file.
         extra: top-level keys anylabel does not use; written back unchanged.
         frame_index: for a video frame, its index in the video; ``None`` for a still image.
+        tags: image-level tags, in order (X-AnyLabeling's top-level ``tags`` list).
+        checked: the image has been reviewed (X-AnyLabeling's top-level ``checked``).
     """
 
     image_path: str
@@ -117,6 +124,8 @@ class ImageAnnotation:
     version: str = "5.5.0"
     extra: Dict[str, Any] = field(default_factory=dict)
     frame_index: Optional[int] = None
+    tags: List[str] = field(default_factory=list)
+    checked: bool = False
 
     @property
     def size(self) -> Tuple[int, int]:

@@ -3,6 +3,14 @@
 * Keys anylabel does not use, at the top level and in each shape, are kept and written back.
 * anylabel's own additions live in keys labelme keeps as "other data": ``track_id`` and ``score`` in a
   shape, ``frame_index`` at the top level.
+* Label details use X-AnyLabeling's keys, which labelme also keeps as "other data": per shape
+  ``attributes`` (name -> value) and ``difficult`` (written only when set), per file ``tags`` (a list of
+  strings) and ``checked`` (the review state, written only when true). Per-shape and image ``flags`` are
+  labelme's own.
+* ``rotation`` shapes (rotated rectangles, see :mod:`anylabel.document.shape`) are four corners; the writer
+  adds X-AnyLabeling's ``direction`` (the angle of the edge p0 -> p1 in radians, in [0, 2 pi)), the reader
+  takes the angle from the points. X-AnyLabeling's four-corner ``rectangle`` is read as labelme's two
+  corners (its box).
 * Mask shapes are written the way labelme writes them (``mask``: a base64 PNG of the mask cropped to
   ``points`` = its inclusive box), so labelme opens them; in memory they are full-size COCO RLE. A
   ``mask`` given as a COCO RLE dict is read too.
@@ -38,8 +46,10 @@ from anylabel.imaging.loader import MAX_PIXELS, pillow_open
 
 PathLike = Union[str, Path]
 
-_TOP_KEYS = {"version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth", "frame_index"}
-_SHAPE_KEYS = {"label", "points", "group_id", "shape_type", "flags", "description", "mask", "track_id", "score"}
+_TOP_KEYS = {"version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth", "frame_index",
+             "checked", "tags"}
+_SHAPE_KEYS = {"label", "points", "group_id", "shape_type", "flags", "description", "mask", "track_id", "score",
+               "attributes", "difficult"}
 #: above these a file is read (in time proportional to its size) but a warning names it
 LARGE_IMAGE_PIXELS = 250_000_000  # e.g. 16,000 x 16,000: every full-size mask of it costs 250 MB
 LARGE_VERTEX_COUNT = 100_000  # vertices in one shape; labelme's GUI slows to a crawl long before
@@ -87,6 +97,11 @@ def labelme_from_dict(data: Any, path: PathLike) -> ImageAnnotation:
     frame = data.get("frame_index")
     if frame is not None and not (isinstance(frame, int) and not isinstance(frame, bool) and frame >= 0):
         raise FormatError(f"'frame_index' must be a non-negative integer, got {frame!r}", path)
+    tags, checked = data.get("tags") or [], data.get("checked", False)
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise FormatError("'tags' must be a list of strings", path)
+    if not isinstance(checked, bool):
+        raise FormatError(f"'checked' must be true or false, got {checked!r}", path)
     return ImageAnnotation(
         image_path=data["imagePath"].replace("\\", "/"),
         image_height=height,
@@ -97,6 +112,8 @@ def labelme_from_dict(data: Any, path: PathLike) -> ImageAnnotation:
         version=str(data.get("version", "5.5.0")),
         extra={k: v for k, v in data.items() if k not in _TOP_KEYS},
         frame_index=frame,
+        tags=list(tags),
+        checked=checked,
     )
 
 
@@ -113,6 +130,10 @@ def labelme_to_dict(annotation: ImageAnnotation) -> Dict[str, Any]:
     }
     if annotation.frame_index is not None:
         data["frame_index"] = int(annotation.frame_index)
+    if annotation.tags:
+        data["tags"] = list(annotation.tags)
+    if annotation.checked:
+        data["checked"] = True
     for k, v in annotation.extra.items():
         data.setdefault(k, v)
     return data
@@ -199,7 +220,18 @@ def _shape_from_dict(s: Any, index: int, size: tuple, path: Path) -> Shape:
     mask = None
     if shape_type == "mask":
         mask = _mask_from_labelme(s.get("mask"), pts, size, f"{where}", path)
+    pts = _corners(shape_type, pts, where, path)
+    attributes, difficult = s.get("attributes") or {}, s.get("difficult", False)
+    if not isinstance(attributes, dict):
+        raise FormatError(f"{where}: attributes must be an object (name -> value)", path)
+    if difficult in (0, 1) and not isinstance(difficult, float):  # VOC-style 0 / 1 read as false / true
+        difficult = bool(difficult)
+    if not isinstance(difficult, bool):
+        raise FormatError(f"{where}: difficult must be true or false, got {difficult!r}", path)
     score = s.get("score")
+    extra = {k: v for k, v in s.items() if k not in _SHAPE_KEYS}
+    if shape_type == "rotation":  # its direction is written again from the points; elsewhere it is not ours
+        extra.pop("direction", None)
     return Shape(
         label=label,
         points=pts,
@@ -210,8 +242,26 @@ def _shape_from_dict(s: Any, index: int, size: tuple, path: Path) -> Shape:
         description=description,
         score=float(score) if isinstance(score, (int, float)) else None,
         mask=mask,
-        extra={k: v for k, v in s.items() if k not in _SHAPE_KEYS},
+        extra=extra,
+        attributes=dict(attributes),
+        difficult=difficult,
     )
+
+
+def _corners(shape_type: str, pts: List[tuple], where: str, path: Path) -> List[tuple]:
+    """Rectangles as labelme's two corners (X-AnyLabeling writes four: their box), rotations as four corners
+    (two given: the axis-aligned rectangle they span)."""
+    if shape_type == "rectangle" and len(pts) > 2:
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        return [(min(xs), min(ys)), (max(xs), max(ys))]
+    if shape_type == "rotation":
+        if len(pts) == 2:
+            (x1, y1), (x2, y2) = pts
+            return [(x1, y1), (x2, y1), (x2, y2), (x1, y2)]
+        if len(pts) != 4:
+            raise FormatError(f"{where}: a rotation (rotated rectangle) needs 4 corners, got {len(pts)} points",
+                              path)
+    return pts
 
 
 def _shape_to_dict(shape: Shape) -> Dict[str, Any]:
@@ -230,6 +280,14 @@ def _shape_to_dict(shape: Shape) -> Dict[str, Any]:
         d["track_id"] = shape.track_id
     if shape.score is not None:
         d["score"] = round(float(shape.score), 6)
+    if shape.attributes:
+        d["attributes"] = dict(shape.attributes)
+    if shape.difficult:
+        d["difficult"] = True
+    if shape.shape_type == "rotation" and len(shape.points) >= 2:
+        from anylabel.editing.rotated import direction
+
+        d["direction"] = direction(shape.points)
     for k, v in shape.extra.items():
         d.setdefault(k, v)
     return d

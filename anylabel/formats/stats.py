@@ -40,6 +40,7 @@ class DatasetStats:
         ignored: ``__ignore__`` regions.
         images_per_class: how many images hold at least one instance of each class.
         area_per_class: total area in pixels of each class's shapes (see the module docstring).
+        checked: images marked checked (reviewed; ``ImageAnnotation.checked``).
     """
 
     images: int = 0
@@ -49,6 +50,7 @@ class DatasetStats:
     ignored: int = 0
     images_per_class: Dict[str, int] = field(default_factory=dict)
     area_per_class: Dict[str, float] = field(default_factory=dict)
+    checked: int = 0
 
     @property
     def instances(self) -> int:
@@ -65,7 +67,8 @@ class DatasetStats:
         """The text ``anylabel stats`` prints."""
         n = max(1, self.images)
         lines = [f"{self.images} images, {self.instances} instances, {len(self.per_class)} classes"
-                 + (f", {self.ignored} __ignore__ regions" if self.ignored else "")]
+                 + (f", {self.ignored} __ignore__ regions" if self.ignored else "")
+                 + f", {self.checked} checked"]
         width = max([len("class")] + [len(c) for c in self.per_class])
         lines += ["", f"{'class':<{width}}  instances  images  per image  mean area"]
         for cls, count in list(self.per_class.items())[:top]:
@@ -91,7 +94,7 @@ def shape_area(shape: Shape) -> float:
         return abs((pts[1][0] - pts[0][0]) * (pts[1][1] - pts[0][1]))
     if shape.shape_type == "circle" and len(pts) >= 2:
         return math.pi * ((pts[1][0] - pts[0][0]) ** 2 + (pts[1][1] - pts[0][1]) ** 2)
-    if shape.shape_type == "polygon" and len(pts) >= 3:
+    if shape.shape_type in ("polygon", "rotation") and len(pts) >= 3:  # a rotation: its 4 corners' polygon
         xy = shape.points_array()
         x, y = xy[:, 0], xy[:, 1]
         return 0.5 * abs(float(x @ np.roll(y, -1) - y @ np.roll(x, -1)))  # shoelace
@@ -120,6 +123,7 @@ def dataset_stats(items: Sequence[Item]) -> DatasetStats:
         images_with.update(counts.keys())
         stats.per_image[item.label] = len(keys)
         stats.images += 1
+        stats.checked += bool(item.annotation.checked)
     stats.per_class = dict(sorted(per_class.items(), key=lambda kv: (-kv[1], kv[0])))
     stats.shape_types = dict(shape_types)
     stats.images_per_class = dict(images_with)

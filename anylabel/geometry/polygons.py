@@ -10,6 +10,7 @@ holes exactly choose the mask output (a ``mask`` shape with RLE) instead of poly
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
 import cv2
@@ -38,31 +39,59 @@ def mask_to_polygons(
         A list of Kx2 float64 arrays of (x, y) pixel vertices, K >= 3, largest part first. Empty for an
         empty mask.
     """
+    return parts_to_polygons(trace_parts(mask, min_area), tolerance, max_parts)
+
+
+@dataclass
+class TracedPart:
+    """One connected part of a mask, traced once (:func:`trace_parts`) and simplified at any tolerance
+    (:func:`parts_to_polygons`), so a tolerance slider does not trace the mask again.
+
+    Attributes:
+        area: the part's pixel count.
+        contour: its outer boundary, every boundary pixel (OpenCV's K x 1 x 2 int32 (x, y)).
+        rect: its bounding rectangle (x, y, w, h) in pixels.
+    """
+
+    area: float
+    contour: np.ndarray
+    rect: Tuple[int, int, int, int]
+
+
+def trace_parts(mask: np.ndarray, min_area: float = 1.0) -> List[TracedPart]:
+    """The connected parts of a bool HxW mask with at least ``min_area`` pixels, largest first."""
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise GeometryError(f"a mask must be 2-D (HxW), got shape {mask.shape}")
     m = np.ascontiguousarray(mask.astype(np.uint8))
     contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    parts: List[Tuple[float, np.ndarray]] = []
+    parts: List[TracedPart] = []
     for contour in contours:
         # Pixel count of the part, not the area of its outline: a 1-pixel-wide line has outline area 0.
         x, y, w, h = cv2.boundingRect(contour)
         area = float(np.count_nonzero(m[y : y + h, x : x + w])) if len(contours) > 1 else float(m.sum())
-        if area < min_area:
-            continue
+        if area >= min_area:
+            parts.append(TracedPart(area, contour, (x, y, w, h)))
+    parts.sort(key=lambda p: -p.area)
+    return parts
+
+
+def parts_to_polygons(parts: Sequence[TracedPart], tolerance: float = 1.0, max_parts: int = 0) -> List[np.ndarray]:
+    """The polygons of traced parts at ``tolerance`` (see :func:`mask_to_polygons`), in the parts' order."""
+    out = []
+    for part in parts[:max_parts] if max_parts > 0 else parts:
+        contour = part.contour
         if tolerance > 0 and len(contour) > 3:
             contour = cv2.approxPolyDP(contour, tolerance, True)
         pts = contour.reshape(-1, 2).astype(np.float64)
         if len(pts) < 3:
             # a single pixel or a straight run of pixels: use its box, so the polygon keeps its area
+            x, y, w, h = part.rect
             pts = np.array([[x, y], [x + w - 1, y], [x + w - 1, y + h - 1], [x, y + h - 1]], dtype=np.float64)
             if w == 1 or h == 1:
                 pts = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], dtype=np.float64)
-        parts.append((area, pts))
-    parts.sort(key=lambda p: -p[0])
-    if max_parts > 0:
-        parts = parts[:max_parts]
-    return [p for _, p in parts]
+        out.append(pts)
+    return out
 
 
 def simplify_polygon(points: np.ndarray, tolerance: float) -> np.ndarray:
@@ -92,7 +121,7 @@ def polygon_to_mask(points: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
 def shape_to_mask(shape_type: str, points: Sequence[Tuple[float, float]], size: Tuple[int, int]) -> np.ndarray:
     """Rasterise any LabelMe shape type (except ``mask``, which carries its own RLE) like labelme does."""
     pts = [tuple(map(float, p)) for p in points]
-    if shape_type == "polygon":
+    if shape_type in ("polygon", "rotation"):  # a rotation is its four corners' polygon
         return polygon_to_mask(np.asarray(pts), size)
     if shape_type == "rectangle":
         (x1, y1), (x2, y2) = pts[:2]
