@@ -20,6 +20,7 @@ from typing import Iterable, List, Optional
 
 import numpy as np
 
+from anylabel.backends.masks import tight_box
 from anylabel.backends.prompt import MaskCandidate
 from anylabel.document.shape import Shape
 from anylabel.geometry import rle_encode
@@ -32,14 +33,6 @@ def next_group_id(shapes: Iterable[Shape]) -> int:
     """One more than the largest group_id in use (1 when none is)."""
     ids = [s.group_id for s in shapes if s.group_id is not None]
     return max(ids) + 1 if ids else 1
-
-
-def _tight_box(mask: np.ndarray):
-    rows = np.flatnonzero(mask.any(axis=1))
-    if not len(rows):
-        return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    return (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
 
 
 def candidate_to_shapes(candidate: MaskCandidate, label: str, as_mask: bool = False,
@@ -58,7 +51,7 @@ def candidate_to_shapes(candidate: MaskCandidate, label: str, as_mask: bool = Fa
     Returns:
         [] for an empty mask, else one mask shape or one polygon per part (largest first).
     """
-    box = candidate.box if candidate.box is not None else _tight_box(candidate.mask)
+    box = candidate.box if candidate.box is not None else tight_box(candidate.mask)
     if box is None:
         return []
     if as_mask:

@@ -11,7 +11,7 @@ the pixels are no longer the model's.
 from __future__ import annotations
 
 import copy
-from typing import List, Optional, Tuple
+from typing import Iterable, List, Optional, Tuple
 
 import numpy as np
 
@@ -48,13 +48,13 @@ def shape_mask(shape: Shape, hw: Tuple[int, int]) -> np.ndarray:
 
 
 def mask_to_shapes(mask: np.ndarray, like: Shape, as_mask: bool = True, group_id: Optional[int] = None,
-                   tolerance: float = 1.0, min_area: float = 1.0) -> List[Shape]:
+                   tolerance: float = 1.0, min_area: float = 1.0, existing: Iterable[Shape] = ()) -> List[Shape]:
     """Shapes for a bool HxW ``mask`` that replaces the shape ``like`` (whose details they take).
 
     Args:
         as_mask: one ``mask`` shape (exact, holes kept) instead of polygons.
-        group_id: for polygons of a mask with several parts: the id they share (default: ``like``'s group id;
-            one is required then, e.g. :func:`anylabel.backends.shapes.next_group_id`).
+        group_id: for polygons of a mask with several parts: the id they share (default: ``like``'s group id,
+            else one more than the largest in ``existing``, the annotation's other shapes).
         tolerance, min_area: polygon simplification in pixels and the smallest part kept (pixels).
     Returns:
         [] for an empty mask (the shape was erased), else one mask shape or one polygon per part.
@@ -69,7 +69,7 @@ def mask_to_shapes(mask: np.ndarray, like: Shape, as_mask: bool = True, group_id
         return []
     gid = group_id if group_id is not None else like.group_id
     shapes = candidate_to_shapes(MaskCandidate(mask=mask, score=0.0, box=box), like.label, as_mask=as_mask,
-                                 group_id=gid, tolerance=tolerance, min_area=min_area)
+                                 group_id=gid, tolerance=tolerance, min_area=min_area, existing=existing)
     for s in shapes:
         take_details(s, like, group_id=like.group_id if len(shapes) == 1 else s.group_id)
     return shapes

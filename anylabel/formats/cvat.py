@@ -61,7 +61,7 @@ def _f(v: float) -> str:
 
 
 def _attributes(shape: Shape) -> Dict[str, str]:
-    attrs = getattr(shape, "attributes", None) or shape.extra.get("attributes") or {}
+    attrs = dict(shape.attributes)
     out = {str(k): ("true" if v is True else "false" if v is False else str(v)) for k, v in
            (attrs.items() if isinstance(attrs, dict) else [])}
     for k, v in shape.flags.items():

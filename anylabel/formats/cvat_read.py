@@ -64,7 +64,6 @@ def shape_from_element(el: ET.Element, label: str, size: Tuple[int, int]) -> Sha
     if el.attrib.get("occluded") == "1":
         attrs["occluded"] = True
     group = int(el.attrib["group_id"]) if el.attrib.get("group_id", "0") not in ("", "0") else None
-    extra = {"attributes": attrs} if attrs else {}
     tag = el.tag
     if tag == "box":
         x1, y1, x2, y2 = (_num(el, k) for k in ("xtl", "ytl", "xbr", "ybr"))
@@ -73,15 +72,15 @@ def shape_from_element(el: ET.Element, label: str, size: Tuple[int, int]) -> Sha
             raise ValueError("the box has zero area")
         if rot % 360:
             corners = corners_from_box((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, math.radians(rot))
-            return Shape(label, [tuple(p) for p in corners], "rotation", group_id=group, extra=extra)
-        return Shape(label, [(x1, y1), (x2, y2)], "rectangle", group_id=group, extra=extra)
+            return Shape(label, [tuple(p) for p in corners], "rotation", group_id=group, attributes=attrs)
+        return Shape(label, [(x1, y1), (x2, y2)], "rectangle", group_id=group, attributes=attrs)
     if tag == "ellipse":
         cx, cy, rx, ry = (_num(el, k) for k in ("cx", "cy", "rx", "ry"))
         if abs(rx - ry) > 1e-6 * max(rx, ry, 1):  # a true ellipse: its polygon (LabelMe has no ellipse)
             a = np.linspace(0, 2 * np.pi, 64, endpoint=False)
             return Shape(label, list(zip(cx + rx * np.cos(a), cy + ry * np.sin(a))), "polygon", group_id=group,
-                         extra=extra)
-        return Shape(label, [(cx, cy), (cx + rx, cy)], "circle", group_id=group, extra=extra)
+                         attributes=attrs)
+        return Shape(label, [(cx, cy), (cx + rx, cy)], "circle", group_id=group, attributes=attrs)
     if tag == "mask":
         counts = [int(v) for v in re.split(r"[,\s]+", el.attrib["rle"].strip()) if v]
         left, top, w, h = (int(el.attrib[k]) for k in ("left", "top", "width", "height"))
@@ -93,19 +92,19 @@ def shape_from_element(el: ET.Element, label: str, size: Tuple[int, int]) -> Sha
         if not rows.size:
             raise ValueError("the mask is empty")
         box = [(float(cols[0]), float(rows[0])), (float(cols[-1]), float(rows[-1]))]
-        return Shape(label, box, "mask", group_id=group, mask=rle_encode(mask), extra=extra)
+        return Shape(label, box, "mask", group_id=group, mask=rle_encode(mask), attributes=attrs)
     pts = _points(el.attrib["points"])
     if tag == "polygon":
         if len(pts) < 3:
             raise ValueError("a polygon needs 3 points")
-        return Shape(label, pts, "polygon", group_id=group, extra=extra)
+        return Shape(label, pts, "polygon", group_id=group, attributes=attrs)
     if tag == "polyline":
         if len(pts) < 2:
             raise ValueError("a polyline needs 2 points")
-        return Shape(label, pts, "line" if len(pts) == 2 else "linestrip", group_id=group, extra=extra)
+        return Shape(label, pts, "line" if len(pts) == 2 else "linestrip", group_id=group, attributes=attrs)
     if not pts:
         raise ValueError("no points")
-    return Shape(label, pts, "point" if len(pts) == 1 else "points", group_id=group, extra=extra)
+    return Shape(label, pts, "point" if len(pts) == 1 else "points", group_id=group, attributes=attrs)
 
 
 def _frame_images(images_dir: Path) -> Tuple[Dict[str, Path], List[Path]]:

@@ -329,10 +329,10 @@ def collect_instances(
 
 def is_difficult(shape: Shape) -> bool:
     """VOC's / DOTA's ``difficult``: a ``difficult`` flag, attribute or extra key that is true."""
-    for where in (shape.flags, shape.extra, getattr(shape, "attributes", None) or {}):
+    for where in (shape.flags, shape.extra, shape.attributes):
         if isinstance(where, dict) and where.get("difficult") in (True, 1, "1", "true"):
             return True
-    return bool(getattr(shape, "difficult", False))
+    return bool(shape.difficult)
 
 
 def ignore_regions(annotation: ImageAnnotation) -> List[Tuple[int, List[np.ndarray], Optional[np.ndarray]]]:

@@ -105,7 +105,8 @@ def shapes_from_maps(cls: np.ndarray, ins: np.ndarray, name_of: Callable[[int, i
                      report: Report, extras: Optional[Dict[int, dict]] = None) -> List[Shape]:
     """One mask shape per instance value ``k`` of ``ins`` (0 and 255 in an 8-bit map are not instances),
     labelled ``name_of(class value, k)`` where the class value is the most frequent one of ``cls`` under it;
-    an instance whose class has no name is left out with a warning naming ``file`` and ``k``."""
+    an instance whose class has no name is left out with a warning naming ``file`` and ``k``; ``extras[k]``
+    are more Shape fields for instance ``k`` (e.g. ``{"difficult": True}``)."""
     from anylabel.geometry.rle import rle_encode
 
     shapes = []
@@ -120,5 +121,5 @@ def shapes_from_maps(cls: np.ndarray, ins: np.ndarray, name_of: Callable[[int, i
             continue
         rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
         box = [(float(cols[0]), float(rows[0])), (float(cols[-1]), float(rows[-1]))]
-        shapes.append(Shape(label, box, "mask", mask=rle_encode(mask), extra=dict((extras or {}).get(k, {}))))
+        shapes.append(Shape(label, box, "mask", mask=rle_encode(mask), **(extras or {}).get(k, {})))
     return shapes

@@ -100,8 +100,7 @@ def _parse_dota(text: str, size: tuple, name: str, report: Report, wanted: Optio
         if shoelace(corners) <= 1e-9:
             report.warn(name, ln, "zero_area", f"line {ln + 1}: the box has zero area: left out")
             continue
-        extra = {"difficult": True} if len(parts) > 9 and parts[9] == "1" else {}
-        shapes.append(rotation_shape(label, corners, extra=extra))
+        shapes.append(rotation_shape(label, corners, difficult=len(parts) > 9 and parts[9] == "1"))
     return shapes
 
 

@@ -232,8 +232,8 @@ def read_voc(path: PathLike, options: Optional[Options] = None, report: Optional
                 if names is not None and options.labels is not None and label not in names:
                     report.warn(name, j, "unknown_label", f"label {label!r} is not in the labels file: left out")
                     continue
-                extra = {"difficult": True} if obj.findtext("difficult") == "1" else {}
-                shapes.append(Shape(label, [box[:2], box[2:]], "rectangle", extra=extra))
+                difficult = obj.findtext("difficult") == "1"
+                shapes.append(Shape(label, [box[:2], box[2:]], "rectangle", difficult=difficult))
         ann = ImageAnnotation(image_path=file_name, image_height=h, image_width=w, shapes=shapes)
         items.append(Item(ann, image if image.is_file() else None, xml_path, name))
     options.tick(len(xmls), len(xmls), "reading")

@@ -86,8 +86,8 @@ def test_a_mask_cut_in_two_becomes_two_polygons_sharing_a_group() -> None:
     mask = shape_mask(rect, (20, 60))
     assert mask.sum() == 60 * 20
     paint_stroke(mask, [(30, -5), (30, 25)], 3, erase=True)
-    with pytest.raises(ValueError):
-        mask_to_shapes(mask, rect, as_mask=False)  # parts need a group id
+    auto = mask_to_shapes(mask, rect, as_mask=False, existing=[Shape("x", [(0, 0), (1, 1)], "rectangle", group_id=3)])
+    assert [p.group_id for p in auto] == [4, 4]  # parts share the next free group id
     parts = mask_to_shapes(mask, rect, as_mask=False, group_id=7)
     assert [p.shape_type for p in parts] == ["polygon", "polygon"] and {p.group_id for p in parts} == {7}
     assert mask_to_shapes(np.zeros((20, 60), bool), rect) == []

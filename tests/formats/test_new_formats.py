@@ -111,7 +111,7 @@ def test_voc_import_of_xml_boxes_only(tmp_path):
     items, report = read_dataset("voc", tmp_path / "ds")
     (shape,) = items[0].annotation.shapes
     assert shape.shape_type == "rectangle" and shape.points == [(1.0, 2.0), (30.0, 40.0)]
-    assert shape.extra["difficult"] is True
+    assert shape.difficult is True
     assert [w.kind for w in report.warnings] == ["bad_annotation"] and report.warnings[0].shape == 1
 
 
@@ -201,7 +201,7 @@ def test_dota_round_trip_keeps_corners_difficult_and_order(tmp_path):
     import_dataset(tmp_path / "d", "dota", tmp_path / "lm")
     (item,) = read_labelme_folder(tmp_path / "lm")
     assert [s.label for s in item.annotation.shapes] == ["large-vehicle", "ship"]
-    assert item.annotation.shapes[0].extra.get("difficult") is True
+    assert item.annotation.shapes[0].difficult is True
     assert np.allclose(item.annotation.shapes[0].points_array(), c, atol=0.01)
 
 
@@ -252,8 +252,8 @@ def test_cvat_images_round_trip_every_shape_type(tmp_path):
     (item,) = read_labelme_folder(tmp_path / "lm")
     back = item.annotation.shapes
     assert [s.shape_type for s in back] == ["polygon", "rectangle", "rotation", "points", "linestrip", "circle", "mask"]
-    assert back[0].extra["attributes"] == {"color": "red", "occluded": True}
-    assert back[1].extra["attributes"] == {"truncated": True} and back[0].group_id == back[1].group_id
+    assert back[0].attributes == {"color": "red", "occluded": True}
+    assert back[1].attributes == {"truncated": True} and back[0].group_id == back[1].group_id
     assert np.allclose(back[2].points_array(), shapes[2].points_array(), atol=0.01)
     assert np.array_equal(rle_decode(back[6].mask), m)
 
