@@ -2,7 +2,7 @@
 undoable methods and the GUI calls through it.
 
 One module per concern (imported by name; this package imports nothing eagerly, so the LabelMe codec can use
-:mod:`~anylabel.editing.rotated` without loading the backends):
+:mod:`~anylabel.geometry.rotated` without loading the backends):
 
 * :mod:`~anylabel.editing.brush`: round brush / eraser strokes into a bool mask (in place, the changed box
   returned as an undoable :class:`~anylabel.editing.brush.MaskPatch`);
@@ -12,7 +12,7 @@ One module per concern (imported by name; this package imports nothing eagerly, 
   mask takes part), holes kept;
 * :mod:`~anylabel.editing.reprompt`: a finished shape as the model's mask input (SAM's 1x256x256 logits),
   and a brushed AI preview with the logits of what was painted;
-* :mod:`~anylabel.editing.rotated`: rotated rectangles (``rotation`` shapes);
+* :mod:`~anylabel.geometry.rotated`: rotated rectangles (``rotation`` shapes);
 * :mod:`~anylabel.editing.hit`: hit-testing, distances, boxes and areas of every shape type (``HitIndex``
   for many shapes), and which automatic mask a click keeps;
 * :mod:`~anylabel.editing.detail`: polygon simplification tolerance <-> vertex count, for a slider;

@@ -48,8 +48,9 @@ from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes
 from anylabel.formats.images import NamePool, place_image
 from anylabel.formats.labels import build_label_map
-from anylabel.formats.rotated import clockwise, rotation_angle
+from anylabel.formats.rotated import clockwise
 from anylabel.geometry.rle import rle_decode
+from anylabel.geometry.rotated import angle as rotation_angle
 
 _POINT_TAGS = {"polygon": "polygon", "point": "points", "points": "points", "line": "polyline",
                "linestrip": "polyline"}

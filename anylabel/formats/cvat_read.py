@@ -24,8 +24,8 @@ from anylabel.document import ImageAnnotation, Shape
 from anylabel.errors import FormatError, ImageLoadError
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.cvat import mask_from_cvat_rle
-from anylabel.formats.rotated import corners_from_box
 from anylabel.geometry.rle import rle_encode
+from anylabel.geometry.rotated import rotation_corners
 from anylabel.imaging.loader import image_size, is_image_file
 
 _SHAPE_TAGS = ("box", "polygon", "polyline", "points", "ellipse", "mask")
@@ -71,7 +71,7 @@ def shape_from_element(el: ET.Element, label: str, size: Tuple[int, int]) -> Sha
         if not (x2 > x1 and y2 > y1 and math.isfinite(rot)):
             raise ValueError("the box has zero area")
         if rot % 360:
-            corners = corners_from_box((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, math.radians(rot))
+            corners = rotation_corners((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, math.radians(rot))
             return Shape(label, [tuple(p) for p in corners], "rotation", group_id=group, attributes=attrs)
         return Shape(label, [(x1, y1), (x2, y2)], "rectangle", group_id=group, attributes=attrs)
     if tag == "ellipse":

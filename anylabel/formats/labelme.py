@@ -285,7 +285,7 @@ def _shape_to_dict(shape: Shape) -> Dict[str, Any]:
     if shape.difficult:
         d["difficult"] = True
     if shape.shape_type == "rotation" and len(shape.points) >= 2:
-        from anylabel.editing.rotated import direction
+        from anylabel.geometry.rotated import direction
 
         d["direction"] = direction(shape.points)
     for k, v in shape.extra.items():

@@ -12,15 +12,14 @@
 """
 from __future__ import annotations
 
-import math
 from typing import Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
 
 from anylabel.document import ImageAnnotation, Shape
 from anylabel.formats.base import Report
 from anylabel.formats.instances import Instance
+from anylabel.geometry.rotated import min_area_rotation
 
 
 def clockwise(corners: np.ndarray) -> np.ndarray:
@@ -31,23 +30,8 @@ def clockwise(corners: np.ndarray) -> np.ndarray:
 
 
 def min_area_corners(points: np.ndarray) -> np.ndarray:
-    """The corners (4x2 float64) of the minimum-area rectangle around ``points`` (Nx2)."""
-    rect = cv2.minAreaRect(np.ascontiguousarray(points, dtype=np.float32))
-    return clockwise(cv2.boxPoints(rect).astype(np.float64))
-
-
-def rotation_angle(corners: np.ndarray) -> float:
-    """The rotation (radians) of a rotated box: the angle of the edge from corner 0 to corner 1."""
-    (x0, y0), (x1, y1) = corners[0], corners[1]
-    return math.atan2(y1 - y0, x1 - x0)
-
-
-def corners_from_box(cx: float, cy: float, w: float, h: float, angle: float) -> np.ndarray:
-    """The corners of a box of centre (cx, cy), size w x h rotated by ``angle`` radians (clockwise on
-    screen), starting at the corner that is top-left before the rotation."""
-    c, s = math.cos(angle), math.sin(angle)
-    local = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]])
-    return local @ np.array([[c, s], [-s, c]]) + (cx, cy)
+    """The corners (4x2 float64, clockwise on screen) of the minimum-area rectangle around ``points`` (Nx2)."""
+    return clockwise(np.asarray(min_area_rotation(points), dtype=np.float64))
 
 
 def instance_corners(inst: Instance, annotation: ImageAnnotation, min_area_rect: bool, file: str,

@@ -9,9 +9,9 @@ import pytest
 from anylabel.document import Shape
 from anylabel.editing.boolean import combine, combine_geometry, geometry_rings, shape_geometry
 from anylabel.editing.convert import shape_mask
-from anylabel.editing.rotated import rotation_corners
 from anylabel.errors import GeometryError
 from anylabel.geometry import rle_decode, rle_encode
+from anylabel.geometry.rotated import rotation_corners
 
 HW = (120, 160)
 

@@ -8,8 +8,8 @@ import pytest
 
 from anylabel.document import Shape
 from anylabel.editing.hit import area, bbox, contains, distance, hit_test, hits, nearest_edge, nearest_vertex
-from anylabel.editing.rotated import rotation_corners
 from anylabel.geometry import rle_encode
+from anylabel.geometry.rotated import rotation_corners
 
 
 def test_distances_of_each_type() -> None:

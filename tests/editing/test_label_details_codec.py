@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from anylabel.document import ImageAnnotation, Shape
-from anylabel.editing.rotated import rotation_corners
 from anylabel.errors import FormatError
 from anylabel.formats.labelme import labelme_from_dict, labelme_to_dict, load_labelme, save_labelme
+from anylabel.geometry.rotated import rotation_corners
 
 
 def _annotation() -> ImageAnnotation:

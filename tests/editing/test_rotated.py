@@ -8,7 +8,7 @@ import pytest
 
 from anylabel.document import Shape
 from anylabel.editing.convert import shape_mask
-from anylabel.editing.rotated import (
+from anylabel.geometry.rotated import (
     angle,
     direction,
     drag_corner,
@@ -79,8 +79,8 @@ def test_rotate_resize_and_drag_keep_the_rectangle() -> None:
 
 
 def test_the_rotation_of_any_shape() -> None:
-    from anylabel.editing.rotated import shape_rotation
     from anylabel.geometry import rle_encode
+    from anylabel.geometry.rotated import shape_rotation
 
     assert shape_rotation(Shape("r", [(5, 1), (2, 8)], shape_type="rectangle")) == [(2, 1), (5, 1), (5, 8), (2, 8)]
     assert np.allclose(shape_rotation(Shape("c", [(10, 10), (13, 14)], shape_type="circle")),

@@ -135,9 +135,9 @@ def test_masks_export_and_round_trip(tmp_path):
 
 
 def _rot(label, cx, cy, w, h, deg, **kw):
-    from anylabel.formats.rotated import corners_from_box
+    from anylabel.geometry.rotated import rotation_corners
 
-    return Shape(label, [tuple(p) for p in corners_from_box(cx, cy, w, h, math.radians(deg))], "rotation", **kw)
+    return Shape(label, [tuple(p) for p in rotation_corners(cx, cy, w, h, math.radians(deg))], "rotation", **kw)
 
 
 def _load_obb(data_yaml: Path):
