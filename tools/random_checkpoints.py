@@ -122,6 +122,10 @@ def write_sam(out_dir: Path, full: bool = False) -> List[dict]:
 def write_mobile_sam(out_dir: Path, full: bool = False) -> List[dict]:
     """A MobileSAM ``state_dict`` (``mobile_sam.pt``'s format): build_sam_vit_t (full) or a small TinyViT."""
     import torch
+
+    from anylabel.backends.sam import import_upstream
+
+    import_upstream("mobile_sam")  # first import without timm's registry warnings
     from mobile_sam import build_sam_vit_t
     from mobile_sam.modeling import TinyViT
 
@@ -141,6 +145,10 @@ def write_mobile_sam(out_dir: Path, full: bool = False) -> List[dict]:
 def write_sam_hq(out_dir: Path, full: bool = False) -> List[dict]:
     """SAM-HQ ``state_dict`` checkpoints (``sam_hq_vit_*.pth``'s format): vit_b (full) or all three (small)."""
     import torch
+
+    from anylabel.backends.sam import import_upstream
+
+    import_upstream("segment_anything_hq")  # first import without timm's registry warnings
     from segment_anything_hq.build_sam import _build_sam
 
     out_dir = Path(out_dir)
