@@ -29,6 +29,9 @@ INSTALL_REQUIRES = [
     "onnxruntime-gpu>=1.17; platform_system != 'Darwin'",
     "onnxruntime>=1.17; platform_system == 'Darwin'",
     "open-clip-torch>=2.24",
+    # issue 17: the upstream packages of the model families MobileSAM (module mobile_sam) and SAM-HQ
+    "mobilesam-mirror>=1.0",
+    "segment-anything-hq>=0.3",
 ]
 
 #: what `import labelme._label_file` needs besides our own requirements (labelme is installed with --no-deps)
@@ -37,6 +40,8 @@ LABELME_LOADER_DEPS = ["imgviz>=2.0", "loguru>=0.7", "tifffile>=2024.1.30"]
 EXTRAS = {
     "ray": ["ray[data]>=2.9"],
     "hf": ["transformers>=4.40"],
+    # SAM 3 (issue 17) is optional: sam3 0.1.4 pins numpy<2.4, which would downgrade numpy for everything else
+    "sam3": ["sam3>=0.1.4"],
     "dev": [
         "pytest>=7.4",
         "pytest-qt>=4.2",

@@ -30,7 +30,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -203,20 +203,21 @@ def upstream_post(emb, blob) -> None:
     mask_to_polygons(masks[0, 0].numpy())
 
 
-def full_models_file(models_file: Optional[Path]) -> Path:
-    """``models_file``, or the models file of full-size random SAM / SAM2 checkpoints in the cache, written by
-    ``tools/random_checkpoints.py`` the first time."""
+def full_models_file(models_file: Optional[Path], families: Sequence[str] = ("sam", "sam2"),
+                     folder: str = "random_full") -> Path:
+    """``models_file``, or the models file of full-size random checkpoints of ``families`` in the cache folder
+    ``folder``, written by ``tools/random_checkpoints.py`` the first time."""
     if models_file is not None:
         return models_file
     from anylabel.models import cache_root
 
-    out = cache_root() / "random_full"
+    out = cache_root() / folder
     if not (out / "models.yaml").exists():
         sys.path.insert(0, str(ROOT / "tools"))
         import random_checkpoints
 
-        print(f"writing full-size random checkpoints to {out} ...", flush=True)
-        random_checkpoints.write_all(out, full=True, only=["sam", "sam2"])
+        print(f"writing full-size random checkpoints ({', '.join(families)}) to {out} ...", flush=True)
+        random_checkpoints.write_all(out, full=True, only=list(families))
     return out / "models.yaml"
 
 

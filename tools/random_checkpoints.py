@@ -6,15 +6,18 @@ download exercises it. This tool builds the *real upstream classes* with random 
 way the upstream projects publish their checkpoints:
 
 * SAM (segment-anything): a plain ``state_dict`` of ``Sam`` in a ``.pth`` file.
+* MobileSAM (mobile_sam) and SAM-HQ (segment_anything_hq): a plain ``state_dict`` of the package's ``Sam``
+  (TinyViT encoder / ``MaskDecoderHQ``), as ``mobile_sam.pt`` and ``sam_hq_vit_*.pth`` are.
 * SAM2.1 (sam2): ``{"model": state_dict}`` in a ``.pt`` file, with a hydra config.
 * FastSAM (ultralytics): ultralytics' own checkpoint dict (``{"model": SegmentationModel (fp16), ...}``)
   of a YOLOv8-seg model with one class, in a ``.pt`` file.
 * CLIP (open_clip): an open_clip ``state_dict`` in a ``.bin`` file (the format of open_clip's hub weights).
 
 By default the models are *small* (shallow, narrow encoders; same classes, same file formats) so tests run
-in seconds; ``--full`` writes the real sizes of SAM vit_b, SAM2.1 hiera tiny, FastSAM-s and CLIP ViT-B/32.
-Architectures that differ from the official ones are described in each entry's ``settings`` (SAM:
-``encoder``; SAM2: ``config``, a hydra yaml written next to the checkpoint; FastSAM: none, the checkpoint
+in seconds; ``--full`` writes the real sizes of SAM vit_b, MobileSAM, SAM-HQ vit_b, SAM2.1 hiera tiny, FastSAM-s and
+CLIP ViT-B/32.
+Architectures that differ from the official ones are described in each entry's ``settings`` (SAM, SAM-HQ,
+MobileSAM: ``encoder``; SAM2: ``config``, a hydra yaml written next to the checkpoint; FastSAM: none, the checkpoint
 carries its own yaml, but ``conf`` / ``iou`` / ``max_det`` keep every detection because random weights score all
 of them near 0;
 CLIP: ``model_config``), so the adapters build them through the registry exactly as
@@ -40,6 +43,13 @@ import yaml
 #: SAM encoder of the small models: same ImageEncoderViT class, 2 blocks of width 64.
 SMALL_SAM_ENCODER = {"embed_dim": 64, "depth": 2, "num_heads": 2, "global_attn_indexes": [1]}
 FULL_SAM = {"vit_b": {"embed_dim": 768, "depth": 12, "num_heads": 12, "global_attn_indexes": [2, 5, 8, 11]}}
+#: MobileSAM's TinyViT of the small models: every keyword of ``mobile_sam.modeling.TinyViT`` (the adapter builds
+#: ``TinyViT(**settings.encoder)``), 4 one-block stages of widths 16, 32, 32, 320 instead of build_sam_vit_t's
+#: 64-320 with 12 blocks (the last width must stay 320: its PatchMerging keeps the resolution only for 320).
+SMALL_TINY_VIT = {"img_size": 1024, "in_chans": 3, "num_classes": 1000, "embed_dims": [16, 32, 32, 320],
+                  "depths": [1, 1, 1, 1], "num_heads": [1, 1, 1, 5], "window_sizes": [7, 7, 14, 7], "mlp_ratio": 4.0,
+                  "drop_rate": 0.0, "drop_path_rate": 0.0, "use_checkpoint": False, "mbconv_expand_ratio": 4.0,
+                  "local_conv_size": 3, "layer_lr_decay": 0.8}
 SAM2_CONFIGS = {
     "tiny": "configs/sam2.1/sam2.1_hiera_t.yaml",
     "small": "configs/sam2.1/sam2.1_hiera_s.yaml",
@@ -106,6 +116,55 @@ def write_sam(out_dir: Path, full: bool = False) -> List[dict]:
         entries.append(_entry(f"sam_{variant}", "sam", f"SAM {variant} (random)", path, settings))
         onnx_settings = dict(settings, runtime="onnx")
         entries.append(_entry(f"sam_{variant}_onnx", "sam", f"SAM {variant} ONNX (random)", path, onnx_settings))
+    return entries
+
+
+def write_mobile_sam(out_dir: Path, full: bool = False) -> List[dict]:
+    """A MobileSAM ``state_dict`` (``mobile_sam.pt``'s format): build_sam_vit_t (full) or a small TinyViT."""
+    import torch
+
+    from anylabel.backends.sam import import_upstream
+
+    import_upstream("mobile_sam")  # first import without timm's registry warnings
+    from mobile_sam import build_sam_vit_t
+    from mobile_sam.modeling import TinyViT
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _seed(150)
+    model = build_sam_vit_t()
+    settings: Dict[str, object] = {"model_type": "vit_t"}
+    if not full:
+        model.image_encoder = TinyViT(**SMALL_TINY_VIT)
+        settings["encoder"] = copy.deepcopy(SMALL_TINY_VIT)
+    path = out_dir / f"mobile_sam_random{'' if full else '_small'}.pt"
+    torch.save(model.state_dict(), path)
+    return [_entry("mobile_sam", "mobile_sam", "MobileSAM (random)", path, settings)]
+
+
+def write_sam_hq(out_dir: Path, full: bool = False) -> List[dict]:
+    """SAM-HQ ``state_dict`` checkpoints (``sam_hq_vit_*.pth``'s format): vit_b (full) or all three (small)."""
+    import torch
+
+    from anylabel.backends.sam import import_upstream
+
+    import_upstream("segment_anything_hq")  # first import without timm's registry warnings
+    from segment_anything_hq.build_sam import _build_sam
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for i, variant in enumerate(["vit_b"] if full else ["vit_b", "vit_l", "vit_h"]):
+        enc = FULL_SAM[variant] if full else SMALL_SAM_ENCODER
+        _seed(160 + i)
+        model = _build_sam(encoder_embed_dim=enc["embed_dim"], encoder_depth=enc["depth"],
+                           encoder_num_heads=enc["num_heads"], encoder_global_attn_indexes=enc["global_attn_indexes"])
+        path = out_dir / f"sam_hq_{variant}_random{'' if full else '_small'}.pth"
+        torch.save(model.state_dict(), path)
+        settings: Dict[str, object] = {"model_type": variant}
+        if not full:
+            settings["encoder"] = dict(enc)
+        entries.append(_entry(f"sam_hq_{variant}", "sam_hq", f"SAM-HQ {variant} (random)", path, settings))
     return entries
 
 
@@ -260,6 +319,8 @@ def write_clip(out_dir: Path, full: bool = False) -> List[dict]:
 
 WRITERS: Dict[str, Callable[..., List[dict]]] = {
     "sam": write_sam,
+    "mobile_sam": write_mobile_sam,
+    "sam_hq": write_sam_hq,
     "sam2": write_sam2,
     "fastsam": write_fastsam,
     "clip": write_clip,

@@ -33,20 +33,28 @@ def bounded_options(options: Dict[str, Any], hw: Tuple[int, ...], per_point: int
 
 
 def sam_everything(model: Any, image: np.ndarray, options: Dict[str, Any],
-                   features: Any = None, progress: Optional[Progress] = None) -> List[MaskCandidate]:
+                   features: Any = None, progress: Optional[Progress] = None, package: str = "segment_anything",
+                   predictor_state: Optional[Dict[str, Any]] = None) -> List[MaskCandidate]:
     """SamAutomaticMaskGenerator(model, **options) on ``image`` (HxWx3 uint8 RGB), largest mask first.
 
     ``features``: the image's 1x256x64x64 SAM embedding (tensor or array, e.g. from the ONNX encoder), or None
-    to let the generator encode the image. ``progress``: see :func:`_batches_reported`.
+    to let the generator encode the image. ``progress``: see :func:`_batches_reported`. ``package``: whose
+    generator (segment-anything's layout: ``mobile_sam``, ``segment_anything_hq``); ``predictor_state``: more
+    attributes its predictor's ``set_image`` sets (SAM-HQ: ``interm_features``).
     """
+    import importlib
+
     import torch
-    from segment_anything import SamAutomaticMaskGenerator
+
+    SamAutomaticMaskGenerator = importlib.import_module(package).SamAutomaticMaskGenerator
 
     def install(p: Any, hw: Tuple[int, int]) -> None:  # what SamPredictor.set_torch_image records
         p.reset_image()
         p.original_size = hw
         p.input_size = p.transform.get_preprocess_shape(hw[0], hw[1], p.transform.target_length)
         p.features = torch.as_tensor(features).to(p.device)
+        for name, value in (predictor_state or {}).items():
+            setattr(p, name, value)
         p.is_image_set = True
 
     generator = SamAutomaticMaskGenerator(model, **bounded_options(options, image.shape[:2]))

@@ -20,7 +20,10 @@ from anylabel.models import ModelRegistry, ModelSpec
 ADAPTERS: Dict[str, str] = {
     "sam": "anylabel.backends.sam:SamSegmenter",
     "sam:onnx": "anylabel.backends.sam_onnx:SamOnnxSegmenter",
+    "mobile_sam": "anylabel.backends.mobile_sam:MobileSamSegmenter",
+    "sam_hq": "anylabel.backends.sam_hq:SamHqSegmenter",
     "sam2": "anylabel.backends.sam2:Sam2Segmenter",
+    "sam3": "anylabel.backends.sam3:Sam3Segmenter",
     "fastsam": "anylabel.backends.fastsam:FastSamSegmenter",
     "classical": "anylabel.backends.classical:ClassicalSegmenter",
 }

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
+import time
 from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
@@ -32,6 +33,7 @@ from anylabel.backends.cpu import background_priority, encoding
 from anylabel.backends.engines import ONNX_FP32, TORCH_BF16, TORCH_FP32, EnginePlan, plan_engines
 from anylabel.backends.masks import exclude_boxes, logits_to_mask, negative_box_points, tight_box
 from anylabel.backends.prompt import Box, LazyMaskCandidate, MaskCandidate, Prompt
+from anylabel.models.speed import EncodeTimes
 
 
 @dataclass
@@ -135,8 +137,11 @@ class CachedSegmenter(Segmenter):
                 continue
             try:
                 with self._encode_lock, encoding():  # clicks meanwhile use 1 thread (anylabel.backends.cpu)
+                    start = time.perf_counter()
                     emb = self._encode(check_image(image))
+                    seconds = time.perf_counter() - start
                 self.cache.put(self.cache_name, key, emb)
+                EncodeTimes().record(self.name, self.device, seconds)  # what the model picker shows
                 return emb
             finally:
                 with self._lock:

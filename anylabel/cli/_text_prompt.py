@@ -20,10 +20,35 @@ DEFAULT_CLIP = "clip_vit_b32"
 def add_text_arguments(parser: argparse.ArgumentParser) -> None:
     """``--text`` and ``--clip`` for ``anylabel segment``."""
     parser.add_argument("--text", "-t", metavar="TEXT",
-                        help="select the automatic mask that best matches TEXT (CLIP) instead of points/boxes; "
-                             "the label defaults to TEXT")
+                        help="select the automatic mask that best matches TEXT (CLIP) instead of points/boxes "
+                             "(with --model sam3: every instance of TEXT, by SAM 3 itself); the label defaults "
+                             "to TEXT")
     parser.add_argument("--clip", default=DEFAULT_CLIP, metavar="NAME",
                         help=f"CLIP model of the registry for --text (default {DEFAULT_CLIP})")
+
+
+def _text_instances(args: argparse.Namespace, segmenter, text: str, image, image_path: Path, out: Path) -> int:
+    """Append every instance a text-prompted model (SAM 3) finds for ``text``, each its own group of shapes."""
+    from anylabel.backends.shapes import candidate_to_shapes, next_group_id
+
+    found = segmenter.segment_text(text, image)
+    if not found:
+        raise AnylabelError(f"model {segmenter.name!r} found no instance of {text!r}", image_path)
+    label = args.label or text
+
+    def make_shapes(ann) -> list:
+        shapes, group = [], next_group_id(ann.shapes)
+        for candidate in found:
+            parts = candidate_to_shapes(candidate, label, as_mask=args.mask, group_id=group, tolerance=args.tolerance)
+            for shape in parts:
+                shape.extra["text_prompt"] = {"text": text, "model": segmenter.name, "score": round(candidate.score, 6)}
+            shapes += parts
+            group += 1 if parts else 0
+        return shapes
+
+    add_shapes(out, image_path, image.shape[:2], make_shapes)
+    print(f"{out}: added {len(found)} instance(s) of {text!r} as '{label}' (model {segmenter.name})")
+    return 0
 
 
 def run_text_prompt(args: argparse.Namespace, image_path: Path) -> int:
@@ -42,6 +67,8 @@ def run_text_prompt(args: argparse.Namespace, image_path: Path) -> int:
     out = Path(args.output)
     open_annotation(out, image_path, image.shape[:2])  # a bad output file fails now, not after the model ran
     segmenter = load_cli_segmenter(args)
+    if hasattr(segmenter, "segment_text"):  # SAM 3 understands text itself: one shape group per instance
+        return _text_instances(args, segmenter, text, image, image_path, out)
     candidates = segmenter.everything(image)
     progress, close = download_progress()
     try:

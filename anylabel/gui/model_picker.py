@@ -108,11 +108,14 @@ class ModelPicker(QtWidgets.QComboBox):
     def refresh(self) -> None:
         self.blockSignals(True)
         self.clear()
-        for spec in self.specs():
+        from anylabel.models.speed import picker_offers  # encode times measured here; on a CPU fast ones first
+
+        for offer in picker_offers(self.specs()):
+            spec = offer.spec
             ready = self.registry.is_available(spec)
             mark = "✓" if ready else "⬇"
             extra = "" if ready else f"  ({_size(spec.size)})" if spec.size else ""
-            self.addItem(f"{mark} {spec.display_name or spec.name}{extra}", spec.name)
+            self.addItem(f"{mark} {spec.display_name or spec.name}{offer.label_suffix}{extra}", spec.name)
             idx = self.count() - 1
             self.setItemData(idx, f"{spec.name}: {'ready' if ready else 'not downloaded'}"
                              f"{' · ' + str(self.registry.local_path(spec)) if self.registry.local_path(spec) else ''}",

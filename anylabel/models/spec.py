@@ -4,7 +4,7 @@ A models file is YAML of the form::
 
     models:
       - name: sam_vit_b          # registry name (CLI --model, GUI picker)
-        family: sam              # adapter key: sam | sam2 | fastsam | classical | clip
+        family: sam              # adapter key: one of FAMILIES (sam, mobile_sam, sam_hq, sam2, ...)
         display_name: SAM ViT-B
         url: https://...         # official download URL; null for models that need no file
         filename: sam_vit_b_01ec64.pth
@@ -27,7 +27,7 @@ from typing import Any, Dict, Optional
 
 from anylabel.errors import ConfigError
 
-FAMILIES = ("sam", "sam2", "fastsam", "classical", "clip")
+FAMILIES = ("sam", "mobile_sam", "sam_hq", "sam2", "sam3", "fastsam", "classical", "clip")
 
 _REQUIRED = ("name", "family")
 _OPTIONAL = ("display_name", "url", "filename", "md5", "sha256", "size", "path", "settings", "checksum_note")

@@ -9,7 +9,7 @@ import torch
 from anylabel.backends import Prompt, load_segmenter
 from anylabel.devices import DeviceError
 
-FAMILIES = ["sam_vit_b", "sam_vit_b_onnx", "sam2.1_hiera_tiny", "fastsam_s", "classical"]
+FAMILIES = ["sam_vit_b", "sam_vit_b_onnx", "mobile_sam", "sam_hq_vit_b", "sam2.1_hiera_tiny", "fastsam_s", "classical"]
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +40,7 @@ def test_explicit_cpu_is_honoured_by_every_family(name: str, registry, voc_image
         assert all(c.mask.shape == (h, w) and c.mask.dtype == bool for c in cands)
         if name.endswith("_onnx"):
             assert "onnxruntime CPU" in seg.runs_on()
-        if name.startswith("sam"):
+        if name.startswith(("sam", "mobile_sam")):
             # the torch adapters name the engine of each role (anylabel.backends.engines); ONNX its provider
             how = seg.engines.describe() if getattr(seg, "engines", None) is not None else seg.precision
             assert seg.runs_on() == f"cpu, {how}" + (", onnxruntime CPU" if name.endswith("_onnx") else "")

@@ -7,7 +7,9 @@ import pytest
 from anylabel.backends import Prompt, load_segmenter
 from anylabel.backends.factory import best_available, segmenter_specs
 
-FAMILIES = ["sam_vit_b", "sam_vit_b_onnx", "sam2.1_hiera_tiny", "fastsam_s", "classical"]
+FAMILIES = ["sam_vit_b", "sam_vit_b_onnx", "mobile_sam", "sam_hq_vit_b", "sam2.1_hiera_tiny", "fastsam_s", "classical"]
+#: SAM-like models answer a box with a mask that may leave it (the others clip to the box)
+SAM_LIKE = ("sam", "mobile_sam")
 
 
 @pytest.fixture(scope="module", params=FAMILIES)
@@ -49,7 +51,7 @@ def test_answers_point_box_and_mixed_prompts_with_full_size_masks(loaded, voc_im
                 assert c.mask[y0:y1, x0].any() and c.mask[y0, x0:x1].any()
             else:
                 assert not c.mask.any()
-        if prompt.box is not None and not loaded.name.startswith("sam"):  # clipped to the box
+        if prompt.box is not None and not loaded.name.startswith(SAM_LIKE):  # clipped to the box
             x0, y0, x1, y1 = (int(v) for v in prompt.box)
             outside = cands[0].mask.copy()
             outside[y0:y1 + 1, x0:x1 + 1] = False
@@ -83,10 +85,11 @@ def test_every_segmenter_entry_builds(registry) -> None:
     from anylabel.backends.factory import adapter_class
 
     names = [s.name for s in segmenter_specs(registry)]
-    for expected in ("sam_vit_l", "sam_vit_h_onnx", "sam2.1_hiera_large", "fastsam_x", "classical"):
+    for expected in ("sam_vit_l", "sam_vit_h_onnx", "mobile_sam", "sam_hq_vit_l", "sam_hq_vit_h",
+                     "sam2.1_hiera_large", "fastsam_x", "classical"):
         assert expected in names
     assert "clip_vit_b32" not in names
-    for name in ("sam_vit_h", "sam2.1_hiera_large", "fastsam_x"):
+    for name in ("sam_vit_h", "sam_hq_vit_h", "sam2.1_hiera_large", "fastsam_x"):
         seg = load_segmenter(name, registry=registry)
         assert isinstance(seg, adapter_class(registry.get(name))) and seg.name == name
 

@@ -11,6 +11,8 @@ from anylabel.models import safe_torch_load
 
 NAMES = {
     "sam": ["sam_vit_b", "sam_vit_l", "sam_vit_h", "sam_vit_b_onnx", "sam_vit_l_onnx", "sam_vit_h_onnx"],
+    "mobile_sam": ["mobile_sam"],
+    "sam_hq": ["sam_hq_vit_b", "sam_hq_vit_l", "sam_hq_vit_h"],
     "sam2": ["sam2.1_hiera_tiny", "sam2.1_hiera_small", "sam2.1_hiera_base_plus", "sam2.1_hiera_large"],
     "fastsam": ["fastsam_s", "fastsam_x"],
     "clip": ["clip_vit_b32", "clip_vit_l14"],

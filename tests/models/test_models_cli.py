@@ -27,7 +27,9 @@ def test_list_shows_every_model_with_download_state(tmp_path, capsys, model_serv
     assert _row(out, "sam_vit_b")[5] == str(isolated_cache / "models" / "sam_vit_b_01ec64.pth")
     assert _row(out, "classical")[:3] == ["classical", "classical", "n/a"]
     assert _row(out, "local_model")[:3] == ["local_model", "sam", "no"]
-    assert "16 models" in out
+    assert _row(out, "mobile_sam")[:5] == ["mobile_sam", "mobile_sam", "no", "40.7", "MB"]
+    assert _row(out, "sam3")[:5] == ["sam3", "sam3", "no", "3.5", "GB"]
+    assert "21 models" in out
 
 
 def test_fetch_downloads_then_list_says_yes(tmp_path, capsys, model_server, isolated_cache):

@@ -17,6 +17,7 @@ from anylabel.models import checksum as checksum_module
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_NAMES = {
     "sam_vit_b", "sam_vit_l", "sam_vit_h", "sam_vit_b_onnx", "sam_vit_l_onnx", "sam_vit_h_onnx",
+    "mobile_sam", "sam_hq_vit_b", "sam_hq_vit_l", "sam_hq_vit_h", "sam3",
     "sam2.1_hiera_tiny", "sam2.1_hiera_small", "sam2.1_hiera_base_plus", "sam2.1_hiera_large",
     "fastsam_s", "fastsam_x", "classical", "clip_vit_b32", "clip_vit_l14",
 }
