@@ -300,6 +300,7 @@ class TaskRunner:
                     with self._lock:
                         self._running = None
                         self._outstanding -= 1
+                    job = None  # not kept until the next job: its function may hold the caller's objects
         finally:
             if self._on_exit is not None:
                 try:
