@@ -33,7 +33,6 @@ _LIVE: "weakref.WeakSet[TaskWorker]" = weakref.WeakSet()
 #: workers shut down while a job still ran, with what they keep alive, until their thread has ended: the
 #: last reference to a QObject must be dropped on the GUI thread, never by the ending worker thread
 _DRAINING: Dict[int, tuple] = {}
-_drain_timer: Optional[QtCore.QTimer] = None
 _hooked = False
 
 
@@ -169,10 +168,15 @@ class TaskWorker(QtCore.QObject):
         job = self._runner.running
         return job.kind if job is not None else None
 
-    def shutdown(self, timeout: Optional[float] = JOIN_TIMEOUT_S, keep_alive: Any = None) -> bool:
-        """Stop emitting, cancel everything, and join the thread (up to ``timeout`` s; 0: do not wait).
+    def shutdown(self, timeout: Optional[float] = -1.0, keep_alive: Any = None) -> bool:
+        """Stop emitting, cancel everything, and join the thread (up to ``timeout`` s, default
+        :data:`JOIN_TIMEOUT_S`; 0: do not wait; None: until it ends).
         Until a thread still running has ended, this worker and ``keep_alive`` (its owner) are kept alive,
         so that they are freed on the GUI thread. Idempotent. Returns True when the thread has ended."""
+        if timeout is not None and timeout < 0:
+            timeout = JOIN_TIMEOUT_S
+        if not self._gate.open:  # shut down already (quit, then the window's destruction): do not wait again
+            timeout = 0
         self._gate.close()
         self._callbacks.clear()
         _LIVE.discard(self)
@@ -218,33 +222,28 @@ class TaskWorker(QtCore.QObject):
             cb.message(text)
 
 
-def shutdown_all(timeout: Optional[float] = JOIN_TIMEOUT_S) -> None:
-    """Stop and join every live worker (the application is quitting)."""
+def shutdown_all(timeout: Optional[float] = None) -> None:
+    """Stop and join every live worker (the application is quitting), each up to ``timeout`` s (default
+    :data:`JOIN_TIMEOUT_S`); a job still running then ends on its own, and the interpreter's exit waits."""
+    timeout = JOIN_TIMEOUT_S if timeout is None else timeout
     workers = list(_LIVE)
-    for worker in workers:  # first stop every one, so they wind down in parallel
-        worker._gate.close()
+    for worker in workers:  # first cancel every one, so they wind down in parallel
         worker._runner.cancel()
     for worker in workers:
         worker.shutdown(timeout)
 
 
 def _drain(worker: TaskWorker, keep_alive: Any) -> None:
-    global _drain_timer
+    _drained()
     _DRAINING[id(worker)] = (worker, keep_alive)
-    if _drain_timer is None:
-        _drain_timer = QtCore.QTimer()
-        _drain_timer.setInterval(100)
-        _drain_timer.timeout.connect(_drained)
-    _drain_timer.start()
 
 
 def _drained() -> None:
-    """GUI thread: release the workers whose thread has ended."""
+    """GUI thread: release the workers whose thread has ended (the rest go at the interpreter's exit, on
+    the main thread, after it has joined their threads)."""
     for key, (worker, _) in list(_DRAINING.items()):
         if not worker._runner.alive:
             del _DRAINING[key]
-    if not _DRAINING and _drain_timer is not None:
-        _drain_timer.stop()
 
 
 def draining() -> int:
