@@ -53,7 +53,7 @@ def main() -> int:
         panel = window.features["video"]
     assert panel.open(frames), "the frames did not open"
     window.ask_unsaved = lambda *a: "discard"
-    QtCore.QTimer.singleShot(300, lambda: (print("quitting", flush=True), window.close(), app.quit()))
+    QtCore.QTimer.singleShot(300, lambda w=window: (print("quitting", flush=True), w.close(), app.quit()))
     code = app.exec_()
     print("event loop ended", flush=True)
     del window, panel  # as anylabel.gui.app.run_gui does
