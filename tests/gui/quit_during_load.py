@@ -53,10 +53,12 @@ def main() -> int:
         panel = window.features["video"]
     assert panel.open(frames), "the frames did not open"
     window.ask_unsaved = lambda *a: "discard"
-    QtCore.QTimer.singleShot(300, lambda w=window: (print("quitting", flush=True), w.close(), app.quit()))
+    held = [window]  # the timer must not keep the window alive past the `del` below
+    QtCore.QTimer.singleShot(300, lambda: (print("quitting", flush=True), held[0].close(), app.quit()))
     code = app.exec_()
     print("event loop ended", flush=True)
     del window, panel  # as anylabel.gui.app.run_gui does
+    held.clear()
     return code
 
 
