@@ -11,7 +11,9 @@ Policies, chosen per submit:
 * :attr:`Policy.QUEUED`: jobs run one after the other in submission order (export, opening a video).
 * :attr:`Policy.LATEST`: "newest request wins": a new job of a kind replaces the job of that kind still
   waiting (it is reported cancelled, never run) and cancels the running one's token, so a burst of
-  requests (clicks, preview changes, find texts) runs at most the one in progress and the newest one.
+  requests (clicks, preview changes) runs at most the one in progress and the newest one.
+* :attr:`Policy.COALESCE`: like LATEST, but the running job finishes (a find text: the automatic masks it
+  is computing are cached for the next text).
 
 Threads are never daemons: :meth:`TaskRunner.close` cancels what is queued and running and joins the
 thread; a job that does not look at its token (a model load) is waited for, never abandoned mid-way,
@@ -54,8 +56,9 @@ class CancelToken(threading.Event):
 
 
 class Policy(enum.Enum):
-    QUEUED = "queued"
-    LATEST = "latest"
+    QUEUED = "queued"  # run every job, in order
+    LATEST = "latest"  # replaces the waiting job of its kind and cancels the running one
+    COALESCE = "coalesce"  # replaces the waiting job of its kind; the running one finishes (its work is reused)
 
 
 @dataclass(eq=False)
@@ -158,7 +161,7 @@ class JobQueue:
             if self._closed:
                 raise RuntimeError("the task queue is closed")
             dropped: List[Job] = []
-            if job.policy is Policy.LATEST:
+            if job.policy in (Policy.LATEST, Policy.COALESCE):
                 dropped = [j for j in self._jobs if j.kind == job.kind]
                 for j in dropped:
                     self._jobs.remove(j)
@@ -219,10 +222,12 @@ class TaskRunner:
         self._closed = False
 
     # ------------------------------------------------------------------ any thread
-    def submit(self, fn: Callable[[JobContext], Any], kind: str = "job", policy: Policy = Policy.QUEUED) -> Job:
-        """Queue ``fn`` (see :class:`Policy`); returns its :class:`Job`. After :meth:`close`, the job is
-        returned already cancelled and never runs."""
-        job = Job(fn, kind, policy)
+    def submit(self, fn: Callable[[JobContext], Any], kind: str = "job", policy: Policy = Policy.QUEUED,
+               token: Optional[CancelToken] = None) -> Job:
+        """Queue ``fn`` (see :class:`Policy`); returns its :class:`Job`. ``token``: the job's cancel token when
+        the caller made it already (e.g. it is the core's ``cancel`` flag of an operation's options). After
+        :meth:`close`, the job is returned already cancelled and never runs."""
+        job = Job(fn, kind, policy, token if token is not None else CancelToken())
         with self._lock:
             if self._closed:
                 job.cancel()

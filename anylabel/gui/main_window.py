@@ -5,11 +5,9 @@ LabelMe file into an :class:`ImageAnnotation` and wraps it in a :class:`History`
 to the :class:`AiController` → the :class:`SegmentWorker` thread → a preview; F → label dialog → shapes
 added through the history (see :mod:`anylabel.gui.editing`); Ctrl+S (or autosave) writes LabelMe JSON.
 
-Extension points for the other GUI pieces:
-* ``window.suggestion_providers``: ``(name, fn(image, mask) -> [(label, confidence)])`` (SSA vote, CLIP);
-* ``window.menus["video"]`` and ``window.video_action(name)``: the video panel (``anylabel.gui.video_panel``
-  with ``attach(window)``) receives Ctrl+M / reset and ``open(path)`` for video files;
-* File → Export / Import / Statistics open ``anylabel.gui.export_dialog`` / ``stats_dialog`` when present.
+Features (SSA vote, CLIP, video, export / import, statistics) are registered explicitly: each module's
+``attach(host)`` gets a :class:`~anylabel.gui.host.WindowHost`, the documented API of
+:mod:`anylabel.gui.features` (see :mod:`anylabel.gui.plugins` for the list and the menu commands).
 """
 from __future__ import annotations
 
@@ -34,18 +32,16 @@ from anylabel.gui.dialogs import ShortcutsDialog, ask_changed_on_disk, ask_save_
 from anylabel.gui.docks import LabelListWidget, ShapeListWidget
 from anylabel.gui.documents import ImageFolder, display_name
 from anylabel.gui.editing import EditingMixin
+from anylabel.gui.features import FeatureFactory
 from anylabel.gui.file_list import FileListWidget
 from anylabel.gui.model_picker import ModelPicker
 from anylabel.gui.models_glue import default_segmenter_factory, initial_model, load_registry
 from anylabel.gui.navigation import VIDEO_EXTENSIONS, NavigationMixin  # noqa: F401 - re-exported
-from anylabel.gui.plugins import PluginsMixin
+from anylabel.gui.plugins import DEFAULT_FEATURES, PluginsMixin
 from anylabel.gui.worker import SegmentWorker
 from anylabel.imaging.readahead import ImageReadAhead
 
 log = logging.getLogger(__name__)
-#: modules with ``attach(window)`` that add features to every window (label suggestions, ...); a module
-#: that does not exist is skipped, one that fails is reported in the status bar
-PLUGINS = ("anylabel.gui.semantic_suggestions", "anylabel.gui.clip_suggestions")
 
 
 class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWindow):
@@ -57,7 +53,7 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         registry: the model registry (``ModelRegistry.load()`` when None).
         segmenter_factory: ``fn(model name) -> Segmenter``, called on the worker thread (tests pass fakes).
         model: the model to start with (default: ``config.default_model``, else the best available).
-        plugins: modules whose ``attach(window)`` adds a feature (see :data:`PLUGINS`).
+        features: the ``attach(host)`` functions of the window's features (None: :data:`DEFAULT_FEATURES`).
     """
 
     #: the path of the image just shown (the SSA vote prepares its class map then)
@@ -65,7 +61,7 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
 
     def __init__(self, config: Optional[Config] = None, output_dir: Optional[str] = None, registry=None,
                  segmenter_factory: Optional[Callable[[str], Segmenter]] = None, model: Optional[str] = None,
-                 plugins: Sequence[str] = PLUGINS) -> None:
+                 features: Optional[Sequence[FeatureFactory]] = None) -> None:
         super().__init__()
         self.config = config or Config()
         self.readahead = ImageReadAhead()  # the neighbours of the shown image, decoded in the background
@@ -82,7 +78,6 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
         self.mask_output = self.config.ai_output == "mask"
         self.clipboard = []
         self.label_dialog = None
-        self.video_panel = None
         self.ask_unsaved = ask_unsaved
         self.ask_changed = ask_changed_on_disk  # the annotation file changed on disk: reload / keep mine / save as
         self.ask_save_path = ask_save_path
@@ -125,12 +120,8 @@ class MainWindow(NavigationMixin, PluginsMixin, EditingMixin, QtWidgets.QMainWin
             self.set_model(name)
         if self.bad_shortcuts:
             self.warn("Some shortcuts in the settings file were ignored:\n" + "\n".join(self.bad_shortcuts))
-        self.plugins = {}
-        for module in plugins:
-            self._attach_plugin(module)
-        self.semantic = self.plugins.get("anylabel.gui.semantic_suggestions")  # the SSA vote (AI menu, settings)
-        # the video panel (a tracker thread) is created when first needed: a video is opened or the menu shown
-        self.menus["video"].aboutToShow.connect(self._video)
+        self._attach_features(DEFAULT_FEATURES if features is None else features)  # anylabel.gui.plugins
+        self.semantic = self.features.get("ssa")  # the SSA vote (AI menu, settings)
 
     # -------------------------------------------------------------------------------- building
     def _dock(self, title: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:

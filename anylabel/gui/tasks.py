@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, Optional
 
 from PyQt5 import QtCore, QtWidgets
 
-from anylabel.tasks import Job, JobContext, Policy, TaskRunner
+from anylabel.tasks import CancelToken, Job, JobContext, Policy, TaskRunner
 
 log = logging.getLogger(__name__)
 #: how long the application's exit waits for each worker's current job before leaving it to the interpreter
@@ -129,12 +129,13 @@ class TaskWorker(QtCore.QObject):
     def submit(self, fn: Callable[[JobContext], Any], kind: str = "job", policy: Policy = Policy.QUEUED,
                on_done: Optional[Callable[[Any], None]] = None, on_failed: Optional[Callable[[str], None]] = None,
                on_progress: Optional[Callable[..., None]] = None, on_cancelled: Optional[Callable[[], None]] = None,
-               on_message: Optional[Callable[[str], None]] = None) -> Job:
+               on_message: Optional[Callable[[str], None]] = None, token: Optional[CancelToken] = None) -> Job:
         """Run ``fn(ctx)`` on the worker thread (see :class:`anylabel.tasks.Policy`); the callbacks run on
         the GUI thread: ``on_done(result)``, ``on_failed(message)``, ``on_progress(done, total, stage,
-        item)``, ``on_cancelled()``, ``on_message(text)``. Returns the job (its ``token`` cancels it)."""
+        item)``, ``on_cancelled()``, ``on_message(text)``. ``token``: the job's cancel token, when the caller
+        made it already. Returns the job (its ``token`` cancels it)."""
         callbacks = _Callbacks(on_done, on_failed, on_progress, on_cancelled, on_message)
-        job = self._runner.submit(fn, kind, policy)
+        job = self._runner.submit(fn, kind, policy, token)
         if self._gate.open:
             self._callbacks[job.id] = callbacks
         return job
@@ -187,6 +188,11 @@ class TaskWorker(QtCore.QObject):
                             self.name, timeout)
             _drain(self, keep_alive)
         return ended
+
+    @property
+    def alive(self) -> bool:
+        """Its thread is running (it starts with the first job and ends after shutdown)."""
+        return self._runner.alive
 
     @property
     def closed(self) -> bool:

@@ -201,3 +201,17 @@ def test_a_failing_listener_does_not_kill_the_thread() -> None:
     _wait(lambda: runner.idle)
     runner.close(timeout=10)
     assert [d for _, d in rec.of("finished")] == [1, 2]
+
+
+def test_coalesce_policy_replaces_the_waiting_job_and_lets_the_running_one_finish() -> None:
+    rec = Recorder()
+    runner = TaskRunner("t", rec)
+    gate = threading.Event()
+    runner.submit(lambda ctx: gate.wait(10) and not ctx.cancelled and "first", kind="find", policy=Policy.COALESCE)
+    _wait(lambda: runner.running is not None)
+    for n in range(3):
+        runner.submit(lambda ctx, n=n: n, kind="find", policy=Policy.COALESCE)
+    gate.set()
+    _wait(lambda: runner.idle)
+    assert [d for _, d in rec.of("finished")] == ["first", 2] and len(rec.of("cancelled")) == 2
+    runner.close(timeout=10)
