@@ -219,7 +219,7 @@ class FindBox(QtCore.QObject):
         from anylabel.classify import TextFinder
 
         tolerance, min_area, colour, top_k = settings
-        clf = self.clip._job_classifier
+        clf = self.clip.job_classifier
         if clf is None:
             raise ModelError("no CLIP model is loaded: choose one in AI → CLIP labels…")
         key = f"{worker.name}|{clf.model.name}|{image_id}"

@@ -72,7 +72,7 @@ class ClipSuggestions(QtCore.QObject):
         self.top_k = 3
         self.jobs = TaskWorker("clip-jobs", parent=self)
         self._lock = threading.Lock()
-        self._job_classifier: Any = None  # what jobs use: set on the job thread as soon as a load ends
+        self.job_classifier: Any = None  # what jobs use: set on the job thread as soon as a load ends
         self._loading: Optional[str] = None  # the model being loaded
         self._embedded: Optional[Tuple[np.ndarray, Any, Any]] = None  # (mask, its embeddings, classifier)
         self.find_box: Any = None  # the find box (:mod:`anylabel.gui.clip_find`), made by attach()
@@ -93,7 +93,7 @@ class ClipSuggestions(QtCore.QObject):
         spec = (spec or "").strip() or None
         self._vocabulary = parse_vocabulary(spec) if spec else None
         self.vocabulary_spec = spec
-        clf = self._job_classifier
+        clf = self.job_classifier
         if clf is not None and self._vocabulary:
             names = list(self._vocabulary)
             # F then needs no text-tower call
@@ -111,10 +111,10 @@ class ClipSuggestions(QtCore.QObject):
             return  # in use, or already loading
         if not name:
             self.jobs.cancel("load")
-            self.model_name, self._job_classifier, self._loading = None, None, None
+            self.model_name, self.job_classifier, self._loading = None, None, None
             self._use(None)
             return
-        self.model_name, self._job_classifier, self._loading = name, None, name
+        self.model_name, self.job_classifier, self._loading = name, None, name
         self._use(None)
         registry, vocab = self.host.registry, self.vocabulary()
         from anylabel.gui.models_glue import gui_device
@@ -129,7 +129,7 @@ class ClipSuggestions(QtCore.QObject):
             if vocab:
                 clf.embed_texts(vocab)
             ctx.check()
-            self._job_classifier = clf  # jobs queued behind this one (a find) can use it right away
+            self.job_classifier = clf  # jobs queued behind this one (a find) can use it right away
             return clf
 
         def progress(done: int, total: int, _stage: str, _item: Any) -> None:
