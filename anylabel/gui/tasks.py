@@ -120,8 +120,12 @@ class TaskWorker(QtCore.QObject):
         self.cancelled.connect(self._on_cancelled)
         self.message.connect(self._on_message)
         gate, runner = self._gate, self._runner
-        # the parent deleted this object: stop emitting at once, let the thread end after its job
-        self.destroyed.connect(lambda *_: (gate.close(), runner.close(timeout=0)))
+        if parent is not None:
+            # the parent deleted this object (in C++): stop emitting at once, let the thread end after its job.
+            # Not for a parentless worker: a Python slot on the destroyed signal of an object that Python's
+            # garbage collector is freeing can crash; the finalizer below covers that case.
+            self.destroyed.connect(lambda *_: (gate.close(), runner.close(timeout=0)))
+        weakref.finalize(self, _stop_runner, gate, runner)  # dropped without shutdown: the thread still ends
         _LIVE.add(self)
         _hook_application()
 
@@ -237,6 +241,12 @@ def shutdown_all(timeout: Optional[float] = None) -> None:
         worker._runner.cancel()
     for worker in workers:
         worker.shutdown(timeout)
+
+
+def _stop_runner(gate: _Gate, runner: TaskRunner) -> None:
+    """A worker was freed without :meth:`TaskWorker.shutdown` (any thread): no emits, the thread ends."""
+    gate.close()
+    runner.close(timeout=0)
 
 
 def _drain(worker: TaskWorker, keep_alive: Any) -> None:
