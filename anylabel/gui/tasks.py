@@ -65,6 +65,7 @@ class _Listener:
                 getattr(worker, name).emit(*args)
             except RuntimeError:  # the C++ object went away without a shutdown: nothing is listening
                 self._gate.open = False
+                worker._runner.close(timeout=0)  # and the thread ends after this job
 
     def started(self, job: Job) -> None:
         self._emit("started", job)
@@ -120,12 +121,10 @@ class TaskWorker(QtCore.QObject):
         self.cancelled.connect(self._on_cancelled)
         self.message.connect(self._on_message)
         gate, runner = self._gate, self._runner
-        if parent is not None:
-            # the parent deleted this object (in C++): stop emitting at once, let the thread end after its job.
-            # Not for a parentless worker: a Python slot on the destroyed signal of an object that Python's
-            # garbage collector is freeing can crash; the finalizer below covers that case.
-            self.destroyed.connect(lambda *_: (gate.close(), runner.close(timeout=0)))
-        weakref.finalize(self, _stop_runner, gate, runner)  # dropped without shutdown: the thread still ends
+        # Deleted without shutdown: by Python's garbage collector, the finalizer stops the thread; by a Qt
+        # parent (C++), the next emit finds the object gone, stops emitting and ends the thread. (No Python
+        # slot on ``destroyed``: one running while the object is being freed can crash.)
+        weakref.finalize(self, _stop_runner, gate, runner)
         _LIVE.add(self)
         _hook_application()
 
