@@ -106,21 +106,26 @@ class Segmenter(ABC):
         current image (the prefetcher calls this from a background thread). Default: nothing to precompute.
         """
 
-    def set_image_path(self, path: "Union[str, Path]") -> str:
+    def set_image_path(self, path: "Union[str, Path]", image: Optional[np.ndarray] = None,
+                       key: Optional[str] = None) -> str:
         """Make the image file ``path`` current; the file is decoded only when its embedding is not cached.
+
+        Args:
+            image: the file's decoded HxWx3 uint8 RGB pixels when the caller has them (no second decode).
+            key: the file's content key when the caller knows it (no second hash of the file).
 
         Returns the content key (:func:`anylabel.imaging.file_key`) used for the cache.
         """
         from anylabel.imaging import loader  # module attribute lookup: tests count load_image calls
 
-        key = loader.file_key(path)
+        key = key or loader.file_key(path)
         if self.has_embedding(key):
             try:
                 self.set_image(None, key)
                 return key
             except LookupError:  # evicted by another thread between the check and the use: decode below
                 pass
-        self.set_image(loader.load_image(path), key)
+        self.set_image(image if image is not None else loader.load_image(path), key)
         return key
 
     def close(self) -> None:

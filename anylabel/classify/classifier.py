@@ -25,7 +25,7 @@ from anylabel.classify.crops import FILLS, mask_box, mask_crop
 from anylabel.classify.model import ClipModel
 from anylabel.classify.vocab import DEFAULT_TEMPLATES, TextEmbeddingCache
 from anylabel.errors import CancelledError
-from anylabel.semantic.voting import Proposal, Vote
+from anylabel.votes import Proposal, Vote
 
 ProgressFn = Callable[[int, int], None]
 

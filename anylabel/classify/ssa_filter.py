@@ -14,7 +14,7 @@ from typing import Iterable, List, Optional, Sequence
 import numpy as np
 
 from anylabel.classify.classifier import MaskClassifier, MaskEmbeddings, ProgressFn
-from anylabel.semantic.voting import Proposal, Vote
+from anylabel.votes import Proposal, Vote
 
 
 def vote_candidates(vote: Optional[Vote]) -> List[str]:

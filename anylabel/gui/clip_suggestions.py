@@ -2,7 +2,8 @@
 
 AI → CLIP labels… picks a registry model of family ``clip`` and a vocabulary (a file, comma-separated
 words, or empty = the label list); the settings file can name them too (``clip_model``,
-``clip_vocabulary``). The model loads on a background thread (:class:`JobThread`; a download reports its
+``clip_vocabulary``). The model loads on the feature's worker thread
+(:class:`~anylabel.gui.tasks.TaskWorker`, "newest request wins" per kind of job; a download reports its
 progress in the status bar). Then, when an object is finished (F), the ``"CLIP"`` provider ranks the
 vocabulary ∪ the SSA vote's candidates for the mask with CLIP (SSA-engine's filter,
 :func:`anylabel.classify.ssa_filter.filter_candidates`), and the dialog shows that top-k in its own row.
@@ -11,25 +12,29 @@ Nothing heavy runs on the GUI thread at F: whenever the AI preview changes, its 
 the text embeddings of the names it will be ranked against (vocabulary ∪ its SSA candidates) are computed
 in the background, so F finds them ready. Otherwise (F pressed within a few hundred ms of the last
 click) the missing embeddings are computed at F: one crop, ~0.4 s for ViT-B/32 on a 2-core CPU.
-The find box (:mod:`anylabel.gui.clip_find`) shares the model and the job thread.
+The find box (:mod:`anylabel.gui.clip_find`) shares the model and the worker. Everything of the window goes
+through the feature host (:mod:`anylabel.gui.features`).
 """
 from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
 import numpy as np
 from PyQt5 import QtCore, QtWidgets
 
-from anylabel.errors import AnylabelError, CancelledError
+from anylabel.errors import AnylabelError
+from anylabel.gui.tasks import TaskWorker
+from anylabel.tasks import JobContext, Policy
+from anylabel.votes import LabelSuggestion
 
 if TYPE_CHECKING:  # pragma: no cover
-    from anylabel.gui.main_window import MainWindow
+    from anylabel.gui.features import FeatureHost
 
 log = logging.getLogger(__name__)
 SOURCE = "CLIP"
+SSA_SOURCE = "SSA vote"  # the SSA vote's suggestion source (anylabel.gui.semantic_suggestions.SOURCE)
 #: names that label files use for "no class" (labelme's labels.txt, VOC): never CLIP candidates
 NOT_NAMES = ("__ignore__", "_background_")
 
@@ -43,55 +48,6 @@ def load_model(name: str, registry: Any, progress: Optional[Callable[[int, int],
     return load_clip(name, registry=registry, progress=progress, cancel=cancel, device=device)
 
 
-def emit(signal: Any, *args: Any) -> None:
-    """Emit from a background thread; the receiver may be gone when the window closed meanwhile."""
-    try:
-        signal.emit(*args)
-    except RuntimeError:  # "wrapped C/C++ object ... has been deleted": nobody is listening any more
-        log.debug("signal dropped: its receiver was deleted")
-
-
-class JobThread:
-    """One daemon thread that runs jobs in submission order. A job replaces the queued (not yet started)
-    job of the same kind, so a burst of requests (preview changes, find texts) runs only the newest."""
-
-    def __init__(self, name: str) -> None:
-        self._cond = threading.Condition()
-        self._jobs: "OrderedDict[str, Callable[[], None]]" = OrderedDict()
-        self._closed = False
-        self.running: Optional[str] = None
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._thread.start()
-
-    def submit(self, kind: str, job: Callable[[], None]) -> None:
-        with self._cond:
-            if not self._closed:
-                self._jobs[kind] = job
-                self._cond.notify()
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._jobs.clear()
-            self._cond.notify()
-
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                while not self._jobs and not self._closed:
-                    self._cond.wait()
-                if self._closed:
-                    return
-                self.running, job = self._jobs.popitem(last=False)
-            try:
-                job()  # jobs report their own errors; this guard only keeps the thread alive
-            except Exception:  # noqa: BLE001 - logged; a failing job must not stop the ones after it
-                log.exception("background CLIP job %s failed", self.running)
-            finally:
-                with self._cond:
-                    self.running = None
-
-
 class ClipSuggestions(QtCore.QObject):
     """Owns the window's CLIP classifier and registers it as the ``"CLIP"`` label-suggestion provider.
 
@@ -99,31 +55,31 @@ class ClipSuggestions(QtCore.QObject):
         classifier: the loaded :class:`~anylabel.classify.MaskClassifier` (None = off or loading).
         model_name: the registry name of the model in use or loading.
         top_k: how many names the dialog shows.
-        jobs: the background thread for loading, preview embeddings and the find box.
+        jobs: the worker for loading, preview embeddings and the find box.
     """
 
+    name = "clip"
     #: (model name, MaskClassifier or None, error message or "") when a background load ends
     loaded = QtCore.pyqtSignal(str, object, str)
-    status = QtCore.pyqtSignal(str)
 
-    def __init__(self, window: "MainWindow") -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, host: "FeatureHost") -> None:
+        super().__init__(host.widget())
+        self.host = host
         self.classifier: Any = None
         self.model_name: Optional[str] = None
         self.vocabulary_spec: Optional[str] = None
         self._vocabulary: Optional[List[str]] = None  # None = the window's label list
         self.top_k = 3
-        self.jobs = JobThread("clip-jobs")
+        self.jobs = TaskWorker("clip-jobs", parent=self)
         self._lock = threading.Lock()
-        self._job_classifier: Any = None  # what jobs use: set on the job thread as soon as a load ends
-        self._cancel_load = threading.Event()
+        self.job_classifier: Any = None  # what jobs use: set on the job thread as soon as a load ends
         self._loading: Optional[str] = None  # the model being loaded
         self._embedded: Optional[Tuple[np.ndarray, Any, Any]] = None  # (mask, its embeddings, classifier)
         self.find_box: Any = None  # the find box (:mod:`anylabel.gui.clip_find`), made by attach()
+        self.clip_dialog: Optional["ClipDialog"] = None  # the open settings dialog (reachable by tests)
         self.loaded.connect(self._on_loaded)
-        self.status.connect(lambda m: window.statusBar().showMessage(m, 5000))
-        window.ai.previewChanged.connect(self._embed_preview)
+        host.on_preview_changed(self._embed_preview)
+        host.on_device_changed(self._device_changed)
 
     # ------------------------------------------------------------------ configuration
     def set_vocabulary(self, spec: Optional[str]) -> None:
@@ -137,59 +93,60 @@ class ClipSuggestions(QtCore.QObject):
         spec = (spec or "").strip() or None
         self._vocabulary = parse_vocabulary(spec) if spec else None
         self.vocabulary_spec = spec
-        clf = self._job_classifier
+        clf = self.job_classifier
         if clf is not None and self._vocabulary:
             names = list(self._vocabulary)
-            self.jobs.submit("texts", lambda: clf.embed_texts(names))  # F then needs no text-tower call
+            # F then needs no text-tower call
+            self.jobs.submit(lambda ctx: clf.embed_texts(names), kind="texts", policy=Policy.LATEST)
 
     def vocabulary(self) -> List[str]:
         """The names CLIP chooses from: the chosen vocabulary, else the window's known labels."""
-        names = self._vocabulary if self._vocabulary is not None else self.window.known_labels()
+        names = self._vocabulary if self._vocabulary is not None else self.host.known_labels()
         return [n for n in names if n not in NOT_NAMES]
 
     def set_model(self, name: Optional[str]) -> None:
-        """Load the CLIP model ``name`` on the job thread (None turns CLIP off)."""
+        """Load the CLIP model ``name`` on the worker (None turns CLIP off); a newer choice cancels a load
+        (a download) still running for another model."""
         if name and name == self.model_name and (self.classifier is not None or self._loading == name):
             return  # in use, or already loading
-        self._cancel_load.set()  # a download still running for another model stops
         if not name:
-            self.model_name, self._job_classifier, self._loading = None, None, None
+            self.jobs.cancel("load")
+            self.model_name, self.job_classifier, self._loading = None, None, None
             self._use(None)
             return
-        self.model_name, self._job_classifier, self._loading = name, None, name
+        self.model_name, self.job_classifier, self._loading = name, None, name
         self._use(None)
-        cancel = self._cancel_load = threading.Event()
-        registry, vocab = self.window.registry, self.vocabulary()
+        registry, vocab = self.host.registry, self.vocabulary()
         from anylabel.gui.models_glue import gui_device
 
-        device = gui_device(getattr(self.window.config, "device", None))
+        device = gui_device(getattr(self.host.config, "device", None))
 
-        def progress(done: int, total: int) -> None:
+        def work(ctx: JobContext) -> Any:
+            from anylabel.classify import MaskClassifier
+
+            clf = MaskClassifier(load_model(name, registry, progress=lambda d, t: ctx.progress(d, t, "download"),
+                                            cancel=ctx.token, device=device))
+            if vocab:
+                clf.embed_texts(vocab)
+            ctx.check()
+            self.job_classifier = clf  # jobs queued behind this one (a find) can use it right away
+            return clf
+
+        def progress(done: int, total: int, _stage: str, _item: Any) -> None:
             if total:
-                emit(self.status, f"Downloading {name}: {done / total:.0%} of {total / 1e6:.0f} MB")
+                self.host.status(f"Downloading {name}: {done / total:.0%} of {total / 1e6:.0f} MB", 5000)
 
-        def work() -> None:
-            try:
-                from anylabel.classify import MaskClassifier
+        self.host.status(f"Loading CLIP model {name}…", 0)
+        self.jobs.submit(work, kind="load", policy=Policy.LATEST, on_progress=progress,
+                         on_done=lambda clf: self.loaded.emit(name, clf, ""),
+                         on_failed=lambda message: self.loaded.emit(name, None, message))
 
-                clf = MaskClassifier(load_model(name, registry, progress=progress, cancel=cancel, device=device))
-                if vocab:
-                    clf.embed_texts(vocab)
-            except CancelledError:
-                return
-            except AnylabelError as e:
-                emit(self.loaded, name, None, str(e))
-                return
-            except Exception as e:  # noqa: BLE001 - any failure becomes a message, never a dead thread
-                log.exception("loading CLIP model %s failed", name)
-                emit(self.loaded, name, None, f"{type(e).__name__}: {e}")
-                return
-            if not cancel.is_set():
-                self._job_classifier = clf  # jobs queued behind this one (a find) can use it right away
-                emit(self.loaded, name, clf, "")
-
-        self.window.statusBar().showMessage(f"Loading CLIP model {name}…")
-        self.jobs.submit("load", work)
+    def _device_changed(self, _device: str) -> None:
+        """The Device menu chose another device: CLIP in use is loaded again there."""
+        if self.model_name:
+            name = self.model_name
+            self.set_model(None)
+            self.set_model(name)
 
     def _on_loaded(self, name: str, classifier: Any, error: str) -> None:
         if name != self.model_name:
@@ -197,28 +154,27 @@ class ClipSuggestions(QtCore.QObject):
         self._loading = None
         if classifier is None:
             self.model_name = None
-            self.window.warn(f"Cannot use the CLIP model {name}:\n{error}", "CLIP labels")
+            self.host.warn(f"Cannot use the CLIP model {name}:\n{error}", "CLIP labels")
             return
         self._use(classifier)
-        self.window.statusBar().showMessage(f"CLIP labels from {name}", 4000)
+        self.host.status(f"CLIP labels from {name}", 4000)
         self._embed_preview()
 
     def _use(self, classifier: Any) -> None:
         self.classifier = classifier
         with self._lock:
             self._embedded = None
-        providers = [(n, f) for n, f in self.window.suggestion_providers if n != SOURCE]
         if classifier is not None:
             # right after the SSA vote: the dialog shows the two rows side by side
-            at = next((i + 1 for i, (n, _) in enumerate(providers) if n == "SSA vote"), len(providers))
-            providers.insert(at, (SOURCE, self.provider))
-        self.window.suggestion_providers[:] = providers
+            self.host.add_suggestion_provider(SOURCE, self.provider, after=SSA_SOURCE)
+        else:
+            self.host.remove_suggestion_provider(SOURCE)
 
     def default_model(self) -> Optional[str]:
         """The settings' CLIP model, else the first clip model of the registry whose file is present."""
-        reg = self.window.registry
-        if self.window.config.clip_model:
-            return self.window.config.clip_model
+        reg = self.host.registry
+        if self.host.config.clip_model:
+            return self.host.config.clip_model
         specs = [s for s in reg.specs() if s.family == "clip"]
         present = [s for s in specs if reg.is_available(s)]
         return present[0].name if present else None
@@ -227,12 +183,12 @@ class ClipSuggestions(QtCore.QObject):
     def _embed_preview(self) -> None:
         """Embed the AI preview's mask, and the names F will rank for it, in the background: F then runs
         neither CLIP tower (each costs ~0.4 s for ViT-B/32 on a 2-core CPU)."""
-        clf, mask, image = self.classifier, self.window.ai.preview_mask, self.window.image
+        clf, mask, image = self.classifier, self.host.prompting.preview_mask(), self.host.current_image()
         if clf is None or mask is None or image is None or mask.shape != image.shape[:2]:
             return
         vocab = self.vocabulary()  # here: it reads the label list widget
 
-        def work() -> None:
+        def work(ctx: JobContext) -> None:
             emb = clf.embed_masks(image, [mask])
             names = self.ssa_candidates(image, mask) + vocab
             if names:
@@ -240,7 +196,7 @@ class ClipSuggestions(QtCore.QObject):
             with self._lock:
                 self._embedded = (mask, emb, clf)
 
-        self.jobs.submit("embed", work)
+        self.jobs.submit(work, kind="embed", policy=Policy.LATEST)
 
     def _embedding(self, clf: Any, image: np.ndarray, mask: np.ndarray) -> Any:
         with self._lock:
@@ -250,18 +206,16 @@ class ClipSuggestions(QtCore.QObject):
         return clf.embed_masks(image, [mask])
 
     def ssa_candidates(self, image: np.ndarray, mask: np.ndarray) -> List[str]:
-        """The SSA vote's names for ``mask`` (winner first) when the SSA vote is on, else []."""
-        ssa = self.window.plugins.get("anylabel.gui.semantic_suggestions")
-        if ssa is None or getattr(ssa, "suggester", None) is None:
-            return []
+        """The SSA vote's names for ``mask`` (winner first) when the SSA vote is on, else [] (through the
+        host: the vote is the ``"SSA vote"`` suggestion source)."""
         try:
-            items = ssa.provider(image, mask)
+            items = self.host.suggestions_from(SSA_SOURCE, image, mask)
         except Exception as e:  # noqa: BLE001 - the SSA row reports its own failure; CLIP goes on without it
             log.warning("SSA candidates for CLIP: %s", e)
             return []
-        return [n for n, _ in items if n and n not in NOT_NAMES]
+        return [s.label for s in items if s.label and s.label not in NOT_NAMES]
 
-    def provider(self, image: np.ndarray, mask: np.ndarray) -> List[Tuple[str, float]]:
+    def provider(self, image: np.ndarray, mask: np.ndarray) -> List[LabelSuggestion]:
         """CLIP's top-k ``(label, probability)`` for ``mask`` (bool HxW) among the vocabulary ∪ the SSA
         vote's candidates, best first (the label dialog's hook)."""
         from anylabel.classify import filter_candidates
@@ -274,27 +228,27 @@ class ClipSuggestions(QtCore.QObject):
             return []
         emb = self._embedding(clf, image, np.asarray(mask, dtype=bool))
         vote = filter_candidates(clf, emb, [ssa], names, top_k=self.top_k)[0]
-        return [(p.label, float(p.score)) for p in vote.proposals] if vote.voted else []
+        return vote.suggestions() if vote.voted else []
 
     # ------------------------------------------------------------------ menu
     def ask_settings(self) -> None:
-        dialog = ClipDialog(self.window, self)
-        self.window.clip_dialog = dialog  # reachable by tests
+        dialog = ClipDialog(self.host.widget(), self)
+        self.clip_dialog = dialog
         try:
             if dialog.exec_() != QtWidgets.QDialog.Accepted:
                 return
             self.top_k = dialog.top_k.value()
-            cfg = self.window.config
+            cfg = self.host.config
             cfg.clip_model, cfg.clip_vocabulary = dialog.model_name(), self.vocabulary_spec
             self.set_model(dialog.model_name())
         finally:
-            self.window.clip_dialog = None
+            self.clip_dialog = None
             dialog.deleteLater()
-            self.window.refocus()
+            self.host.refocus()
 
     def close(self) -> None:
-        self._cancel_load.set()
-        self.jobs.close()
+        """Stop the worker (cancels a download) and join it."""
+        self.jobs.shutdown()
 
 
 class ClipDialog(QtWidgets.QDialog):
@@ -304,7 +258,7 @@ class ClipDialog(QtWidgets.QDialog):
         super().__init__(parent)
         self.clip = clip
         self.setWindowTitle("CLIP labels")
-        reg = clip.window.registry
+        reg = clip.host.registry
         self.model = QtWidgets.QComboBox()
         self.model.addItem("Off", None)
         for spec in (s for s in reg.specs() if s.family == "clip"):
@@ -314,7 +268,7 @@ class ClipDialog(QtWidgets.QDialog):
         current = self.model.findData(clip.model_name or clip.default_model())
         self.model.setCurrentIndex(max(current, 0))
         self.vocab = QtWidgets.QLineEdit(clip.vocabulary_spec or "")
-        labels = ", ".join(clip.window.known_labels()[:6])
+        labels = ", ".join(clip.host.known_labels()[:6])
         self.vocab.setPlaceholderText(f"empty = the label list ({labels or 'none yet'})")
         self.vocab.setToolTip("A text file with one name per line, or comma-separated words: car, red car, person")
         browse = QtWidgets.QPushButton("File…")
@@ -355,24 +309,21 @@ class ClipDialog(QtWidgets.QDialog):
         super().accept()
 
 
-def attach(window: "MainWindow") -> ClipSuggestions:
-    """Add CLIP to ``window``: the AI menu action, the find box, and the settings' model if one is set."""
-    clip = ClipSuggestions(window)
-    window.clip_dialog = None
-    menu = window.menus.get("ai") if hasattr(window, "menus") else None
+def attach(host: "FeatureHost") -> ClipSuggestions:
+    """Add CLIP to the window: the AI menu action, the find box, and the settings' model if one is set."""
+    from anylabel.gui.clip_find import FindBox
+
+    clip = ClipSuggestions(host)
+    menu = host.menu("ai")
     if menu is not None:
         menu.addAction("CLIP labels…", clip.ask_settings)
-    jobs = clip.jobs
-    window.destroyed.connect(lambda *_: jobs.close())
-    cfg = window.config
+    cfg = host.config
     if cfg.clip_vocabulary:
         try:
             clip.set_vocabulary(cfg.clip_vocabulary)
         except AnylabelError as e:
-            window.warn(f"The CLIP vocabulary of the settings is unusable:\n{e}", "CLIP labels")
+            host.warn(f"The CLIP vocabulary of the settings is unusable:\n{e}", "CLIP labels")
     if cfg.clip_model:
         clip.set_model(cfg.clip_model)
-    from anylabel.gui.clip_find import FindBox
-
-    clip.find_box = FindBox(window, clip)
+    clip.find_box = FindBox(host, clip)
     return clip

@@ -67,11 +67,7 @@ class DeviceMenu:
             except (AnylabelError, OSError) as e:
                 w.statusBar().showMessage(f"The device is used, but the settings file was not written: {e}", 8000)
         w.reload_model()
-        clip = getattr(w, "plugins", {}).get("anylabel.gui.clip_suggestions")
-        if clip is not None and clip.model_name:  # CLIP in use: loaded again on the new device
-            name = clip.model_name
-            clip.set_model(None)
-            clip.set_model(name)
+        w.host.device_changed(name)  # the features that hold models (CLIP) load them again there
 
 
 def _title(name: str) -> str:

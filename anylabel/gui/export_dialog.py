@@ -1,15 +1,16 @@
 """File → Export dataset / Import annotations: self-contained dialogs over :mod:`anylabel.formats.registry`.
 
-The main window calls :func:`open_export_dialog` / :func:`open_import_dialog`. The work runs on a
-:class:`TaskThread` (never on the GUI thread) through the same core functions as ``anylabel export`` /
-``anylabel import``: progress arrives by signal, Cancel sets the core's cancel flag, and the summary
-(counts and warnings naming files and shapes) is shown in the dialog when it ends.
+The window's ``"export"`` feature (:func:`attach`, File → Export / Import) opens :func:`open_export_dialog` /
+:func:`open_import_dialog`. The work runs on the dialog's :class:`~anylabel.gui.tasks.TaskWorker` (queued,
+never on the GUI thread) through the same core functions as ``anylabel export`` / ``anylabel import``:
+progress arrives on the GUI thread, Cancel sets the job's cancel token (the core's cancel flag), closing
+the dialog cancels and joins, and the summary (counts and warnings naming files and shapes) is shown in
+the dialog when it ends.
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 from PyQt5 import QtCore, QtWidgets
 
@@ -17,30 +18,27 @@ from anylabel.errors import AnylabelError, CancelledError
 from anylabel.formats.base import Options, Report
 from anylabel.formats.registry import export_format_names, import_format_names
 from anylabel.gui.remembered import recall, remember
+from anylabel.gui.tasks import TaskWorker
+from anylabel.tasks import CancelToken, Job, JobContext
+
+if TYPE_CHECKING:  # pragma: no cover
+    from anylabel.gui.features import FeatureHost
+
+#: ``task(progress(done, total, stage)) -> result``: what a dialog runs on its worker
+Task = Callable[[Callable[..., None]], Any]
 
 
-class TaskThread(QtCore.QThread):
-    """Runs ``task(progress_callback)`` off the GUI thread; reports by signals (queued to the GUI thread)."""
-
-    progressed = QtCore.pyqtSignal(int, int, str)
-    succeeded = QtCore.pyqtSignal(object)
-    failed = QtCore.pyqtSignal(str)
-
-    def __init__(self, task: Callable, parent: Optional[QtCore.QObject] = None,
-                 describe: Callable[[AnylabelError], str] = str) -> None:
-        super().__init__(parent)
-        self._task = task
-        self._describe = describe
-
-    def run(self) -> None:  # noqa: D401 - Qt's entry point
+def run_task(task: Task, describe: Callable[[AnylabelError], str] = str) -> Callable[[JobContext], Any]:
+    """A worker job running ``task`` with the job's progress; an :class:`AnylabelError` is re-raised in the
+    dialog's words (``describe``)."""
+    def job(ctx: JobContext) -> Any:
         try:
-            result = self._task(lambda done, total, stage: self.progressed.emit(done, total, stage))
+            return task(ctx.progress)
         except CancelledError:
-            self.failed.emit("cancelled")
+            raise
         except AnylabelError as e:  # user-facing errors: shown in the dialog, in the dialog's words
-            self.failed.emit(self._describe(e))
-        else:
-            self.succeeded.emit(result)
+            raise AnylabelError(describe(e)) from e
+    return job
 
 
 def _path_row(edit: QtWidgets.QLineEdit, pick: Callable[[], str]) -> QtWidgets.QWidget:
@@ -90,14 +88,16 @@ class _TaskDialog(QtWidgets.QDialog):
         self.run_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.close_button.clicked.connect(self.close)
-        self.thread: Optional[TaskThread] = None
+        self.worker = TaskWorker("export-dialog", parent=self)
+        self.job: Optional[Job] = None  # the run in progress or the last one
         self.report: Optional[Report] = None
-        self._cancel = threading.Event()
+        self._cancel = CancelToken()
 
     #: the text of the checkbox that allows replacing a previous export / import (named in the error)
     replace_option = ""
 
-    def make_task(self) -> Callable:
+    def make_task(self) -> Task:
+        """The form's work as a :data:`Task` (raises AnylabelError for a bad form)."""
         raise NotImplementedError
 
     def describe_error(self, error: AnylabelError) -> str:
@@ -110,7 +110,7 @@ class _TaskDialog(QtWidgets.QDialog):
 
     def start(self) -> None:
         """Validate the form and start the task on a worker thread."""
-        self._cancel = threading.Event()  # a fresh flag per run; make_task hands it to the core
+        self._cancel = CancelToken()  # a fresh flag per run; make_task hands it to the core
         try:
             task = self.make_task()
         except AnylabelError as e:
@@ -120,18 +120,17 @@ class _TaskDialog(QtWidgets.QDialog):
         self.summary.setPlainText("")
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.thread = TaskThread(task, self, self.describe_error)
-        self.thread.progressed.connect(self._on_progress)
-        self.thread.succeeded.connect(self._on_success)
-        self.thread.failed.connect(self._on_failure)
-        self.thread.finished.connect(self._on_finished)
-        self.thread.start()
+        # the job's token is the options' cancel flag: Cancel, closing the dialog and quitting all stop the core
+        self.job = self.worker.submit(run_task(task, self.describe_error), kind="run", token=self._cancel,
+                                      on_progress=lambda d, t, s, _i: self._on_progress(d, t, s),
+                                      on_done=self._on_success, on_failed=self._on_failure,
+                                      on_cancelled=lambda: self._on_failure("cancelled"))
 
     def cancel(self) -> None:
         self._cancel.set()
 
     def is_running(self) -> bool:
-        return self.thread is not None and self.thread.isRunning()
+        return self.worker.busy
 
     def _on_progress(self, done: int, total: int, stage: str) -> None:
         self.stage.setText(f"{stage} {done}/{total}")
@@ -139,11 +138,13 @@ class _TaskDialog(QtWidgets.QDialog):
         self.progress.setValue(done)
 
     def _on_success(self, report: Report) -> None:
+        self._on_finished()
         self.report = report
         self.summary.setPlainText(report.summary(max_warnings=200))
         self.finished_report.emit(report)
 
     def _on_failure(self, message: str) -> None:
+        self._on_finished()
         if message == "cancelled":
             self.summary.setPlainText("cancelled: nothing in the output folder was changed")
         else:
@@ -156,7 +157,7 @@ class _TaskDialog(QtWidgets.QDialog):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if self.is_running():  # stop the work before the dialog (its parent) goes away
             self._cancel.set()
-            self.thread.wait()
+            self.worker.shutdown(timeout=None)
         super().closeEvent(event)
 
 
@@ -229,7 +230,7 @@ class ExportDialog(_TaskDialog):
                        keep_corrupt=self.keep_corrupt.isChecked(), allow_outside=self.allow_outside.isChecked(),
                        image_roots=self.image_roots, cancel=self._cancel)
 
-    def make_task(self) -> Callable:
+    def make_task(self) -> Task:
         from anylabel.formats.registry import export_folder
 
         src, out = self.source.text().strip(), self.output.text().strip()
@@ -288,7 +289,7 @@ class ImportDialog(_TaskDialog):
             self.format.setCurrentText(last["format"])
         self.copy_images.setChecked(bool(last.get("copy_images", False)))
 
-    def make_task(self) -> Callable:
+    def make_task(self) -> Task:
         from anylabel.formats.registry import import_dataset
 
         src, out = self.source.text().strip(), self.output.text().strip()
@@ -332,3 +333,42 @@ def open_import_dialog(parent: Optional[QtWidgets.QWidget] = None) -> ImportDial
     dialog.setAttribute(QtCore.Qt.WA_DeleteOnClose, parent is not None)
     dialog.show()
     return dialog
+
+
+class ExportFeature:
+    """File → Export / Import of the window (the ``"export"`` feature): the dialogs on the annotation folder."""
+
+    name = "export"
+
+    def __init__(self, host: "FeatureHost") -> None:
+        self.host = host
+        self.dialogs: list = []  # the open ones (closed with the window)
+
+    def open_export(self) -> Optional[ExportDialog]:
+        """The export dialog on the window's LabelMe folder; the shown image's unsaved changes are saved
+        (or explicitly left out) first. None when the user cancelled that."""
+        if not self.host.maybe_leave():
+            return None
+        images = self.host.images_folder()
+        dialog = open_export_dialog(self.host.widget(), self.host.annotation_folder(), (images,) if images else ())
+        self._keep(dialog)
+        return dialog
+
+    def open_import(self) -> ImportDialog:
+        dialog = open_import_dialog(self.host.widget())
+        self._keep(dialog)
+        return dialog
+
+    def _keep(self, dialog: QtWidgets.QDialog) -> None:
+        self.dialogs.append(dialog)
+        dialog.destroyed.connect(lambda *_: self.dialogs.remove(dialog) if dialog in self.dialogs else None)
+
+    def close(self) -> None:
+        """Cancel and join a running export or import."""
+        for dialog in list(self.dialogs):
+            dialog.worker.shutdown(timeout=None)
+
+
+def attach(host: "FeatureHost") -> ExportFeature:
+    """The export / import feature (the File menu's actions call :meth:`ExportFeature.open_export` ...)."""
+    return ExportFeature(host)

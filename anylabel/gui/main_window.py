@@ -13,11 +13,9 @@ session or to those objects: ``window.annotation``, ``history``, ``image``, ``fo
 ``last_label``, ``mask_output``, ``finish_ai_object``, ``finished_shapes``, ``ask_label``, ``save``,
 ``load_row``, ``maybe_leave``, ``after_object_finished``, ``label_suggestion_sources``, ``known_labels``.
 
-Extension points for the other GUI pieces:
-* ``window.suggestion_providers``: ``(name, fn(image, mask) -> [(label, confidence)])`` (SSA vote, CLIP);
-* ``window.menus["video"]`` and ``window.video_action(name)``: the video panel (``anylabel.gui.video_panel``
-  with ``attach(window)``) receives Ctrl+M / reset and ``open(path)`` for video files;
-* File → Export / Import / Statistics open ``anylabel.gui.export_dialog`` / ``stats_dialog`` when present.
+Features (SSA vote, CLIP, video, export / import, statistics) are registered explicitly: each module's
+``attach(host)`` gets a :class:`~anylabel.gui.host.WindowHost`, the documented API of
+:mod:`anylabel.gui.features` (see :mod:`anylabel.gui.plugins` for the list and the menu commands).
 """
 from __future__ import annotations
 
@@ -39,20 +37,18 @@ from anylabel.gui.device_menu import DeviceMenu
 from anylabel.gui.dialogs import ShortcutsDialog, ask_changed_on_disk, ask_save_path, ask_unsaved
 from anylabel.gui.docks import LabelListWidget, ShapeListWidget
 from anylabel.gui.editing import Editing
+from anylabel.gui.features import FeatureFactory
 from anylabel.gui.file_list import FileListWidget
 from anylabel.gui.model_picker import ModelPicker
 from anylabel.gui.models_glue import default_segmenter_factory, initial_model, load_registry
 from anylabel.gui.navigation import VIDEO_EXTENSIONS, Navigation  # noqa: F401 - re-exported
-from anylabel.gui.plugins import PluginsMixin
+from anylabel.gui.plugins import DEFAULT_FEATURES, PluginsMixin
 from anylabel.gui.worker import SegmentWorker
 from anylabel.imaging.readahead import ImageReadAhead
 from anylabel.session import AnnotationSession, ImageFolder
 from anylabel.session.folder import display_name
 
 log = logging.getLogger(__name__)
-#: modules with ``attach(window)`` that add features to every window (label suggestions, ...); a module
-#: that does not exist is skipped, one that fails is reported in the status bar
-PLUGINS = ("anylabel.gui.semantic_suggestions", "anylabel.gui.clip_suggestions")
 
 
 def _delegate(owner: str, name: str) -> Callable:
@@ -74,7 +70,7 @@ class MainWindow(PluginsMixin, QtWidgets.QMainWindow):
         registry: the model registry (``ModelRegistry.load()`` when None).
         segmenter_factory: ``fn(model name) -> Segmenter``, called on the worker thread (tests pass fakes).
         model: the model to start with (default: ``config.default_model``, else the best available).
-        plugins: modules whose ``attach(window)`` adds a feature (see :data:`PLUGINS`).
+        features: the ``attach(host)`` functions of the window's features (None: :data:`DEFAULT_FEATURES`).
     """
 
     #: the path of the image just shown (the SSA vote prepares its class map then)
@@ -82,7 +78,7 @@ class MainWindow(PluginsMixin, QtWidgets.QMainWindow):
 
     def __init__(self, config: Optional[Config] = None, output_dir: Optional[str] = None, registry=None,
                  segmenter_factory: Optional[Callable[[str], Segmenter]] = None, model: Optional[str] = None,
-                 plugins: Sequence[str] = PLUGINS) -> None:
+                 features: Optional[Sequence[FeatureFactory]] = None) -> None:
         super().__init__()
         self.config = config or Config()
         self.readahead = ImageReadAhead()  # the neighbours of the shown image, decoded in the background
@@ -94,7 +90,6 @@ class MainWindow(PluginsMixin, QtWidgets.QMainWindow):
         self.session.last_label = self.config.labels[0] if self.config.labels else ""
         self.worker: Optional[SegmentWorker] = None
         self.label_dialog = None
-        self.video_panel = None
         self.ask_unsaved = ask_unsaved
         self.ask_changed = ask_changed_on_disk  # the annotation file changed on disk: reload / keep mine / save as
         self.ask_save_path = ask_save_path
@@ -138,12 +133,8 @@ class MainWindow(PluginsMixin, QtWidgets.QMainWindow):
             self.set_model(name)
         if self.bad_shortcuts:
             self.warn("Some shortcuts in the settings file were ignored:\n" + "\n".join(self.bad_shortcuts))
-        self.plugins = {}
-        for module in plugins:
-            self._attach_plugin(module)
-        self.semantic = self.plugins.get("anylabel.gui.semantic_suggestions")  # the SSA vote (AI menu, settings)
-        # the video panel (a tracker thread) is created when first needed: a video is opened or the menu shown
-        self.menus["video"].aboutToShow.connect(self._video)
+        self._attach_features(DEFAULT_FEATURES if features is None else features)  # anylabel.gui.plugins
+        self.semantic = self.features.get("ssa")  # the SSA vote (AI menu, settings)
 
     # -------------------------------------------------------------------------------- building
     def _dock(self, title: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:

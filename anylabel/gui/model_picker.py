@@ -1,22 +1,22 @@
 """The model picker: every segmentation model of the registry, marked downloaded or not, and the
-download with a cancellable progress dialog (``registry.ensure`` on a worker thread)."""
+download with a cancellable progress dialog (``registry.ensure`` on the picker's
+:class:`~anylabel.gui.tasks.TaskWorker`, queued: one download after the other)."""
 from __future__ import annotations
 
 import logging
-import threading
 from typing import List, Optional
 
 from PyQt5 import QtCore, QtWidgets
 from PyQt5.QtCore import Qt
 
-from anylabel.errors import AnylabelError, CancelledError
+from anylabel.gui.tasks import TaskWorker
 from anylabel.models import ModelRegistry, ModelSpec
 from anylabel.sizes import format_size
+from anylabel.tasks import Job, JobContext
 
 log = logging.getLogger(__name__)
 
 SEGMENTER_FAMILIES = ("sam", "sam2", "fastsam", "classical")
-_RUNNING: set = set()  # download threads still running
 
 
 def _size(n: Optional[int]) -> str:
@@ -34,34 +34,6 @@ def ask_download(parent: Optional[QtWidgets.QWidget], registry: ModelRegistry, s
     return answer == QtWidgets.QMessageBox.Yes
 
 
-class DownloadThread(QtCore.QThread):
-    """Runs ``registry.ensure(spec, progress, cancel)``; reports bytes and the outcome as signals."""
-
-    progressed = QtCore.pyqtSignal(object, object)  # done, total (python ints: may exceed 2**31)
-    finishedOk = QtCore.pyqtSignal(str)
-    failedWith = QtCore.pyqtSignal(str)
-    cancelled = QtCore.pyqtSignal()
-
-    def __init__(self, registry: ModelRegistry, spec: ModelSpec, parent: Optional[QtCore.QObject] = None) -> None:
-        super().__init__(parent)
-        self.registry, self.spec = registry, spec
-        self.cancel_event = threading.Event()
-
-    def run(self) -> None:
-        try:
-            self.registry.ensure(self.spec, progress=lambda d, t: self.progressed.emit(d, t),
-                                 cancel=self.cancel_event)
-        except CancelledError:
-            self.cancelled.emit()
-        except AnylabelError as e:
-            self.failedWith.emit(str(e))
-        except Exception as e:  # noqa: BLE001 - shown to the user, logged with traceback
-            log.exception("download of %s failed", self.spec.name)
-            self.failedWith.emit(f"{type(e).__name__}: {e}")
-        else:
-            self.finishedOk.emit(self.spec.name)
-
-
 class ModelPicker(QtWidgets.QComboBox):
     """A combo box of segmentation models; emits :attr:`modelChosen` once the chosen model's file is there.
 
@@ -76,7 +48,9 @@ class ModelPicker(QtWidgets.QComboBox):
         super().__init__(parent)
         self.registry: Optional[ModelRegistry] = None
         self.current_name: Optional[str] = None
-        self.download: Optional[DownloadThread] = None
+        # deleting the picker (its window closed mid-download) cancels the download and lets the thread end
+        self.downloads = TaskWorker("model-downloads", parent=self)
+        self.download: Optional[Job] = None
         self.progress_dialog: Optional[QtWidgets.QProgressDialog] = None
         self.confirm_download = True  # tests turn the confirmation off
         self.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToContents)
@@ -146,7 +120,7 @@ class ModelPicker(QtWidgets.QComboBox):
             return
         self.start_download(spec)
 
-    def start_download(self, spec: ModelSpec) -> DownloadThread:
+    def start_download(self, spec: ModelSpec) -> Job:
         """Download ``spec`` in the background with a cancellable progress dialog."""
         dialog = QtWidgets.QProgressDialog(f"Downloading {spec.display_name or spec.name}…", "Cancel", 0, 1000, self)
         dialog.setWindowTitle("Download model")
@@ -154,21 +128,20 @@ class ModelPicker(QtWidgets.QComboBox):
         dialog.setMinimumDuration(0)
         dialog.setAutoClose(False)
         dialog.setAutoReset(False)
-        # No Qt parent: a download outlives the picker (window closed mid-download) until its run() has
-        # returned; deleting a running QThread aborts the process. _RUNNING keeps it alive till then.
-        thread = DownloadThread(self.registry, spec)
-        _RUNNING.add(thread)
-        thread.finished.connect(lambda t=thread: (_RUNNING.discard(t), t.deleteLater()))
-        self.destroyed.connect(thread.cancel_event.set)
-        thread.progressed.connect(lambda d, t: self._progress(dialog, spec, d, t))
-        dialog.canceled.connect(thread.cancel_event.set)
-        thread.finishedOk.connect(lambda name: self._done(dialog, name))
-        thread.failedWith.connect(lambda msg: self._failed(dialog, spec, msg))
-        thread.cancelled.connect(lambda: self._failed(dialog, spec, None))
-        self.download, self.progress_dialog = thread, dialog
-        thread.start()
+        registry = self.registry
+
+        def work(ctx: JobContext) -> str:
+            registry.ensure(spec, progress=lambda d, t: ctx.progress(d, t), cancel=ctx.token)
+            return spec.name
+
+        job = self.downloads.submit(work, kind="download", on_done=lambda name: self._done(dialog, name),
+                                    on_progress=lambda d, t, _s, _i: self._progress(dialog, spec, d, t),
+                                    on_failed=lambda msg: self._failed(dialog, spec, msg),
+                                    on_cancelled=lambda: self._failed(dialog, spec, None))
+        dialog.canceled.connect(job.cancel)
+        self.download, self.progress_dialog = job, dialog
         dialog.show()
-        return thread
+        return job
 
     def _progress(self, dialog: QtWidgets.QProgressDialog, spec: ModelSpec, done: int, total: int) -> None:
         total = total or spec.size or 0

@@ -1,84 +1,79 @@
-"""Features other modules add to the main window (a mixin): ``attach(window)`` plug-ins (label
-suggestions), the video panel, the export / import / statistics dialogs, and drag and drop."""
+"""The window's side of its features (a mixin): attaching them, the File / Video menu commands that reach
+them (Export, Import, Statistics, Ctrl+M, reset tracker, opening a video) and drag and drop.
+
+Features are registered explicitly (:data:`DEFAULT_FEATURES`, imported normally: a missing module is an
+error at start-up) against the host API of :mod:`anylabel.gui.features`; each one is reached here by its
+name and a typed method, never by a string looked up on an object.
+"""
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Callable, List
+from typing import Callable, Dict, List, Sequence
 
 from PyQt5 import QtCore, QtGui
 
+from anylabel.gui import clip_suggestions, export_dialog, semantic_suggestions, stats_dialog, video_panel
+from anylabel.gui.features import FeatureFactory, Features, attach_features
+from anylabel.gui.host import WindowHost
+
 log = logging.getLogger(__name__)
+
+#: the features every window gets, in attach order (the SSA vote before CLIP: CLIP ranks its candidates)
+DEFAULT_FEATURES: Sequence[FeatureFactory] = (semantic_suggestions.attach, clip_suggestions.attach,
+                                              video_panel.attach, export_dialog.attach, stats_dialog.attach)
+#: the Video menu's commands (``video_action(name)``), each a method of the video feature
+VIDEO_COMMANDS: Dict[str, Callable[[video_panel.VideoPanel], None]] = {
+    "propagate": video_panel.VideoPanel.propagate,
+    "reset_tracker": video_panel.VideoPanel.reset_tracker,
+}
 
 
 class PluginsMixin:
     """Mixed into :class:`anylabel.gui.main_window.MainWindow`."""
 
-    # -------------------------------------------------------------------------------- plug-ins
-    def _attach_plugin(self, module: str) -> None:
-        """``module.attach(self)`` when the module exists; a broken plug-in is reported, never fatal."""
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name and module.startswith(e.name):
-                return  # not installed / not written yet: nothing to add
-            log.exception("plug-in %s cannot be imported", module)
-            self.statusBar().showMessage(f"{module} is unavailable: {e}", 8000)
-            return
-        try:
-            self.plugins[module] = mod.attach(self)
-        except Exception as e:  # noqa: BLE001 - an optional feature must not keep the window from opening
-            log.exception("plug-in %s failed", module)
-            self.statusBar().showMessage(f"{module} failed: {e}", 8000)
+    features: Features
 
-    def _plugin(self, module: str):
-        try:
-            return importlib.import_module(module)
-        except ImportError as e:
-            self.warn(f"{module} is not available: {e}")
-            return None
+    def _attach_features(self, factories: Sequence[FeatureFactory]) -> None:
+        """Build the host and attach ``factories`` in order; a failing one stops the start-up (raised)."""
+        self.host = WindowHost(self)
+        self.features = Features()  # while attaching: a feature's start may already look others up
+        self.features = attach_features(self.host, factories)
 
-    def _annotation_folder(self):
-        """The folder of the LabelMe files: the output folder, else the images' folder (None: nothing open)."""
-        if self.output_dir:
-            return str(self.output_dir)
-        return str(self.folder.folder) if self.folder is not None else None
+    def _feature(self, name: str):
+        feature = self.features.get(name)
+        if feature is None:
+            self.statusBar().showMessage(f"This window has no {name} feature", 4000)
+        return feature
 
     def open_export(self) -> None:
         """File → Export: the current image's unsaved changes are saved (or explicitly left out) first."""
-        mod = self._plugin("anylabel.gui.export_dialog")
-        if mod is not None and self.maybe_leave():
-            images = (str(self.folder.folder),) if self.output_dir and self.folder is not None else ()
-            self.export_dialog = mod.open_export_dialog(self, self._annotation_folder(), images)
+        feature = self._feature("export")
+        if feature is not None:
+            self.export_dialog = feature.open_export()
 
     def open_import(self) -> None:
-        mod = self._plugin("anylabel.gui.export_dialog")
-        if mod is not None:
-            self.import_dialog = mod.open_import_dialog(self)
+        feature = self._feature("export")
+        if feature is not None:
+            self.import_dialog = feature.open_import()
 
     def open_stats(self) -> None:
-        mod = self._plugin("anylabel.gui.stats_dialog")
-        if mod is not None and self.maybe_leave():
-            self.stats_dialog = mod.open_stats_dialog(self, self._annotation_folder())
-
-    def _video(self):
-        if self.video_panel is None:
-            mod = self._plugin("anylabel.gui.video_panel")
-            if mod is None:
-                return None
-            self.video_panel = mod.attach(self)
-        return self.video_panel
+        feature = self._feature("stats")
+        if feature is not None:
+            self.stats_dialog = feature.open()
 
     def _open_video(self, path: str) -> bool:
-        panel = self._video()
+        panel = self._feature("video")
         return bool(panel is not None and self.maybe_leave() and panel.open(path))
 
     def video_action(self, name: str) -> Callable[[], None]:
+        """The Video menu's command ``name`` (see :data:`VIDEO_COMMANDS`; an unknown name is a KeyError
+        while the menus are built)."""
+        command = VIDEO_COMMANDS[name]
+
         def run() -> None:
-            if self.video_panel is None:
-                self.statusBar().showMessage("Open a video first (File → Open)", 4000)
-                return
-            getattr(self.video_panel, name)()
+            panel = self._feature("video")
+            if panel is not None:
+                command(panel)
         return run
 
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:

@@ -1,18 +1,28 @@
 """Dataset statistics view: instances per class (a bar chart drawn with QPainter) and per image.
 
 The numbers come from :func:`anylabel.formats.stats.folder_stats`, the same function ``anylabel stats DIR``
-prints, computed on a worker thread so a folder of thousands of files does not freeze the window.
+prints, computed on the dialog's :class:`~anylabel.gui.tasks.TaskWorker` so a folder of thousands of files
+does not freeze the window; closing the dialog cancels and joins it. The window's ``"stats"`` feature
+(:func:`attach`) opens it on the annotation folder.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+import logging
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from anylabel.formats.base import Options
 from anylabel.formats.stats import DatasetStats, folder_stats
 from anylabel.gui.documents import display_name
-from anylabel.gui.export_dialog import TaskThread
+from anylabel.gui.export_dialog import run_task
+from anylabel.gui.tasks import TaskWorker
+from anylabel.tasks import CancelToken
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from anylabel.gui.features import FeatureHost
 
 
 class BarChart(QtWidgets.QWidget):
@@ -99,7 +109,7 @@ class StatsDialog(QtWidgets.QDialog):
         for w in (self.summary, self.progress, tabs, self.warnings):
             lay.addWidget(w)
         lay.addLayout(buttons)
-        self.thread: Optional[TaskThread] = None
+        self.worker = TaskWorker("stats-dialog", parent=self)
         self._options = Options()
 
     @staticmethod
@@ -114,9 +124,9 @@ class StatsDialog(QtWidgets.QDialog):
 
     def refresh(self) -> None:
         """Recount the folder on a worker thread."""
-        if not self.folder or (self.thread is not None and self.thread.isRunning()):
+        if not self.folder or self.worker.busy:
             return
-        self._options = Options()
+        self._options = Options(cancel=CancelToken())
         self.summary.setText(f"counting {display_name(self.folder)} …")
         folder, options = self.folder, self._options
 
@@ -124,11 +134,9 @@ class StatsDialog(QtWidgets.QDialog):
             options.progress = progress
             return folder_stats(folder, options)
 
-        self.thread = TaskThread(task, self)
-        self.thread.progressed.connect(self._on_progress)
-        self.thread.succeeded.connect(self._show)
-        self.thread.failed.connect(lambda msg: self.summary.setText(f"error: {display_name(msg)}"))
-        self.thread.start()
+        self.worker.submit(run_task(task), kind="count", token=options.cancel, on_done=self._show,
+                           on_progress=lambda d, t, s, _i: self._on_progress(d, t, s),
+                           on_failed=lambda msg: self.summary.setText(f"error: {display_name(msg)}"))
 
     def _on_progress(self, done: int, total: int, _stage: str) -> None:
         self.progress.setMaximum(max(1, total))
@@ -158,9 +166,9 @@ class StatsDialog(QtWidgets.QDialog):
         table.setSortingEnabled(True)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        if self.thread is not None and self.thread.isRunning():
+        if self.worker.busy:
             self._options.cancel.set()
-            self.thread.wait()
+            self.worker.shutdown(timeout=None)
         super().closeEvent(event)
 
 
@@ -171,3 +179,33 @@ def open_stats_dialog(parent: Optional[QtWidgets.QWidget] = None, folder: Option
     dialog.show()
     dialog.refresh()
     return dialog
+
+
+class StatsFeature:
+    """File → Statistics of the window (the ``"stats"`` feature)."""
+
+    name = "stats"
+
+    def __init__(self, host: "FeatureHost") -> None:
+        self.host = host
+        self.dialog: Optional[StatsDialog] = None
+
+    def open(self) -> Optional[StatsDialog]:
+        """The statistics of the annotation folder (unsaved changes saved or left out first)."""
+        if not self.host.maybe_leave():
+            return None
+        self.dialog = open_stats_dialog(self.host.widget(), self.host.annotation_folder())
+        return self.dialog
+
+    def close(self) -> None:
+        dialog, self.dialog = self.dialog, None
+        try:
+            if dialog is not None:
+                dialog.worker.shutdown(timeout=None)
+        except RuntimeError:  # the dialog (deleted on close) is gone already: so is its worker
+            log.debug("statistics dialog already deleted")
+
+
+def attach(host: "FeatureHost") -> StatsFeature:
+    """The statistics feature (File → Statistics calls :meth:`StatsFeature.open`)."""
+    return StatsFeature(host)

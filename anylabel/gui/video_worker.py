@@ -1,12 +1,13 @@
-"""The tracker's background thread: one :class:`TrackingSession`, its clicks, propagation, reset.
+"""The tracker's background thread: one :class:`TrackingSession`, its clicks, propagation, reset, on the
+GUI's one worker idiom (:class:`~anylabel.gui.tasks.TaskWorker`).
 
 :class:`TrackerWorker` plays two parts:
 
 * for the window's :class:`~anylabel.gui.ai_controller.AiController` it is a drop-in
   :class:`~anylabel.gui.worker.SegmentWorker` (``submit`` / ``resultReady`` / ``failed`` / ``status``):
   in video mode a click becomes ``session.add_prompt(frame, object, prompt)`` and its mask comes back as a
-  one-candidate :class:`~anylabel.gui.worker.SegmentResult` (same coalescing: the newest prompt set of
-  the object is answered, stale answers are dropped by the controller);
+  one-candidate :class:`~anylabel.gui.worker.SegmentResult` (same "newest request wins" policy: the newest
+  prompt set of the object is answered, stale answers are dropped by the controller);
 * for the video panel it runs long jobs in order: loading the model and opening the session,
   propagation (each frame written to its LabelMe file as it arrives and reported by
   :attr:`frameTracked`), reset, labels. :meth:`cancel` is safe from the GUI thread and stops a
@@ -17,18 +18,18 @@ Nothing here blocks the GUI thread: every call only queues work and wakes the th
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import deque
-from typing import Any, Callable, Deque, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 from PyQt5 import QtCore
 
 from anylabel.backends.prompt import MaskCandidate
-from anylabel.errors import AnylabelError
+from anylabel.errors import AnylabelError, ModelError
 from anylabel.geometry import mask_to_box
-from anylabel.gui.worker import SegmentRequest, SegmentResult, _message, _overlay
+from anylabel.gui.tasks import TaskWorker
+from anylabel.gui.worker import SegmentRequest, SegmentResult, mask_overlay
+from anylabel.tasks import JobContext, Policy
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ Target = Optional[Tuple[int, int, Optional[np.ndarray]]]
 
 
 class TrackerWorker(QtCore.QObject):
-    """Runs a :class:`~anylabel.tracking.TrackingSession` in its own thread.
+    """Runs a :class:`~anylabel.tracking.TrackingSession` on its own :class:`~anylabel.gui.tasks.TaskWorker`:
+    clicks are "newest request wins" jobs, opening / propagating / resetting / labels queued ones.
 
     Args:
         load_predictor: ``fn(model name) -> SAM2VideoPredictor``, called in the worker thread.
@@ -57,7 +59,6 @@ class TrackerWorker(QtCore.QObject):
     propagationFinished = QtCore.pyqtSignal(int, bool)  # frames done, cancelled
     trackerReset = QtCore.pyqtSignal()
     error = QtCore.pyqtSignal(str)
-    _wake = QtCore.pyqtSignal()
 
     def __init__(self, load_predictor: Callable[[str], Any], target: Callable[[SegmentRequest], Target],
                  precision: Optional[str] = None, device: Callable[[], Optional[str]] = lambda: None) -> None:
@@ -73,15 +74,8 @@ class TrackerWorker(QtCore.QObject):
         self.propagating = False
         self.frames_done = 0
         self._predictors: Dict[Tuple[str, Optional[str]], Any] = {}
-        self._lock = threading.Lock()
-        self._pending: Optional[Tuple[SegmentRequest, Target]] = None
-        self._jobs: Deque[Callable[[], None]] = deque()
-        self._stopping = False
-        self._thread = QtCore.QThread()
-        self._thread.setObjectName("tracker-worker")
-        self.moveToThread(self._thread)
-        self._wake.connect(self._run, QtCore.Qt.QueuedConnection)
-        self._thread.start()
+        self.tasks = TaskWorker("tracker-worker")
+        self.tasks.message.connect(lambda _job, text: self.status.emit(text))
 
     # ----------------------------------------------------------------- SegmentWorker interface
     def submit(self, request: SegmentRequest) -> None:
@@ -89,39 +83,35 @@ class TrackerWorker(QtCore.QObject):
         target = self.target(request)
         if target is None:
             return
-        with self._lock:
-            self._pending = (request, target)
-        self._wake.emit()
+        self.tasks.submit(lambda ctx: self._answer(ctx, request, target), kind="click", policy=Policy.LATEST,
+                          on_done=self._deliver,
+                          on_failed=lambda m: self.failed.emit(request.image_id, request.version, m))
 
     def prefetch(self, paths) -> None:
         """Nothing to prefetch: the tracker encodes frames as it reaches them."""
 
     def load(self) -> None:
-        self._wake.emit()
+        """The model loads when a video is opened (:meth:`open_video`)."""
 
     def stop(self, wait_ms: int = 30000) -> None:
-        """Cancel any propagation and stop the thread (once: the window's exit and its destruction both call it)."""
+        """Cancel any propagation, stop the thread and join it (idempotent: the window's exit and its
+        destruction both call it). A model load that outlasts ``wait_ms`` finishes on its own thread, which
+        the interpreter's exit waits for; nothing is emitted any more."""
         self.cancel()
-        with self._lock:
-            if self._stopping:
-                return
-            self._stopping = True
-            self._pending = None
-            self._jobs.clear()
-        self._thread.quit()
-        self._thread.wait(wait_ms)
+        self.tasks.shutdown(wait_ms / 1000, keep_alive=self)
 
     # ----------------------------------------------------------------- panel interface
     def open_video(self, folder: Any, model: str) -> None:
         """Start a session on ``folder`` (a VideoFrameFolder) with zoo model ``model``."""
-        self._queue(lambda: self._open(folder, model))
+        self._queue("open", lambda ctx: self._open(ctx, folder, model))
 
     def propagate(self, start: int, end: int) -> None:
         """Track the confirmed objects from ``start`` (or their earliest new prompt) to ``end``."""
-        self._queue(lambda: self._propagate(start, end))
+        self._queue("propagate", lambda ctx: self._propagate(start, end))
 
     def cancel(self) -> None:
         """Stop a running propagation before its next frame; drop queued ones."""
+        self.tasks.cancel("propagate")
         session = self.session
         if session is not None:
             session.cancel()
@@ -129,43 +119,22 @@ class TrackerWorker(QtCore.QObject):
     def reset(self) -> None:
         """Clear the tracker (objects, prompts, memory); files are not touched."""
         self.cancel()
-        self._queue(self._reset)
+        self._queue("reset", lambda ctx: self._reset())
 
     def set_label(self, obj_id: int, label: str) -> None:
         """Object ``obj_id`` is confirmed (F) with ``label``: it will be propagated."""
         self.confirmed[int(obj_id)] = label  # read by _propagate on the worker thread, after this job
-        self._queue(lambda: self.session is not None and self.session.set_label(obj_id, label))
+        self._queue("label", lambda ctx: self.session is not None and self.session.set_label(obj_id, label))
 
     # ----------------------------------------------------------------- worker thread
-    def _queue(self, job: Callable[[], None]) -> None:
-        with self._lock:
-            self._jobs.append(job)
-        self._wake.emit()
+    def _queue(self, kind: str, job: Callable[[JobContext], None]) -> None:
+        self.tasks.submit(job, kind=kind, on_failed=self.error.emit)
 
-    @QtCore.pyqtSlot()
-    def _run(self) -> None:
-        with self._lock:
-            if self._stopping:
-                return
-            pending, self._pending = self._pending, None
-            job = self._jobs.popleft() if pending is None and self._jobs else None
-        try:
-            if pending is not None:
-                self._answer(*pending)
-            elif job is not None:
-                job()
-        except AnylabelError as e:  # an expected problem (a file, a model): a message, no traceback
-            log.warning("tracker: %s", e)
-            self.error.emit(str(e))
-        except Exception as e:  # noqa: BLE001 - every failure must reach the user as a message
-            log.exception("tracker job failed")
-            self.error.emit(_message(e))
-        with self._lock:
-            more = not self._stopping and (self._pending is not None or bool(self._jobs))
-        if more:
-            self._wake.emit()
+    def _deliver(self, result: Optional[SegmentResult]) -> None:
+        if result is not None:
+            self.resultReady.emit(result)
 
-    def _open(self, folder: Any, model: str) -> None:
+    def _open(self, ctx: JobContext, folder: Any, model: str) -> None:
         from anylabel.backends.engines import notices
         from anylabel.tracking import TrackingSession
 
@@ -173,30 +142,30 @@ class TrackerWorker(QtCore.QObject):
         key = (model, self.device())
         predictor = self._predictors.get(key)
         if predictor is None:
-            self.status.emit(f"{model}: loading the tracking model…")
+            ctx.say(f"{model}: loading the tracking model…")
             t0 = time.perf_counter()
             try:
                 predictor = self._load(model)
             except AnylabelError as e:  # missing, corrupt or wrong file: the window stays usable without it
                 log.warning("tracking model %s: %s", model, e)
-                self.status.emit(f"{model}: not loaded (tracking is off)")
-                self.openFailed.emit(model, str(e))
+                ctx.say(f"{model}: not loaded (tracking is off)")
+                self.tasks.emit(self.openFailed, model, str(e))
                 return
+            ctx.check()  # the window closed during the load: no session for nobody
             self._predictors = {key: predictor}  # one model in memory
-            self.status.emit(f"{model}: loaded in {time.perf_counter() - t0:.1f} s")
-            self.modelLoaded.emit(model)
+            ctx.say(f"{model}: loaded in {time.perf_counter() - t0:.1f} s")
+            self.tasks.emit(self.modelLoaded, model)
         self.name = model
-        with notices(self.status.emit):  # a one-time engine probe (precision auto) says so
+        with notices(ctx.say):  # a one-time engine probe (precision auto) says so
             self.session = TrackingSession(predictor, folder.source, precision=self.precision)
-        self.status.emit(f"{model}: tracking on {self.session.device}, {self.session.precision}")
-        self.opened.emit(model)
+        ctx.say(f"{model}: tracking on {self.session.device}, {self.session.precision}")
+        self.tasks.emit(self.opened, model)
 
-    def _answer(self, req: SegmentRequest, target: Target) -> None:
+    def _answer(self, ctx: JobContext, req: SegmentRequest, target: Target) -> SegmentResult:
         frame, obj_id, previous = target
         if self.session is None:
-            self.failed.emit(req.image_id, req.version, "the tracking model is not loaded yet (see the status bar)")
-            return
-        self.busyChanged.emit(True)
+            raise ModelError("the tracking model is not loaded yet (see the status bar)")
+        self.tasks.emit(self.busyChanged, True)
         try:
             t0 = time.perf_counter()
             mask = self.session.add_prompt(frame, obj_id, req.prompt, previous_mask=previous)
@@ -204,35 +173,29 @@ class TrackerWorker(QtCore.QObject):
             box = mask_to_box(mask)
             cand = MaskCandidate(mask, 1.0, None, None if box is None else tuple(int(v) for v in box))
             polygons = cand.polygons(tolerance=req.tolerance, min_area=req.min_area)
-            overlay = _overlay(mask, req.colour, cand.box)
-        except AnylabelError as e:
-            self.failed.emit(req.image_id, req.version, str(e))
-            return
+            overlay = mask_overlay(mask, req.colour, cand.box)
         finally:
-            self.busyChanged.emit(False)
-        self.resultReady.emit(SegmentResult(req.image_id, req.version, req.prompt, [cand], [polygons], [overlay],
-                                            0.0, seconds))
-        self.status.emit(f"{self.name}: object {obj_id} on frame {frame} in {seconds * 1000:.0f} ms")
+            self.tasks.emit(self.busyChanged, False)
+        ctx.say(f"{self.name}: object {obj_id} on frame {frame} in {seconds * 1000:.0f} ms")
+        return SegmentResult(req.image_id, req.version, req.prompt, [cand], [polygons], [overlay], 0.0, seconds)
 
     def _propagate(self, start: int, end: int) -> None:
         session = self.session
         if session is None:
-            self.error.emit("the tracking model is not loaded yet")
-            return
+            raise ModelError("the tracking model is not loaded yet")
         known = set(session.obj_ids)
         confirmed = [o for o in session.obj_ids if o in self.confirmed]
         pending = [o for o in confirmed if session.pending.get(o)]
         objs = pending or confirmed
         if not objs:
             missing = "" if known else " (no object has prompts)"
-            self.error.emit("Nothing to propagate: click an object and finish it with F first" + missing)
-            self.propagationFinished.emit(0, False)
-            return
+            self.tasks.emit(self.propagationFinished, 0, False)
+            raise AnylabelError("Nothing to propagate: click an object and finish it with F first" + missing)
         marks = [f for o in pending for f in session.pending[o]]
         start = min([start] + marks)
         total = max(0, end - start + 1)
         self.propagating, self.frames_done = True, 0
-        self.propagationStarted.emit(start, total)
+        self.tasks.emit(self.propagationStarted, start, total)
         done, cancelled = 0, False
         try:
             for result in session.propagate(start=start, end=end, obj_ids=objs):
@@ -240,15 +203,15 @@ class TrackerWorker(QtCore.QObject):
                 self.folder.set_annotated(result.frame_index, True)
                 done += 1
                 self.frames_done = done
-                self.frameTracked.emit(result.frame_index, done, total)
+                self.tasks.emit(self.frameTracked, result.frame_index, done, total)
             cancelled = session.last_run_cancelled
         finally:
             self.propagating = False
-            self.propagationFinished.emit(done, cancelled)
+            self.tasks.emit(self.propagationFinished, done, cancelled)
 
     def _reset(self) -> None:
         if self.session is not None:
             self.session.reset()
         self.confirmed = {}
-        self.trackerReset.emit()
+        self.tasks.emit(self.trackerReset)
 

@@ -1,10 +1,11 @@
-"""The background segmentation worker: one long-lived QThread per backend.
+"""The background segmentation worker: one long-lived worker thread per backend (:mod:`anylabel.gui.tasks`).
 
 Contract with the GUI thread:
 
-* :meth:`SegmentWorker.submit` never blocks. A request carries ``(image_id, version)``; it replaces any
-  request still waiting (coalescing), so however fast the user clicks, the worker runs at most the one
-  request in progress plus the newest one, and the newest prompt set is always answered.
+* :meth:`SegmentWorker.submit` never blocks. A request carries ``(image_id, version)``; it is a "newest
+  request wins" job (:attr:`anylabel.tasks.Policy.LATEST`): it replaces any request still waiting and tells
+  the running one to stop after its encode, so however fast the user clicks, the worker runs at most the
+  one request in progress plus the newest one, and the newest prompt set is always answered.
 * Results come back through :attr:`SegmentWorker.resultReady`, tagged with the request's image id and
   version; the GUI drops a result whose image or version is no longer current (stale).
 * Errors come back through :attr:`SegmentWorker.failed` as messages (the GUI shows them), with the
@@ -32,11 +33,12 @@ from PyQt5 import QtCore, QtGui
 from anylabel.backends import MaskCandidate, Prompt, Segmenter
 from anylabel.backends.engines import notices
 from anylabel.backends.prefetch import Prefetcher
-from anylabel.errors import AnylabelError
-from anylabel.imaging.loader import file_key, load_image
+from anylabel.errors import ModelError
+from anylabel.gui.tasks import TaskWorker
+from anylabel.imaging.loader import file_key
+from anylabel.tasks import JobContext, Policy, error_message
 
 log = logging.getLogger(__name__)
-_RETIRED: set = set()  # workers stopping in the background (see SegmentWorker.retire)
 
 
 @dataclass
@@ -90,16 +92,18 @@ class SegmentResult:
         while len(self.polygons) <= k:
             cand = self.candidates[len(self.polygons)]
             self.polygons.append(cand.polygons(tolerance=self.tolerance, min_area=self.min_area))
-            self.overlays.append(_overlay(cand.mask, self.colour, cand.box))
+            self.overlays.append(mask_overlay(cand.mask, self.colour, cand.box))
         return self.overlays[k], self.polygons[k]
 
 
 class SegmentWorker(QtCore.QObject):
-    """Runs one :class:`Segmenter` in its own thread.
+    """Runs one :class:`Segmenter` on its own :class:`~anylabel.gui.tasks.TaskWorker` (the GUI's one worker
+    idiom): clicks are "newest request wins" jobs, the model load a queued one.
 
     Args:
         make_segmenter: builds the segmenter; called in the worker thread (loading can take seconds).
         name: the backend's name, for status messages.
+        image_loader: decodes for the prefetcher (the window's read-ahead).
     """
 
     resultReady = QtCore.pyqtSignal(object)  # SegmentResult
@@ -107,36 +111,33 @@ class SegmentWorker(QtCore.QObject):
     status = QtCore.pyqtSignal(str)  # what the model is doing, for the status bar
     busyChanged = QtCore.pyqtSignal(bool)
     modelLoaded = QtCore.pyqtSignal(str)
-    _wake = QtCore.pyqtSignal()
 
     def __init__(self, make_segmenter: Callable[[], Segmenter], name: str,
                  image_loader: Optional[Callable[[str], np.ndarray]] = None) -> None:
         super().__init__()
         self.name = name
-        self._image_loader = image_loader  # decodes for the prefetcher (the window's read-ahead)
+        self._image_loader = image_loader
         self._make = make_segmenter
         self._segmenter: Optional[Segmenter] = None
-        self._load_error: Optional[str] = None
+        self.load_error: Optional[str] = None  # why the model did not load (then every click says so)
         self._lock = threading.Lock()
-        self._pending: Optional[SegmentRequest] = None
         self._prefetch: List[str] = []
         self._prefetcher: Optional[Prefetcher] = None
         self._current_key: Optional[str] = None
         self._keys: Dict[str, str] = {}  # path -> content key
-        self._stopping = False
         self.requests_run = 0  # how many requests reached the model (tests check coalescing with it)
-        self._thread = QtCore.QThread()
-        self._thread.setObjectName(f"segment-worker-{name}")
-        self.moveToThread(self._thread)
-        self._wake.connect(self._run, QtCore.Qt.QueuedConnection)
-        self._thread.start()
+        self.tasks = TaskWorker(f"segment-worker-{name}", on_exit=self._release)
+        self.tasks.message.connect(lambda _job, text: self.status.emit(text))
 
     # ------------------------------------------------------------------ GUI-thread API
     def submit(self, request: SegmentRequest) -> None:
-        """Queue ``request``, replacing a request that has not started yet."""
-        with self._lock:
-            self._pending = request
-        self._wake.emit()
+        """Answer ``request``; it replaces a request that has not started yet (newest wins)."""
+        def failed(message: str) -> None:
+            self.busyChanged.emit(False)
+            self.failed.emit(request.image_id, request.version, message)
+
+        self.tasks.submit(lambda ctx: self._answer(ctx, request), kind="click", policy=Policy.LATEST,
+                          on_done=self._deliver, on_failed=failed, on_cancelled=lambda: self.busyChanged.emit(False))
 
     def prefetch(self, paths: List[str]) -> None:
         """Encode these images in the background (replaces the previous list)."""
@@ -146,86 +147,67 @@ class SegmentWorker(QtCore.QObject):
         if prefetcher is not None:
             prefetcher.prefetch(self._prefetch)
         else:
-            self._wake.emit()  # loads the model, which then starts the prefetcher
+            self.load()  # loads the model, which then starts the prefetcher
 
     def load(self) -> None:
         """Load the model now rather than at the first click."""
-        self._wake.emit()
+        if self.tasks.running_kind != "load" and self._segmenter is None:
+            self.tasks.submit(lambda ctx: self._ensure_model(ctx), kind="load", policy=Policy.LATEST)
 
     @property
     def segmenter(self) -> Optional[Segmenter]:
         return self._segmenter
 
     def stop(self, wait_ms: int = 30000) -> None:
-        """Stop the thread after the current step and release the model (blocks up to ``wait_ms``)."""
-        self._request_stop(wait_ms / 1000)
-        self._thread.wait(wait_ms)
-        self._release()
+        """Stop after the current step and release the model (waits up to ``wait_ms`` for the thread; a job
+        still running then releases the model when it ends)."""
+        self._close_prefetcher(wait_ms / 1000)
+        self.tasks.shutdown(wait_ms / 1000, keep_alive=self)
 
     def retire(self) -> None:
-        """Stop without blocking the GUI (switching models while an encode runs): the worker keeps itself
-        alive until its thread has finished, then releases the model."""
-        _RETIRED.add(self)
-        self._thread.finished.connect(self._retired)
-        self._request_stop(0.0)
-        if self._thread.isFinished():
-            self._retired()
+        """Stop without blocking the GUI (switching models while an encode runs): the thread finishes its
+        step in the background, then releases the model."""
+        self._close_prefetcher(0.0)
+        self.tasks.shutdown(timeout=0, keep_alive=self)
 
-    def _request_stop(self, timeout: float) -> None:
+    def _close_prefetcher(self, timeout: float) -> None:
         with self._lock:
-            self._stopping = True
-            self._pending, self._prefetch = None, []
+            self._prefetch = []
             prefetcher, self._prefetcher = self._prefetcher, None
         if prefetcher is not None:
             prefetcher.close(timeout=timeout)
-        self._thread.quit()
-
-    def _retired(self) -> None:
-        self._release()
-        _RETIRED.discard(self)
 
     def _release(self) -> None:
+        """On the worker thread after its last job (or at once, if it never ran one)."""
         if self._segmenter is not None:
             self._segmenter.close()
             self._segmenter = None
 
-    # ------------------------------------------------------------------ worker thread
-    @QtCore.pyqtSlot()
-    def _run(self) -> None:
-        with self._lock:
-            if self._stopping:
-                return
-            request, self._pending = self._pending, None
-        if self._segmenter is None:
-            if not self._ensure_model(request):
-                return
-            self._start_prefetcher()
-        if request is not None:
-            self.busyChanged.emit(True)
-            try:
-                self._answer(request)
-            finally:
-                self.busyChanged.emit(False)
+    def _deliver(self, result: Optional[SegmentResult]) -> None:
+        self.busyChanged.emit(False)
+        if result is not None:
+            self.resultReady.emit(result)
 
-    def _ensure_model(self, request: Optional[SegmentRequest]) -> bool:
-        if self._load_error is None:
-            self.status.emit(f"{self.name}: loading the model…")
+    # ------------------------------------------------------------------ worker thread
+    def _ensure_model(self, ctx: JobContext) -> bool:
+        if self._segmenter is not None:
+            return True
+        if self.load_error is None:
+            ctx.say(f"{self.name}: loading the model…")
             t0 = time.perf_counter()
             try:
-                with notices(self.status.emit):  # a one-time engine probe or ONNX export says so
+                with notices(ctx.say):  # a one-time engine probe or ONNX export says so
                     self._segmenter = self._make()
             except Exception as e:  # noqa: BLE001 - any failure must reach the user as a message
                 log.exception("loading %s failed", self.name)
-                self._load_error = _message(e)
+                self.load_error = error_message(e)
             else:
-                self.status.emit(f"{self.name}: ready on {runs_on(self._segmenter)} "
-                                 f"(loaded in {time.perf_counter() - t0:.1f} s)")
-                self.modelLoaded.emit(self.name)
+                ctx.say(f"{self.name}: ready on {runs_on(self._segmenter)} "
+                        f"(loaded in {time.perf_counter() - t0:.1f} s)")
+                self.tasks.emit(self.modelLoaded, self.name)
+                self._start_prefetcher(ctx)
                 return True
-        if request is not None:
-            self.failed.emit(request.image_id, request.version, f"cannot load {self.name}: {self._load_error}")
-        else:
-            self.status.emit(f"{self.name}: cannot load: {self._load_error}")
+        ctx.say(f"{self.name}: cannot load: {self.load_error}")
         return False
 
     def _key(self, path: str) -> str:
@@ -234,58 +216,51 @@ class SegmentWorker(QtCore.QObject):
             key = self._keys[path] = file_key(path)
         return key
 
-    def _set_image(self, path: str, image: Optional[np.ndarray]) -> float:
-        """Make ``path`` the segmenter's current image; returns the seconds spent encoding."""
+    def _set_image(self, ctx: JobContext, path: str, image: Optional[np.ndarray]) -> float:
+        """Make ``path`` the segmenter's current image; returns the seconds spent (encoding when not cached)."""
         key = self._key(path)
         if key == self._current_key:
             return 0.0
         seg = self._segmenter
+        if not seg.has_embedding(key):
+            ctx.say(f"{self.name}: encoding the image…")
         t0 = time.perf_counter()
-        if seg.has_embedding(key):
-            try:
-                seg.set_image(image, key=key)  # cached: no decode, no encoder
-                self._current_key = key
-                return time.perf_counter() - t0
-            except LookupError:  # evicted between the check and the use: encode below
-                pass
-        self.status.emit(f"{self.name}: encoding the image…")
-        seg.set_image(image if image is not None else load_image(path), key=key)
+        seg.set_image_path(path, image=image, key=key)  # the core's rule: cached embedding, else decode + encode
         self._current_key = key
         return time.perf_counter() - t0
 
-    def _answer(self, req: SegmentRequest) -> None:
+    def _answer(self, ctx: JobContext, req: SegmentRequest) -> Optional[SegmentResult]:
+        self.tasks.emit(self.busyChanged, True)
+        if not self._ensure_model(ctx):
+            raise ModelError(f"cannot load {self.name}: {self.load_error}")
         try:
-            encode = self._set_image(req.image_path, req.image)
-            with self._lock:
-                newer = self._pending is not None and self._pending.image_id == req.image_id
-            if newer:  # a newer prompt set arrived while encoding: answer that one instead
-                return
-            self.status.emit(f"{self.name}: segmenting…")
-            t0 = time.perf_counter()
-            candidates = self._segmenter.predict(req.prompt)
-            predict = time.perf_counter() - t0
-            self.requests_run += 1
-            result = SegmentResult(req.image_id, req.version, req.prompt, candidates, encode_seconds=encode,
-                                   predict_seconds=predict, tolerance=req.tolerance, min_area=req.min_area,
-                                   colour=req.colour)
-            if candidates:
-                result.view(0)  # the best candidate's polygons and overlay, here off the GUI thread
-        except Exception as e:  # noqa: BLE001 - reported to the user, traceback logged
-            log.exception("%s failed on %s", self.name, req.image_path)
+            encode = self._set_image(ctx, req.image_path, req.image)
+        except Exception:
             self._current_key = None
-            self.failed.emit(req.image_id, req.version, _message(e))
-            return
-        self.resultReady.emit(result)
-        self.status.emit(f"{self.name}: {len(candidates)} mask(s) in {predict * 1000:.0f} ms"
-                         + (f" (encoding {encode:.1f} s)" if encode > 0.05 else ""))
+            raise
+        ctx.check()  # a newer prompt set arrived while encoding: answer that one instead
+        ctx.say(f"{self.name}: segmenting…")
+        t0 = time.perf_counter()
+        candidates = self._segmenter.predict(req.prompt)
+        predict = time.perf_counter() - t0
+        self.requests_run += 1
+        result = SegmentResult(req.image_id, req.version, req.prompt, candidates, encode_seconds=encode,
+                               predict_seconds=predict, tolerance=req.tolerance, min_area=req.min_area,
+                               colour=req.colour)
+        if candidates:
+            result.view(0)  # the best candidate's polygons and overlay, here off the GUI thread
+        ctx.say(f"{self.name}: {len(candidates)} mask(s) in {predict * 1000:.0f} ms"
+                + (f" (encoding {encode:.1f} s)" if encode > 0.05 else ""))
+        return result
 
-    def _start_prefetcher(self) -> None:
-        def encoded(path, key) -> None:  # called on the prefetcher's thread: signals are thread-safe
-            self.status.emit(f"{self.name}: pre-encoded {Path(path).name}")
+    def _start_prefetcher(self, ctx: JobContext) -> None:
+        def encoded(path, key) -> None:  # called on the prefetcher's thread: through the worker's gate
+            self.tasks.say(f"{self.name}: pre-encoded {Path(path).name}")
 
         prefetcher = Prefetcher(self._segmenter, on_encoded=encoded, load_image=self._image_loader)
         with self._lock:
-            if self._stopping:
+            if self.tasks.closed:
+                prefetcher.close(timeout=0)
                 return
             self._prefetcher = prefetcher
             paths = list(self._prefetch)
@@ -293,7 +268,7 @@ class SegmentWorker(QtCore.QObject):
             prefetcher.prefetch(paths)
 
 
-def _overlay(mask: np.ndarray, colour: Tuple[int, int, int, float],
+def mask_overlay(mask: np.ndarray, colour: Tuple[int, int, int, float],
              box: Optional[Tuple[int, int, int, int]] = None) -> Tuple[Optional[QtGui.QImage], int, int]:
     """The mask's box crop coloured for the canvas, and the crop's image position."""
     from anylabel.gui.canvas_paint import mask_image
@@ -309,12 +284,6 @@ def _overlay(mask: np.ndarray, colour: Tuple[int, int, int, float],
         return (None, 0, 0)
     r, g, b, a = colour
     return (mask_image(mask[y0:y1, x0:x1], QtGui.QColor(r, g, b), a), int(x0), int(y0))
-
-
-def _message(e: BaseException) -> str:
-    if isinstance(e, AnylabelError):
-        return str(e)
-    return f"{type(e).__name__}: {e}"
 
 
 def runs_on(segmenter: object) -> str:

@@ -142,3 +142,90 @@ def test_the_annotation_session_is_qt_free_core() -> None:
     assert PACKAGE / "session" / "session.py" in session and PACKAGE / "session" / "prompts.py" in session
     for path in session:
         assert not any(m.split(".")[0] in QT_MODULES or m.startswith("anylabel.gui") for m, _ in _imports(path)), path
+
+
+# ---------------------------------------------------------------------------------------- package cycles
+def _package_graph(root: Path) -> dict:
+    """``{top-level package: {top-level packages it imports}}`` for the modules under ``root`` (``anylabel``),
+    counting every import, also those inside functions (a lazy import is still a dependency)."""
+    graph: dict = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root).with_suffix("").parts
+        if parts == ("__init__",) or parts == ("__main__",):
+            continue
+        top = parts[0]
+        graph.setdefault(top, set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level:  # relative: resolve against the package
+                base = parts[: len(parts) - node.level]
+                names = [".".join([root.name, *base, *(node.module.split(".") if node.module else [])])]
+            for name in names:
+                bits = name.split(".")
+                if len(bits) > 1 and bits[0] == root.name and bits[1] != top and _is_top_level(root, bits[1]):
+                    graph[top].add(bits[1])
+    return graph
+
+
+def _is_top_level(root: Path, name: str) -> bool:
+    return (root / name).is_dir() or (root / f"{name}.py").is_file()
+
+
+def _cycles(graph: dict) -> list:
+    """The strongly connected components of more than one node (Tarjan), each sorted."""
+    index: dict = {}
+    low: dict = {}
+    stack: list = []
+    on_stack: set = set()
+    found: list = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_top_level_packages_import_each_other_without_cycles() -> None:
+    graph = _package_graph(PACKAGE)
+    assert {"semantic", "classify", "votes"} <= set(graph)
+    cycles = _cycles(graph)
+    detail = ["  " + " <-> ".join(c) + ": " + "; ".join(f"{a} -> {sorted(graph[a] & set(c))}" for a in c)
+              for c in cycles]
+    assert not cycles, "import cycles between anylabel's top-level packages:\n" + "\n".join(detail)
+
+
+def test_the_cycle_check_finds_a_cycle(tmp_path: Path) -> None:
+    # The check above must be able to fail: two packages importing each other, one of them lazily.
+    root = tmp_path / "pkg"
+    for name, text in (("a", "from pkg.b import thing\n"), ("b", "def f():\n    from pkg.a import other\n"),
+                       ("c", "import pkg.a\n")):
+        (root / name).mkdir(parents=True)
+        (root / name / "__init__.py").write_text(text)
+    graph = _package_graph(root)
+    assert graph == {"a": {"b"}, "b": {"a"}, "c": {"a"}}
+    assert _cycles(graph) == [["a", "b"]]

@@ -40,7 +40,7 @@ def test_export_dialog_yolo_split_and_error_shown(qtbot, voc_dir, tmp_path):
     qtbot.addWidget(dialog)
     dialog.output.setText("")
     dialog.run_button.click()  # no output folder: an error in the dialog, nothing started
-    assert "choose" in dialog.summary.toPlainText() and dialog.thread is None
+    assert "choose" in dialog.summary.toPlainText() and dialog.job is None
     dialog.format.setCurrentText("yolo-seg")
     dialog.output.setText(str(tmp_path / "yolo"))
     dialog.use_split.setChecked(True)

@@ -137,11 +137,11 @@ def run(args: argparse.Namespace) -> dict:
     result["clicked"] = click_until_preview(w)  # the image model (SAM, SAM2 ...) answers a click
     if args.video:
         w.ai.clear()
-        w._video().open(args.path)  # then Video → Open video or frame folder…
-        wait_until(lambda: w.video_panel.worker.session is not None or model_error(w), 120, "the tracker")
+        w.features["video"].open(args.path)  # then Video → Open video or frame folder…
+        wait_until(lambda: w.features["video"].worker.session is not None or model_error(w), 120, "the tracker")
         if model_error(w):
             raise RuntimeError(f"the window reported: {model_error(w)}")
-        result["tracking_model"] = w.video_panel.model
+        result["tracking_model"] = w.features["video"].model
         result["clicked"] = click_until_preview(w)  # the tracker answers a click on the frame
     if shots:
         from PyQt5.QtTest import QTest

@@ -82,7 +82,7 @@ def _window(make_window, scene, **settings):
 
     w = make_window({"scene": segmenter}, config=Config(**settings), registry=registry)
     assert w.open_path(str(folder))
-    clip = w.plugins["anylabel.gui.clip_suggestions"]
+    clip = w.features["clip"]
     return w, clip, made
 
 
@@ -169,7 +169,7 @@ def test_find_without_a_clip_model_says_so(make_window, scene, qtbot):
     registry = ModelRegistry([ModelSpec("scene", "classical", "scene")])
     w = make_window({"scene": SceneSegmenter}, registry=registry)
     assert w.open_path(str(folder))
-    find = w.plugins["anylabel.gui.clip_suggestions"].find_box
+    find = w.features["clip"].find_box
     assert not find.run("blue")
     assert "CLIP labels" in w.messages["Find"].text()
     assert w.ai.actions == []
@@ -227,7 +227,7 @@ def test_clip_labels_dialog_picks_model_and_vocabulary(make_window, scene, qtbot
         dialog.top_k.setValue(2)
         dialog.accept()
 
-    when_dialog(qtbot, lambda: w.clip_dialog, act)
+    when_dialog(qtbot, lambda: w.features["clip"].clip_dialog, act)
     menu = w.menus["ai"]
     next(a for a in menu.actions() if a.text() == "CLIP labels…").trigger()
     assert steps == [True]
@@ -252,7 +252,7 @@ def test_a_random_weight_clip_loads_through_the_registry(make_window, scene_fold
     w = make_window({"scene": SceneSegmenter}, config=Config(clip_model="clip_vit_b32", labels=["car", "dog", "tree"]),
                     registry=registry)
     assert w.open_path(str(scene_folder))
-    clip = w.plugins["anylabel.gui.clip_suggestions"]
+    clip = w.features["clip"]
     qtbot.waitUntil(lambda: clip.classifier is not None, timeout=60000)
     votes = clip.provider(SCENE, BLUE_DISK)
     assert len(votes) == 3 and {n for n, _ in votes} <= {"car", "dog", "tree"}

@@ -15,7 +15,7 @@ def _window(qtbot, tmp_path, config: Config):
     from anylabel.gui.main_window import MainWindow
 
     registry = ModelRegistry([ModelSpec("classical", "classical", "Classical")])
-    w = MainWindow(config=config, registry=registry, model="classical", plugins=())
+    w = MainWindow(config=config, registry=registry, model="classical", features=())
     qtbot.addWidget(w)
     return w
 
@@ -79,9 +79,9 @@ def test_clip_is_loaded_again_on_the_new_device(qtbot, tmp_path, fake_gpus, monk
     monkeypatch.setattr(clip_suggestions, "load_model", fake_load)
     registry = ModelRegistry([ModelSpec("classical", "classical", "Classical"), ModelSpec("colour", "clip", "C")])
     w = MainWindow(config=Config(clip_model="colour"), registry=registry, model="classical",
-                   plugins=("anylabel.gui.clip_suggestions",))
+                   features=(clip_suggestions.attach,))
     qtbot.addWidget(w)
-    clip = w.plugins["anylabel.gui.clip_suggestions"]
+    clip = w.features["clip"]
     qtbot.waitUntil(lambda: clip.classifier is not None, timeout=20000)
     assert devices == ["auto"]
     w.device_menu.choose("cuda:0")

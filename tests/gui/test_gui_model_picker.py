@@ -38,12 +38,10 @@ def test_marks_and_download_with_progress(qtbot, tmp_path):
     assert "3.0 MB" in picker.itemText(1)  # 3,000,000 bytes, decimal units like the CLI
     progress = []
     with qtbot.waitSignal(picker.modelChosen, timeout=20000) as chosen:
+        picker.downloads.progressed.connect(lambda job, d, t, _s, _i: progress.append((d, t)))
         picker.activated.emit(1)
-        picker.download.progressed.connect(lambda d, t: progress.append((d, t)))
     assert chosen.args == ["remote"]
-    from anylabel.gui import model_picker
-
-    qtbot.waitUntil(lambda: not model_picker._RUNNING)  # the thread has returned (and is deleted)
+    qtbot.waitUntil(lambda: not picker.downloads.busy)  # the job has returned
     assert (tmp_path / "cache" / "remote.bin").read_bytes() == payload
     assert picker.itemText(picker.findData("remote")).startswith("✓")
     assert not picker.progress_dialog.isVisible()
@@ -97,9 +95,7 @@ def test_download_can_be_cancelled(qtbot):
     from PyQt5 import QtWidgets
 
     picker.progress_dialog.findChild(QtWidgets.QPushButton).click()  # the dialog's Cancel button
-    from anylabel.gui import model_picker
-
-    qtbot.waitUntil(lambda: not model_picker._RUNNING, timeout=10000)
+    qtbot.waitUntil(lambda: not picker.downloads.busy, timeout=10000)
     qtbot.waitUntil(lambda: bool(messages))
     assert "cancelled" in messages[-1] and chosen == []
 
@@ -112,7 +108,7 @@ def test_window_picker_switches_worker(make_window, image_dir, qtbot):
     assert first.name == "a" and w.model_picker.currentData() == "a"
     w.model_picker.activated.emit(w.model_picker.findData("b"))
     assert w.worker is not first and w.worker.name == "b"
-    qtbot.waitUntil(lambda: not first._thread.isRunning())  # the old backend's thread stops: one per backend
+    qtbot.waitUntil(lambda: not first.tasks.alive)  # the old backend's thread stops: one per backend
     assert first.segmenter is None  # and its model is released
     w.open_path(str(image_dir))
     w.ai.add_point(100, 100, True)

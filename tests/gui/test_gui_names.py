@@ -30,7 +30,7 @@ SESSION = textwrap.dedent(r"""
 
     folder = sys.argv[1]
     app = QtWidgets.QApplication([])
-    w = MainWindow(registry=ModelRegistry([]), plugins=())
+    w = MainWindow(registry=ModelRegistry([]), features=())
     w.ask_unsaved = lambda *a: "save"
     w.show()
     assert w.open_path(folder)

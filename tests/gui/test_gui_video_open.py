@@ -57,7 +57,7 @@ def test_video_without_its_model_asks_then_stays_usable(make_window, videos, tmp
     registry = _registry(tmp_path)
     w = make_window({"disk": DiskSegmenter}, model="disk", registry=registry)
     asked, downloads = [], []
-    panel = w._video()
+    panel = w.features["video"]
     panel.ask_download = lambda parent, reg, spec: asked.append(spec.name) or False
     w.model_picker.start_download = lambda spec: downloads.append(spec.name)
     before = _listing(videos / "bedroom")
@@ -98,7 +98,7 @@ def test_video_without_its_model_asks_then_stays_usable(make_window, videos, tmp
 def test_yes_starts_the_pickers_download(make_window, videos, tmp_path, qtbot):
     w = make_window({"disk": DiskSegmenter}, model="disk", registry=_registry(tmp_path))
     downloads = []
-    panel = w._video()
+    panel = w.features["video"]
     panel.ask_download = lambda parent, reg, spec: True
     w.model_picker.start_download = lambda spec: downloads.append(spec.name)
     assert w.open_path(str(videos / "bedroom.avi"))
@@ -111,7 +111,7 @@ def test_a_model_file_that_does_not_load_is_a_message(make_window, videos, tmp_p
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / "sam2_missing.pt").write_bytes(b"not a checkpoint")  # present, wrong checksum
     w = make_window({"disk": DiskSegmenter}, model="disk", registry=registry)
-    panel = w._video()
+    panel = w.features["video"]
     panel.ask_download = lambda *a: pytest.fail("the file is there: nothing to download")
     with caplog.at_level(logging.INFO):
         assert w.open_path(str(videos / "bedroom.avi"))

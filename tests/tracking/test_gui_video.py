@@ -66,8 +66,7 @@ def window(qtbot, track_models: Path, tmp_path: Path, monkeypatch):
     yield w
     if w.history is not None:
         w.history.mark_saved()
-    if w.video_panel is not None:
-        w.video_panel.shutdown()
+    w.features["video"].shutdown()
     if w.worker is not None:
         w.worker.stop()
         w.worker = None
@@ -125,7 +124,7 @@ def frame_tracks(out: Path, frame: int):
 def test_video_mode_click_finish_propagate_cancel_reset(qtbot, window, video_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert window.open_path(str(video_file))
-    panel = window.video_panel
+    panel = window.features["video"]
     assert panel is not None and panel.active and len(window.folder) == 8
     assert window.row == 0 and window.canvas.image_size == (540, 960)
     qtbot.waitUntil(lambda: panel.worker.session is not None, timeout=60000)
