@@ -39,11 +39,11 @@ class FixedMask(Segmenter):
     def everything(self, image, **kwargs):
         return []
 
-    def set_image_path(self, path):
+    def set_image_path(self, path, image=None, key=None):
         from anylabel.imaging import load_image
 
-        self.set_image(load_image(path))
-        return str(path)
+        self.set_image(image if image is not None else load_image(path))
+        return key or str(path)
 
 
 @pytest.mark.parametrize("kind", ["speck", "tiny"])

@@ -150,7 +150,7 @@ from PyQt5.QtTest import QTest
 from PyQt5.QtWidgets import QApplication
 from anylabel.gui.app import create_window
 app = QApplication(["embedding"])  # made by the caller: Qt's GLX integration, anylabel had no say
-w = create_window()
+w = create_window(model="classical")  # no model thread importing torchvision while this script does
 QTest.qWait(200)
 import torchvision  # torch._dynamo, then triton: its LLVM's static initialisers run now
 maps = open("/proc/self/maps").read()

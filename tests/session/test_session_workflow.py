@@ -81,8 +81,8 @@ class _FixedMask:
     def __init__(self, mask: np.ndarray) -> None:
         self.mask = mask
 
-    def set_image_path(self, path) -> str:
-        return str(path)
+    def set_image_path(self, path, image=None, key=None) -> str:
+        return key or str(path)
 
     def predict(self, prompt):
         return [MaskCandidate(self.mask, 0.75)]
