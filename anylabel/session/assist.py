@@ -57,16 +57,18 @@ class Assist:
 
     @property
     def reprompting(self) -> Optional[int]:
-        """The id of the shape being re-prompted, or None."""
-        base = self.session.prompts.base
-        return base.shape_id if base is not None else None
+        """The id of the shape being re-prompted, or None (also when that shape was deleted meanwhile: finish
+        then adds a new object)."""
+        base, history = self.session.prompts.base, self.session.history
+        if base is None or base.shape_id is None or history is None or history.index_of(base.shape_id) is None:
+            return None
+        return base.shape_id
 
     def replace_reprompted(self, shape_id: int, candidate: MaskCandidate, label: str = "") -> List[int]:
         """``candidate``'s shapes in place of shape ``shape_id`` with its details (``label`` if given), as one
         undo step (``session.finish`` calls this while a shape is re-prompted)."""
-        from anylabel.session.session import NothingToFinish
-
         from anylabel.backends.shapes import candidate_to_shapes
+        from anylabel.session.session import NothingToFinish
 
         s = self.session
         old = s.shape(shape_id)

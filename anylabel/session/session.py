@@ -14,23 +14,19 @@ model), ``preview_changed()`` (the shown answer or candidate), ``saved(path)``.
 
 The GUI (``anylabel.gui``) renders this state and turns input into these calls; a script or a test drives
 the same calls without a window (see ``tests/session``).
-
-The editing operations of issue 15 live in small objects the session owns (one module each, see
-:mod:`anylabel.session`): :attr:`~AnnotationSession.edit` (conversions, boolean edits, rotated rectangles,
-hit-testing), :attr:`~AnnotationSession.brush` (brush / eraser strokes), :attr:`~AnnotationSession.assist`
-(re-prompting a shape, polygon detail, segment everything), :attr:`~AnnotationSession.details` (flags,
-attributes, tags, checked) and :attr:`~AnnotationSession.review` (next unchecked image); the display
-adjustment is :attr:`ViewState.adjustment <anylabel.session.view.ViewState>`.
+Editing operations live in small objects the session owns: ``edit``, ``brush``, ``assist``, ``details``,
+``review`` (see :mod:`anylabel.session`).
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Set
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set
 
 import numpy as np
 
 from anylabel.backends.prompt import MaskCandidate, Prompt
 from anylabel.backends.shapes import MIN_PART_AREA, candidate_to_shapes
+from anylabel.config import Config
 from anylabel.document import ImageAnnotation, Shape
 from anylabel.document.history import Callbacks, History, HistoryEvent
 from anylabel.errors import AnylabelError
@@ -39,9 +35,6 @@ from anylabel.session.folder import ImageFolder
 from anylabel.session.prompts import Answer, MaskPrompt, PlainAnswer, PromptSet, is_current, logits_to_reuse
 from anylabel.session.shapes import front_order, placed, relabeled, translated
 from anylabel.session.view import ViewState
-
-if TYPE_CHECKING:
-    from anylabel.config import Config
 
 _KEEP = object()  # "leave this detail as it is" for relabel's group_id (None is a valid group id: none)
 
@@ -63,8 +56,7 @@ class AnnotationSession:
 
     def __init__(self, output_dir: Optional[str] = None, tolerance: float = 1.0, min_area: float = MIN_PART_AREA,
                  mask_output: bool = False, image_loader: Callable[[Path], np.ndarray] = load_image,
-                 config: Optional["Config"] = None) -> None:
-        from anylabel.config import Config
+                 config: Optional[Config] = None) -> None:
         from anylabel.session.assist import Assist
         from anylabel.session.brush import Brush
         from anylabel.session.details import LabelDetails
@@ -436,15 +428,14 @@ class AnnotationSession:
         """Add ``candidate``'s shapes (e.g. a tracker's mask) as one undo step; see :meth:`finish`. While a
         shape is re-prompted (:meth:`Assist.reprompt_shape <anylabel.session.assist.Assist.reprompt_shape>`)
         they replace it, keeping its details."""
-        base = self.prompts.base
-        if base is not None and base.shape_id is not None and self.history.index_of(base.shape_id) is not None:
-            ids = self.assist.replace_reprompted(base.shape_id, candidate, label)
-            self.clear_prompts()
-            return ids
-        shapes = self.shapes_for(candidate, label, group_id, description, flags)
-        if not shapes:
-            raise NothingToFinish("the mask is empty: add a positive point or a box")
-        ids = self.add_shapes(shapes, f"finish {label}")
-        self.last_label = label
+        target = self.assist.reprompting
+        if target is not None:
+            ids = self.assist.replace_reprompted(target, candidate, label)
+        else:
+            shapes = self.shapes_for(candidate, label, group_id, description, flags)
+            if not shapes:
+                raise NothingToFinish("the mask is empty: add a positive point or a box")
+            ids = self.add_shapes(shapes, f"finish {label}")
+        self.last_label = label or self.last_label
         self.clear_prompts()
         return ids
