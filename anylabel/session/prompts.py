@@ -242,6 +242,8 @@ class PromptSet:
         box = positive_boxes[-1] if positive_boxes else None
         negative_boxes = [b.box for b in boxes if b.negative]
         base = self.base
+        if base is not None and not base.mask.any():  # erased to nothing: only the clicks are left
+            base = None
         if base is not None:  # the base mask as the model's mask input (or its box, for models without one)
             from anylabel.editing.reprompt import reprompt
 

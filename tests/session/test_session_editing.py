@@ -219,3 +219,23 @@ def test_no_stroke_no_change(session):
     s.brush.begin_stroke(a)
     assert s.brush.extend_stroke([(500, 500)]) is None
     assert s.brush.end_stroke() == [a] and s.history.undo_text == "add shapes"  # no undo step of its own
+
+
+def test_a_preview_erased_to_nothing_cannot_be_finished_and_clicks_start_afresh(session):
+    from anylabel.editing.reprompt import LogitFrame
+    from anylabel.session import NothingToFinish
+
+    s = session
+    mask = np.zeros((120, 200), bool)
+    mask[50:60, 50:60] = True
+    s.add_point(55, 55)
+    s.accept(PlainAnswer(s.image_key, s.prompts.version, [MaskCandidate(mask, 0.9)]))
+    s.brush.begin_stroke(None, radius=20, erase=True, frame=LogitFrame(valid_hw=(128.0, 213.0), pre_scale=4))
+    s.brush.extend_stroke([(55, 55)])
+    s.brush.end_stroke()
+    assert s.preview is not None and not s.preview.mask.any()
+    with pytest.raises(NothingToFinish, match="empty"):
+        s.finish("x")
+    s.add_point(100, 30)
+    prompt = s.prompt()  # the empty base adds nothing: just the clicks
+    assert len(prompt.positive_points) == 2 and prompt.box is None
