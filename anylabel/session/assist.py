@@ -111,6 +111,15 @@ class Assist:
         self.candidates = list(candidates)
         self.candidates_changed.emit()
 
+    def run_everything(self, segmenter, progress: Optional[Callable[[int, int], bool]] = None) -> int:
+        """Run ``segmenter.everything()`` on the session's image (synchronously: the GUI calls it from its
+        worker; ``progress(done, total)`` returning False cancels with CancelledError) and show the masks as
+        candidates. Returns how many."""
+        image_size(self.session)
+        masks = segmenter.everything(self.session.image, key=self.session.image_key, progress=progress)
+        self.set_everything(masks)
+        return len(masks)
+
     def clear_candidates(self) -> None:
         if self.candidates:
             self.candidates = []

@@ -134,11 +134,11 @@ def test_polygon_detail_and_the_tolerance_finish_uses(session):
 def test_segment_everything_candidates_a_click_keeps_with_the_suggested_label(session):
     s = session
     seg = ClassicalSegmenter()
-    seg.set_image(s.image, key=s.image_key)
     fired = []
     s.assist.candidates_changed.connect(lambda: fired.append(len(s.assist.candidates)))
-    s.assist.set_everything(seg.everything())
-    n = len(s.assist.candidates)
+    seen = []
+    n = s.assist.run_everything(seg, progress=lambda done, total: seen.append(done) is None)
+    assert n == len(s.assist.candidates) and seen
     assert n >= 2 and fired == [n]
     s.assist.suggest_label = lambda candidate: "red" if candidate.mask[50, 70] else None
     sid = s.assist.keep_candidate_at(70, 50)
@@ -158,3 +158,14 @@ def test_a_reprompted_shape_deleted_meanwhile_makes_finish_add_a_new_object(sess
     assert s.assist.reprompting is None
     ids = s.finish("again")
     assert [sh.label for sh in s.shapes] == ["again"] and ids[0] != sid
+
+
+def test_cancelling_segment_everything_keeps_the_old_candidates(session):
+    from anylabel.errors import CancelledError
+
+    s = session
+    seg = ClassicalSegmenter()
+    s.assist.set_everything([MaskCandidate(np.ones((120, 200), bool), 1.0)])
+    with pytest.raises(CancelledError):
+        s.assist.run_everything(seg, progress=lambda done, total: False)
+    assert len(s.assist.candidates) == 1

@@ -163,6 +163,8 @@ def test_brush_on_a_shape_is_one_undo_step_and_makes_an_exact_mask(session):
     a = s.shapes[0].id
     before = snapshot(s)
     original = shape_mask(s.shape(a), s.annotation.size)
+    events = []
+    s.shapes_changed.connect(events.append)
     s.brush.begin_stroke(a, radius=3)
     patches = [s.brush.extend_stroke([(50, 60)]), s.brush.extend_stroke([(60, 60), (70, 60)])]
     assert all(p is not None and p.changed for p in patches)
@@ -171,6 +173,7 @@ def test_brush_on_a_shape_is_one_undo_step_and_makes_an_exact_mask(session):
     m = s.shape(a)
     pixels = rle_decode(m.mask)
     assert ids == [a] and m.shape_type == "mask" and m.flags == {"f": True}
+    assert [(e.kind, e.ids) for e in events] == [("do", (a,))]  # one event, one undo step per stroke
     assert (pixels & original).sum() == original.sum() and pixels[60, 50:71].all() and pixels[57, 60]
     assert not pixels[56, 60]  # exactly the radius
     assert_undo_redo_exact(s, before)
@@ -192,9 +195,15 @@ def test_brush_on_the_preview_is_a_prompt_step_that_the_next_click_refines(sessi
     s.add_point(60, 60)
     assert s.accept(PlainAnswer(s.image_key, s.prompts.version, [MaskCandidate(mask, 0.9)]))
     shapes_before = snapshot(s)
+    fired = []
+    s.preview_changed.connect(lambda: fired.append("preview"))
+    s.prompts_changed.connect(lambda version: fired.append("prompts"))
+    s.shapes_changed.connect(lambda event: fired.append("shapes"))
     s.brush.begin_stroke(None, radius=4, erase=True)
     s.brush.extend_stroke([(70, 40), (70, 80)])
+    assert fired == []  # nothing is announced mid-stroke (the canvas paints the patches)
     assert s.brush.end_stroke() == []
+    assert fired == ["preview", "prompts"]
     preview = s.preview
     assert not s.waiting and preview is not None and not preview.mask[60, 70] and preview.mask[60, 60]
     assert snapshot(s) == shapes_before  # the shapes are not touched
