@@ -286,8 +286,7 @@ class AnnotationSession:
     def _on_history(self, event: HistoryEvent) -> None:
         self.view.set_hidden(self.hidden)  # a removed shape is no longer hidden
         self.shapes_changed.emit(event)
-        # what an undo / redo touched is shown selected; otherwise (or for image details) the selection less
-        # removed shapes
+        # what an undo / redo touched is selected; otherwise (also image details) the selection less removed shapes
         self.select(event.ids if event.kind in ("undo", "redo") and (event.ids or event.removed) else self.selected)
 
     # ---------------------------------------------------------------------------------- undo / redo
