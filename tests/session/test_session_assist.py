@@ -169,3 +169,18 @@ def test_cancelling_segment_everything_keeps_the_old_candidates(session):
     with pytest.raises(CancelledError):
         s.assist.run_everything(seg, progress=lambda done, total: False)
     assert len(s.assist.candidates) == 1
+
+
+def test_painting_a_reprompted_shapes_preview_still_replaces_that_shape(session):
+    s = session
+    sid = s.add_shapes([Shape("b", [(45, 35), (100, 35), (100, 75), (45, 75)], flags={"f": True})])[0]
+    s.assist.reprompt_shape(sid)
+    s.brush.begin_stroke(None, radius=5)
+    s.brush.extend_stroke([(120, 55), (130, 55)])
+    s.brush.end_stroke()
+    assert s.assist.reprompting == sid and s.preview.mask[55, 125] and s.preview.mask[50, 70]
+    s.mask_output = True
+    assert s.finish("") == [sid]
+    new = s.shape(sid)
+    assert new.shape_type == "mask" and new.flags == {"f": True} and len(s.shapes) == 1
+    assert s.undo_shapes() and s.shape(sid).shape_type == "polygon"
