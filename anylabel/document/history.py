@@ -163,6 +163,60 @@ class ReorderShapes(Command):
         return tuple(i for k, i in enumerate(self.order) if k != i)
 
 
+@dataclass
+class SwapShapes(Command):
+    """Put ``shapes`` (any number, also none) in place of the shapes at ``indices``: they go where the first of
+    those was (a boolean edit, a brushed shape traced into parts, a shape erased to nothing). Undo puts the old
+    shapes back at their places."""
+
+    indices: List[int]
+    shapes: List[Shape]
+    text: str = "replace shapes"
+    _removed: List[Shape] = field(default_factory=list, repr=False)
+
+    def apply(self, ann: ImageAnnotation) -> Tuple[int, ...]:
+        self.indices = sorted(set(self.indices))
+        self._removed = [ann.shapes[i] for i in self.indices]
+        for i in reversed(self.indices):
+            del ann.shapes[i]
+        at = self.indices[0] if self.indices else len(ann.shapes)
+        ann.shapes[at:at] = self.shapes
+        return tuple(range(at, at + len(self.shapes)))
+
+    def revert(self, ann: ImageAnnotation) -> Tuple[int, ...]:
+        at = self.indices[0] if self.indices else len(ann.shapes) - len(self.shapes)
+        del ann.shapes[at:at + len(self.shapes)]
+        for i, s in zip(self.indices, self._removed):
+            ann.shapes.insert(i, s)
+        return tuple(self.indices)
+
+
+@dataclass
+class SetImageDetails(Command):
+    """Replace the image-level details: labelme's ``flags``, the ``tags`` list, the ``checked`` mark; a detail
+    given as None stays. No shape is touched (the event has no indices)."""
+
+    flags: Optional[Dict[str, bool]] = None
+    tags: Optional[List[str]] = None
+    checked: Optional[bool] = None
+    text: str = "edit image details"
+    _old: Tuple = field(default=(), repr=False)
+
+    def apply(self, ann: ImageAnnotation) -> Tuple[int, ...]:
+        self._old = (dict(ann.flags), list(ann.tags), ann.checked)
+        if self.flags is not None:
+            ann.flags = dict(self.flags)
+        if self.tags is not None:
+            ann.tags = list(self.tags)
+        if self.checked is not None:
+            ann.checked = bool(self.checked)
+        return ()
+
+    def revert(self, ann: ImageAnnotation) -> Tuple[int, ...]:
+        ann.flags, ann.tags, ann.checked = dict(self._old[0]), list(self._old[1]), self._old[2]
+        return ()
+
+
 def assign_ids(shapes: Sequence[Shape], keep: Sequence[Shape] = ()) -> None:
     """Give a fresh id to each shape without one or repeating an earlier id; shapes in ``keep`` (the objects
     that were there before a change) win a tie, so a pasted copy never takes its original's id."""
@@ -252,6 +306,10 @@ class History:
         if not new:
             return ()
         return self.push(ReplaceShapes(dict(new), text))
+
+    def swap(self, indices: Sequence[int], shapes: Sequence[Shape], text: str = "replace shapes") -> Tuple[int, ...]:
+        """The shapes at ``indices`` give way to ``shapes`` (see :class:`SwapShapes`); returns their indices."""
+        return self.push(SwapShapes(list(indices), list(shapes), text))
 
     # ---------------------------------------------------------------------------------- undo/redo
     @property

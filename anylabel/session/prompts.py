@@ -4,7 +4,8 @@ A prompt is a small frozen dataclass, in the order the user gave them (image pix
 y down):
 
 * :class:`PointPrompt` ``(x, y, positive)``: a click (``positive`` False = "not this");
-* :class:`BoxPrompt` ``(x1, y1, x2, y2, negative)``: a dragged box (a negative box excludes its area).
+* :class:`BoxPrompt` ``(x1, y1, x2, y2, negative)``: a dragged box (a negative box excludes its area);
+* :class:`MaskPrompt` ``(mask, frame, shape_id)``: a painted preview or a re-prompted shape's mask.
 
 One object has at most one positive box: a new one replaces the old (and undo brings the old one back).
 Ctrl+Z (:meth:`PromptSet.undo`) goes back one change, Ctrl+Shift+Z (:meth:`PromptSet.redo`) forward again;
@@ -62,7 +63,32 @@ class BoxPrompt:
         return (self.x1, self.y1, self.x2, self.y2)
 
 
-PromptItem = Union[PointPrompt, BoxPrompt]
+@dataclass(frozen=True, eq=False)
+class MaskPrompt:
+    """A mask the object starts from: a brushed AI preview or a finished shape being re-prompted.
+
+    While it is the newest prompt, its mask *is* the preview (no model run needed); clicks after it refine it
+    (the mask is the model's mask input, :func:`anylabel.editing.reprompt.reprompt`).
+
+    Attributes:
+        mask: bool HxW full-size mask (not copied: never change it in place).
+        frame: the model's logit grid (:class:`~anylabel.editing.reprompt.LogitFrame`), None for models
+            without mask prompts (then the mask's box is the box prompt).
+        shape_id: the finished shape being re-prompted (finish replaces it), or None.
+    """
+
+    mask: np.ndarray
+    frame: Optional[object] = None
+    shape_id: Optional[int] = None
+
+    def candidate(self) -> MaskCandidate:
+        """The preview this mask gives (with its logits where the model takes mask prompts)."""
+        from anylabel.editing.reprompt import candidate_from_mask
+
+        return candidate_from_mask(self.mask, self.frame)
+
+
+PromptItem = Union[PointPrompt, BoxPrompt, MaskPrompt]
 
 
 class Answer(Protocol):
@@ -119,6 +145,16 @@ class PromptSet:
     @property
     def boxes(self) -> List[BoxPrompt]:
         return [a for a in self.items if isinstance(a, BoxPrompt)]
+
+    @property
+    def base(self) -> Optional[MaskPrompt]:
+        """The newest :class:`MaskPrompt` (the mask the object starts from), or None."""
+        masks = [a for a in self.items if isinstance(a, MaskPrompt)]
+        return masks[-1] if masks else None
+
+    def add_mask(self, mask: MaskPrompt) -> None:
+        """Make ``mask`` the object's base (a brush stroke on the preview, a re-prompted shape): an undo step."""
+        self._change(self.items + [mask])
 
     def _bump(self, refine: bool) -> None:
         self.version += 1
@@ -202,11 +238,20 @@ class PromptSet:
         pts = self.points
         boxes = self.boxes
         positive_boxes = [b.box for b in boxes if not b.negative]
-        prompt = Prompt.from_clicks([(p.x, p.y) for p in pts if p.positive],
-                                    [(p.x, p.y) for p in pts if not p.positive],
-                                    box=positive_boxes[-1] if positive_boxes else None,
-                                    negative_boxes=[b.box for b in boxes if b.negative])
-        prompt.mask_logits = mask_logits
+        clicks = ([(p.x, p.y) for p in pts if p.positive], [(p.x, p.y) for p in pts if not p.positive])
+        box = positive_boxes[-1] if positive_boxes else None
+        negative_boxes = [b.box for b in boxes if b.negative]
+        base = self.base
+        if base is not None and not base.mask.any():  # erased to nothing: only the clicks are left
+            base = None
+        if base is not None:  # the base mask as the model's mask input (or its box, for models without one)
+            from anylabel.editing.reprompt import reprompt
+
+            prompt = reprompt(base.mask, base.frame, *clicks, box=box, negative_boxes=negative_boxes)
+        else:
+            prompt = Prompt.from_clicks(*clicks, box=box, negative_boxes=negative_boxes)
+        if mask_logits is not None or base is None:  # a newer answer's logits refine further
+            prompt.mask_logits = mask_logits
         return prompt
 
 

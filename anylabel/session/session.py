@@ -14,6 +14,8 @@ model), ``preview_changed()`` (the shown answer or candidate), ``saved(path)``.
 
 The GUI (``anylabel.gui``) renders this state and turns input into these calls; a script or a test drives
 the same calls without a window (see ``tests/session``).
+Editing operations live in small objects the session owns: ``edit``, ``brush``, ``assist``, ``details``,
+``review`` (see :mod:`anylabel.session`).
 """
 from __future__ import annotations
 
@@ -24,12 +26,13 @@ import numpy as np
 
 from anylabel.backends.prompt import MaskCandidate, Prompt
 from anylabel.backends.shapes import MIN_PART_AREA, candidate_to_shapes
+from anylabel.config import Config
 from anylabel.document import ImageAnnotation, Shape
 from anylabel.document.history import Callbacks, History, HistoryEvent
 from anylabel.errors import AnylabelError
 from anylabel.imaging.loader import load_image
 from anylabel.session.folder import ImageFolder
-from anylabel.session.prompts import Answer, PromptSet, is_current, logits_to_reuse
+from anylabel.session.prompts import Answer, MaskPrompt, PlainAnswer, PromptSet, is_current, logits_to_reuse
 from anylabel.session.shapes import front_order, placed, relabeled, translated
 from anylabel.session.view import ViewState
 
@@ -48,10 +51,19 @@ class AnnotationSession:
         tolerance: polygon simplification (pixels) of finished objects; min_area: smallest part (pixels).
         mask_output: finish makes one RLE ``mask`` shape instead of polygons.
         image_loader: ``fn(path) -> HxWx3 uint8 RGB`` (the GUI passes its read-ahead cache).
+        config: the settings (flags, attributes and their choices); default: the built-in defaults.
     """
 
     def __init__(self, output_dir: Optional[str] = None, tolerance: float = 1.0, min_area: float = MIN_PART_AREA,
-                 mask_output: bool = False, image_loader: Callable[[Path], np.ndarray] = load_image) -> None:
+                 mask_output: bool = False, image_loader: Callable[[Path], np.ndarray] = load_image,
+                 config: Optional[Config] = None) -> None:
+        from anylabel.session.assist import Assist
+        from anylabel.session.brush import Brush
+        from anylabel.session.details import LabelDetails
+        from anylabel.session.editing import ShapeEdits
+        from anylabel.session.review import Review
+
+        self.config = config if config is not None else Config()
         self.output_dir = output_dir
         self.tolerance, self.min_area, self.mask_output = float(tolerance), float(min_area), bool(mask_output)
         self.image_loader = image_loader
@@ -71,6 +83,8 @@ class AnnotationSession:
         self.image_changed, self.shapes_changed, self.prompts_changed = Callbacks(), Callbacks(), Callbacks()
         self.preview_changed, self.saved = Callbacks(), Callbacks()
         self.selection_changed, self.visibility_changed = self.view.selection_changed, self.view.visibility_changed
+        self.edit, self.brush, self.assist = ShapeEdits(self), Brush(self), Assist(self)
+        self.details, self.review = LabelDetails(self), Review(self)
 
     # ---------------------------------------------------------------------------------- images
     def open(self, path) -> int:
@@ -272,8 +286,8 @@ class AnnotationSession:
     def _on_history(self, event: HistoryEvent) -> None:
         self.view.set_hidden(self.hidden)  # a removed shape is no longer hidden
         self.shapes_changed.emit(event)
-        # what an undo / redo touched is shown selected; otherwise the selection less removed shapes
-        self.select(event.ids if event.kind in ("undo", "redo") else self.selected)
+        # what an undo / redo touched is selected; otherwise (also image details) the selection less removed shapes
+        self.select(event.ids if event.kind in ("undo", "redo") and (event.ids or event.removed) else self.selected)
 
     # ---------------------------------------------------------------------------------- undo / redo
     def undo(self) -> bool:
@@ -299,6 +313,11 @@ class AnnotationSession:
     def add_box(self, box: Sequence[float], negative: bool = False) -> int:
         """A dragged box (x1, y1, x2, y2); a positive one replaces the object's positive box."""
         self.prompts.add_box(box, negative)
+        return self._prompts_changed()
+
+    def add_mask(self, mask: MaskPrompt) -> int:
+        """A mask the object starts from (a brushed preview, a re-prompted shape); it is the preview."""
+        self.prompts.add_mask(mask)
         return self._prompts_changed()
 
     def set_prompts(self, items: Sequence) -> int:
@@ -329,7 +348,10 @@ class AnnotationSession:
         self._prompts_changed()
 
     def _prompts_changed(self) -> int:
-        if not self.prompts or self.prompt().is_empty():
+        newest = self.prompts.items[-1] if self.prompts else None
+        if isinstance(newest, MaskPrompt):  # a painted or re-prompted mask is its own preview: no model run
+            self._set_answer(PlainAnswer(self.image_key, self.prompts.version, [newest.candidate()]))
+        elif not self.prompts or self.prompt().is_empty():
             self._set_answer(None)  # nothing the model could answer: no preview
         self.prompts_changed.emit(self.prompts.version)
         return self.prompts.version
@@ -402,11 +424,17 @@ class AnnotationSession:
 
     def finish_candidate(self, candidate: MaskCandidate, label: str, group_id: Optional[int] = None,
                          description: str = "", flags: Optional[dict] = None) -> List[int]:
-        """Add ``candidate``'s shapes (e.g. a tracker's mask) as one undo step; see :meth:`finish`."""
-        shapes = self.shapes_for(candidate, label, group_id, description, flags)
-        if not shapes:
-            raise NothingToFinish("the mask is empty: add a positive point or a box")
-        ids = self.add_shapes(shapes, f"finish {label}")
-        self.last_label = label
+        """Add ``candidate``'s shapes (e.g. a tracker's mask) as one undo step; see :meth:`finish`. While a
+        shape is re-prompted (:meth:`Assist.reprompt_shape <anylabel.session.assist.Assist.reprompt_shape>`)
+        they replace it, keeping its details."""
+        target = self.assist.reprompting
+        if target is not None:
+            ids = self.assist.replace_reprompted(target, candidate, label)
+        else:
+            shapes = self.shapes_for(candidate, label, group_id, description, flags)
+            if not shapes:
+                raise NothingToFinish("the mask is empty: add a positive point or a box")
+            ids = self.add_shapes(shapes, f"finish {label}")
+        self.last_label = label or self.last_label
         self.clear_prompts()
         return ids
