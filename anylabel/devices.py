@@ -20,6 +20,7 @@ that must always work). torch is imported only when a name has to be checked aga
 from __future__ import annotations
 
 import os
+import platform
 import re
 from typing import Any, List, Optional
 
@@ -143,3 +144,23 @@ def describe_device(device: str) -> str:
         return f"{device} ({_torch().cuda.get_device_name(device)})"
     except (RuntimeError, AssertionError, ValueError):
         return str(device)
+
+
+def cores() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``, else what :mod:`platform` says)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown cpu"

@@ -49,8 +49,8 @@ def bench_paint(n: int, vertices: int, repeat: int):
     import numpy as np
     from PyQt5 import QtGui, QtWidgets
 
-    from anylabel.gui import canvas_paint
-    from anylabel.gui.canvas import Canvas
+    from anylabel.gui.canvas import paint as canvas_paint
+    from anylabel.gui.canvas.widget import Canvas
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     w, h = 4000, 3000

@@ -30,6 +30,8 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
+from anylabel.devices import cores  # noqa: F401 - the CPUs this process may run on (used here and re-exported)
+
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc <malloc.h>
 _tuned: Optional[bool] = None
 _tune_lock = threading.Lock()
@@ -54,14 +56,6 @@ def tune_allocator(mmap_threshold_mb: int = 32, trim_threshold_mb: int = 64) -> 
         _tuned = bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold_mb << 20)) and \
             bool(mallopt(_M_TRIM_THRESHOLD, trim_threshold_mb << 20))
         return _tuned
-
-
-def cores() -> int:
-    """CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def _own_running() -> int:

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import logging
 import os
-import platform
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
+
+from anylabel.devices import cpu_model
 
 log = logging.getLogger(__name__)
 
@@ -121,17 +122,6 @@ def onnxruntime_version() -> Optional[str]:
     except ImportError:
         return None
     return str(getattr(onnxruntime, "__version__", "unknown"))
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown cpu"
 
 
 def cache_key() -> str:

@@ -104,9 +104,9 @@ def build_actions(w: "MainWindow") -> Dict[str, QtWidgets.QAction]:
     acts["import"].triggered.connect(w.open_import)
     acts["about"] = QtWidgets.QAction("&About anylabel", w)
     acts["about"].triggered.connect(w.show_about)
-    acts["export"].setEnabled(_module_exists("anylabel.gui.export_dialog"))
-    acts["import"].setEnabled(_module_exists("anylabel.gui.export_dialog"))
-    acts["stats"].setEnabled(_module_exists("anylabel.gui.stats_dialog"))
+    acts["export"].setEnabled(_module_exists("anylabel.gui.dialogs.export"))
+    acts["import"].setEnabled(_module_exists("anylabel.gui.dialogs.export"))
+    acts["stats"].setEnabled(_module_exists("anylabel.gui.dialogs.stats"))
     w.bad_shortcuts = bad
     return acts
 

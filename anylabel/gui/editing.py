@@ -19,7 +19,7 @@ from PyQt5 import QtCore, QtWidgets
 
 from anylabel.backends import MaskCandidate
 from anylabel.document import Shape
-from anylabel.gui.dialogs import LabelChoice, LabelDialog
+from anylabel.gui.dialogs.label import LabelChoice, LabelDialog
 from anylabel.session import AnnotationSession
 
 if TYPE_CHECKING:  # pragma: no cover

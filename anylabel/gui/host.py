@@ -100,7 +100,7 @@ class WindowDocuments:
         return self._w.output_dir
 
     def show_folder(self, folder: Any) -> None:
-        """Make ``folder`` (an :class:`~anylabel.gui.documents.ImageFolder`-like object) the window's folder
+        """Make ``folder`` (an :class:`~anylabel.session.folder.ImageFolder`-like object) the window's folder
         and show its first row (the caller asked about unsaved work)."""
         w = self._w
         w.folder, w.row = folder, None
@@ -210,7 +210,7 @@ class WindowHost:
         self._w.model_picker.modelChosen.connect(fn)
 
     def image_model(self) -> Any:
-        """The image model's worker (:class:`~anylabel.gui.worker.SegmentWorker`: ``name``, ``segmenter``,
+        """The image model's worker (:class:`~anylabel.gui.ai.worker.SegmentWorker`: ``name``, ``segmenter``,
         ``load_error``), or None before a model is chosen."""
         return self._w.worker
 
@@ -314,7 +314,7 @@ class WindowHost:
 
     # ------------------------------------------------------------------ prompting, documents, finishing
     def route_clicks(self, worker: Any) -> None:
-        """Send the AI clicks to ``worker`` (a :class:`~anylabel.gui.worker.SegmentWorker`-like object, e.g.
+        """Send the AI clicks to ``worker`` (a :class:`~anylabel.gui.ai.worker.SegmentWorker`-like object, e.g.
         the tracker), or back to the image model with None."""
         self._w.ai.set_worker(worker if worker is not None else self._w.worker)
 

@@ -30,20 +30,20 @@ from anylabel.backends import Segmenter
 from anylabel.config import Config
 from anylabel.document.history import HistoryEvent
 from anylabel.gui.actions import build_actions, build_menus, build_toolbar
-from anylabel.gui.ai_controller import AiController
-from anylabel.gui.canvas import Canvas
-from anylabel.gui.colors import LabelColors
-from anylabel.gui.device_menu import DeviceMenu
-from anylabel.gui.dialogs import ShortcutsDialog, ask_changed_on_disk, ask_save_path, ask_unsaved
-from anylabel.gui.docks import LabelListWidget, ShapeListWidget
+from anylabel.gui.ai.controller import AiController
+from anylabel.gui.ai.device_menu import DeviceMenu
+from anylabel.gui.ai.model_picker import ModelPicker
+from anylabel.gui.ai.models_glue import default_segmenter_factory, initial_model, load_registry
+from anylabel.gui.ai.worker import SegmentWorker
+from anylabel.gui.canvas.colors import LabelColors
+from anylabel.gui.canvas.widget import Canvas
+from anylabel.gui.dialogs.label import ShortcutsDialog, ask_changed_on_disk, ask_save_path, ask_unsaved
 from anylabel.gui.editing import Editing
 from anylabel.gui.features import FeatureFactory
-from anylabel.gui.file_list import FileListWidget
-from anylabel.gui.model_picker import ModelPicker
-from anylabel.gui.models_glue import default_segmenter_factory, initial_model, load_registry
 from anylabel.gui.navigation import VIDEO_EXTENSIONS, Navigation  # noqa: F401 - re-exported
+from anylabel.gui.panels.docks import LabelListWidget, ShapeListWidget
+from anylabel.gui.panels.file_list import FileListWidget
 from anylabel.gui.plugins import DEFAULT_FEATURES, PluginsMixin
-from anylabel.gui.worker import SegmentWorker
 from anylabel.imaging.readahead import ImageReadAhead
 from anylabel.session import AnnotationSession, ImageFolder
 from anylabel.session.folder import display_name
@@ -115,7 +115,7 @@ class MainWindow(PluginsMixin, QtWidgets.QMainWindow):
         self.model_picker = ModelPicker()
         self.actions_ = build_actions(self)
         self.menus = build_menus(self, self.actions_)
-        self.device_menu = DeviceMenu(self, self.menus["ai"])  # AI > Device (anylabel.gui.device_menu)
+        self.device_menu = DeviceMenu(self, self.menus["ai"])  # AI > Device (anylabel.gui.ai.device_menu)
         self.toolbar = build_toolbar(self, self.actions_)
         self._build_status_bar()
         self._connect()

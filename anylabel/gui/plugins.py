@@ -12,9 +12,13 @@ from typing import Callable, Dict, List, Sequence
 
 from PyQt5 import QtCore, QtGui
 
-from anylabel.gui import clip_suggestions, export_dialog, semantic_suggestions, stats_dialog, video_panel
+from anylabel.gui.dialogs import export as export_dialog
+from anylabel.gui.dialogs import stats as stats_dialog
 from anylabel.gui.features import FeatureFactory, Features, attach_features
 from anylabel.gui.host import WindowHost
+from anylabel.gui.suggestions import clip as clip_suggestions
+from anylabel.gui.suggestions import semantic as semantic_suggestions
+from anylabel.gui.video import panel as video_panel
 
 log = logging.getLogger(__name__)
 

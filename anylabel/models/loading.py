@@ -45,7 +45,7 @@ def safe_torch_load(path: PathLike, safe_globals: Optional[Iterable[Any]] = None
                 return torch.load(path, map_location="cpu", weights_only=True)
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        unsupported = _unsupported_global(str(e))
+        unsupported = unsupported_global(str(e))
         if unsupported.startswith("Unsupported global"):
             # weights_only refuses anything but tensors and plain containers; say why in user terms, in one
             # sentence instead of torch's paragraphs about weights_only and safe globals.
@@ -98,7 +98,7 @@ def load_torchscript_state_dict(path: PathLike) -> Dict[str, Any]:
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
-def _unsupported_global(message: str) -> str:
+def unsupported_global(message: str) -> str:
     """The 'Unsupported global: GLOBAL x.y' phrase of torch's weights-only error, if present."""
     for line in message.splitlines():
         if "Unsupported global" in line or "Unsupported operand" in line:

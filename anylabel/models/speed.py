@@ -41,8 +41,7 @@ def machine_of(device: str) -> str:
         return "cuda: " + describe_device(device).split(" (", 1)[-1].rstrip(")")
     if str(device) == "mps":
         return "mps"
-    from anylabel.backends.cpu import cores
-    from anylabel.backends.engines import cpu_model
+    from anylabel.devices import cores, cpu_model
 
     return f"cpu: {cpu_model()} x{cores()}"
 

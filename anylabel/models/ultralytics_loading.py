@@ -69,9 +69,9 @@ def restricted_unpickle(data: bytes, path: PathLike) -> dict:
             buffer.seek(0)
             ckpt = torch.load(buffer, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        from anylabel.models.loading import _unsupported_global
+        from anylabel.models.loading import unsupported_global
 
-        found = _unsupported_global(str(e)).split(" was not")[0].replace("Unsupported global: GLOBAL ", "")
+        found = unsupported_global(str(e)).split(" was not")[0].replace("Unsupported global: GLOBAL ", "")
         raise ModelError(f"the checkpoint contains objects other than ultralytics model classes ({found or e}), "
                          "which are never unpickled because that could run code", path) from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, TypeError, AttributeError, KeyError) as e:

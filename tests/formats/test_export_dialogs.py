@@ -10,8 +10,8 @@ pytest.importorskip("pytestqt")
 from formats_util import poly, write_doc  # noqa: E402
 
 from anylabel.formats.stats import folder_stats  # noqa: E402
-from anylabel.gui.export_dialog import open_export_dialog, open_import_dialog  # noqa: E402
-from anylabel.gui.stats_dialog import open_stats_dialog  # noqa: E402
+from anylabel.gui.dialogs.export import open_export_dialog, open_import_dialog  # noqa: E402
+from anylabel.gui.dialogs.stats import open_stats_dialog  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
@@ -178,7 +178,7 @@ def test_a_corrupt_memory_file_is_ignored(qtbot, tmp_path, monkeypatch):
 
 def test_export_dialog_reads_the_images_the_window_has_open(qtbot, tmp_path):
     """A window opened with --output DIR exports DIR's JSONs with its images folder allowed."""
-    from anylabel.gui.export_dialog import ExportDialog
+    from anylabel.gui.dialogs.export import ExportDialog
 
     dialog = ExportDialog(None, str(tmp_path / "labels"), image_roots=[str(tmp_path / "images")])
     qtbot.addWidget(dialog)

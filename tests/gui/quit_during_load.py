@@ -22,7 +22,8 @@ def main() -> int:
     from PyQt5 import QtCore, QtWidgets
 
     from anylabel.config import Config
-    from anylabel.gui import video_panel, video_worker
+    from anylabel.gui.video import panel as video_panel
+    from anylabel.gui.video import worker as video_worker
     from anylabel.models import ModelRegistry, ModelSpec
 
     if wait_ms is not None:  # the bound the shutdown waits for a job, shortened for the test

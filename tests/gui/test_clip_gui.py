@@ -58,7 +58,7 @@ def scene_folder(tmp_path) -> Path:
 def scene(scene_folder, monkeypatch):
     """The scene's folder, a registry with the scene segmenter and a clip model, and the stand-in CLIP
     loaded through ``load_model`` (records the thread it ran on)."""
-    from anylabel.gui import clip_suggestions
+    from anylabel.gui.suggestions import clip as clip_suggestions
 
     loads = []
 
@@ -265,7 +265,7 @@ def test_a_random_weight_clip_loads_through_the_registry(make_window, scene_fold
 
 def test_a_model_that_cannot_load_is_a_message_and_no_provider(make_window, scene, qtbot, monkeypatch):
     from anylabel.errors import ModelError
-    from anylabel.gui import clip_suggestions
+    from anylabel.gui.suggestions import clip as clip_suggestions
 
     shown = threading.Event()  # fail once the window is up (a message box would take the activation)
 

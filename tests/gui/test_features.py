@@ -15,11 +15,11 @@ from anylabel.gui.features import Feature, FeatureHost  # noqa: E402
 
 GUI = Path(__file__).resolve().parents[2] / "anylabel" / "gui"
 #: the modules of the window's features (each has attach(host) or is part of one)
-FEATURE_MODULES = ("semantic_suggestions", "clip_suggestions", "clip_find", "video_panel", "video_objects",
-                   "export_dialog", "stats_dialog")
+FEATURE_MODULES = ("suggestions/semantic", "suggestions/clip", "suggestions/find", "video/panel", "video/objects",
+                   "dialogs/export", "dialogs/stats")
 #: window modules a feature must not import (it gets the host instead)
-WINDOW_MODULES = ("main_window", "editing", "navigation", "ai_controller", "canvas", "docks", "file_list",
-                  "plugins", "host")
+WINDOW_MODULES = ("main_window", "editing", "navigation", "ai.controller", "canvas.widget", "panels.docks",
+                  "panels.file_list", "plugins", "host")
 
 
 def test_every_default_feature_is_attached(make_window) -> None:
@@ -42,12 +42,12 @@ def test_a_feature_that_fails_is_an_error_at_start_up(qtbot) -> None:
 
 def test_a_missing_feature_module_is_an_error_at_start_up() -> None:
     # before: PLUGINS were imported by name and a ModuleNotFoundError for one of them was skipped silently
-    code = ("import sys\nsys.modules['anylabel.gui.clip_suggestions'] = None\n"
+    code = ("import sys\nsys.modules['anylabel.gui.suggestions.clip'] = None\n"
             "from anylabel.gui.main_window import MainWindow\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={"QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(GUI.parents[1]),
                                "PATH": "/usr/bin:/bin"})
-    assert proc.returncode != 0 and "clip_suggestions" in proc.stderr
+    assert proc.returncode != 0 and "suggestions.clip" in proc.stderr
 
 
 def _reaches_past_the_host(path: Path) -> list:
@@ -57,7 +57,7 @@ def _reaches_past_the_host(path: Path) -> list:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module:
-            mod = node.module.rsplit(".", 1)[-1]
+            mod = node.module.removeprefix("anylabel.gui.")
             if node.module.startswith("anylabel.gui.") and mod in WINDOW_MODULES:
                 found.append(f"{path.name}:{node.lineno} imports {node.module}")
         elif isinstance(node, ast.Attribute):

@@ -66,8 +66,8 @@ def test_clip_is_loaded_again_on_the_new_device(qtbot, tmp_path, fake_gpus, monk
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "classify"))
     from clip_standin import ColourModel
 
-    from anylabel.gui import clip_suggestions
     from anylabel.gui.main_window import MainWindow
+    from anylabel.gui.suggestions import clip as clip_suggestions
 
     fake_gpus(cuda=1)
     devices = []

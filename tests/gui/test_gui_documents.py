@@ -8,7 +8,7 @@ import pytest
 
 from anylabel.errors import AnylabelError, FormatError
 from anylabel.formats.labelme import load_labelme
-from anylabel.gui.documents import ImageFolder
+from anylabel.session.folder import ImageFolder
 
 
 def test_natural_sort_extensions_and_annotated_marks(tmp_path):
@@ -99,7 +99,7 @@ def test_for_path_errors(tmp_path):
 
 
 def test_file_menu_opens_export_and_stats_on_the_annotation_folder(make_window, image_dir, qtbot):
-    pytest.importorskip("anylabel.gui.export_dialog")
+    pytest.importorskip("anylabel.gui.dialogs.export")
     from anylabel.document import Shape
 
     w = make_window()

@@ -151,7 +151,7 @@ def test_configured_shortcut_replaces_the_default(make_window, image_dir, qtbot)
 
 def test_shortcuts_dialog_lists_every_action(make_window, qtbot):
     from anylabel.config import SHORTCUTS
-    from anylabel.gui.dialogs import ShortcutsDialog
+    from anylabel.gui.dialogs.label import ShortcutsDialog
 
     w = make_window()
     d = ShortcutsDialog(w, w.config)

@@ -25,7 +25,7 @@ def _registry(tmp_path, payload: bytes) -> ModelRegistry:
 
 
 def test_marks_and_download_with_progress(qtbot, tmp_path):
-    from anylabel.gui.model_picker import ModelPicker
+    from anylabel.gui.ai.model_picker import ModelPicker
 
     payload = b"x" * 3_000_000
     reg = _registry(tmp_path, payload)
@@ -78,7 +78,7 @@ class _SlowRegistry:
 
 
 def test_download_can_be_cancelled(qtbot):
-    from anylabel.gui.model_picker import ModelPicker
+    from anylabel.gui.ai.model_picker import ModelPicker
 
     reg = _SlowRegistry()
     picker = ModelPicker()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from anylabel.formats.labelme import load_labelme
-from anylabel.gui.documents import ImageFolder, display_name
+from anylabel.session.folder import ImageFolder, display_name
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ from PyQt5.QtCore import Qt
 from test_gui_ai_workflow import click, wait_preview
 
 from anylabel.formats.labelme import load_labelme
-from anylabel.gui.video_frames import MARKER, claim_video_folder
+from anylabel.gui.video.frames import MARKER, claim_video_folder
 from anylabel.models import ModelRegistry, ModelSpec
 
 pytestmark = pytest.mark.gui

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.gui
 
 
 def test_measured_times_and_fast_ones_first(qtbot, tmp_path, monkeypatch, fake_gpus):
-    from anylabel.gui.model_picker import ModelPicker
+    from anylabel.gui.ai.model_picker import ModelPicker
     from anylabel.models.speed import EncodeTimes
 
     monkeypatch.setenv("ANYLABEL_CACHE_DIR", str(tmp_path))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from anylabel.cli.models import human_size
-from anylabel.gui.model_picker import ModelPicker
+from anylabel.gui.ai.model_picker import ModelPicker
 from anylabel.models import ModelRegistry, ModelSpec
 from anylabel.sizes import format_size
 

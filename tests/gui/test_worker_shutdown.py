@@ -16,7 +16,7 @@ pytest.importorskip("pytestqt")
 
 from PyQt5 import QtCore  # noqa: E402
 
-from anylabel.gui import tasks as gui_tasks  # noqa: E402
+from anylabel.gui import tasks as gui_tasks
 from anylabel.gui.tasks import TaskWorker  # noqa: E402
 from anylabel.tasks import Policy  # noqa: E402
 

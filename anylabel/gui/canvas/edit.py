@@ -12,8 +12,8 @@ from PyQt5 import QtCore, QtGui
 from PyQt5.QtCore import Qt
 
 from anylabel.document import Shape
-from anylabel.gui.canvas_paint import _pen, segment_distances
-from anylabel.gui.canvas_tools import DRAG_PX, GRAB_PX, Tool
+from anylabel.gui.canvas.paint import pen, segment_distances
+from anylabel.gui.canvas.tools import DRAG_PX, GRAB_PX, Tool
 from anylabel.session.shapes import translated
 
 
@@ -189,15 +189,15 @@ class EditTool(Tool):
 
     def paint(self, p):
         if self.band is not None:
-            p.setPen(_pen(QtGui.QColor(255, 255, 255), 1.0, Qt.DashLine))
+            p.setPen(pen(QtGui.QColor(255, 255, 255), 1.0, Qt.DashLine))
             p.setBrush(QtGui.QColor(255, 255, 255, 25))
             p.drawRect(QtCore.QRectF(*self.band).normalized())
         if self.hover_edge is not None:
             c = self.canvas.to_widget(*self.hover_edge[2])
-            p.setPen(_pen(QtGui.QColor(0, 0, 0), 1.0))
+            p.setPen(pen(QtGui.QColor(0, 0, 0), 1.0))
             p.setBrush(QtGui.QColor(255, 220, 0))
             p.drawEllipse(c, 5.5, 5.5)
-            p.setPen(_pen(QtGui.QColor(0, 0, 0), 1.5))
+            p.setPen(pen(QtGui.QColor(0, 0, 0), 1.5))
             p.drawLine(c + QtCore.QPointF(-3, 0), c + QtCore.QPointF(3, 0))
             p.drawLine(c + QtCore.QPointF(0, -3), c + QtCore.QPointF(0, 3))
 

@@ -1,6 +1,6 @@
 """Video mode's objects: which object the clicks are for, the tracker's click target, and F (confirm).
 
-:class:`VideoObjects` is the part of :class:`anylabel.gui.video_panel.VideoPanel` that deals with tracked
+:class:`VideoObjects` is the part of :class:`anylabel.gui.video.panel.VideoPanel` that deals with tracked
 objects; the attributes it reads are declared below and set by the panel. Everything of the window is
 reached through the feature host (:mod:`anylabel.gui.features`).
 """
@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import numpy as np
 
-from anylabel.gui.video_dock import VideoDock
-from anylabel.gui.video_frames import ReplaceTrack, VideoFrameFolder, shape_mask
-from anylabel.gui.video_worker import Target, TrackerWorker
-from anylabel.gui.worker import SegmentRequest
+from anylabel.gui.ai.worker import SegmentRequest
+from anylabel.gui.video.dock import VideoDock
+from anylabel.gui.video.frames import ReplaceTrack, VideoFrameFolder, shape_mask
+from anylabel.gui.video.worker import Target, TrackerWorker
 
 if TYPE_CHECKING:  # pragma: no cover
     from anylabel.gui.features import FeatureHost
@@ -124,7 +124,7 @@ class VideoObjects:
         merged = sorted((s for items in sources.values() for s in items), key=lambda s: -s[1])
         threshold = host.config.auto_accept_confidence
         if obj not in self.objects and merged and threshold is not None and merged[0][1] >= threshold:
-            from anylabel.gui.dialogs import LabelChoice
+            from anylabel.gui.dialogs.label import LabelChoice
 
             host.status(f"Accepted {merged[0][0]} ({merged[0][1]:.0%}) without asking", 4000)
             return LabelChoice(merged[0][0])

@@ -3,7 +3,7 @@ window's own machinery (file list, canvas, undo, Ctrl+S, autosave, unsaved-chang
 small document helpers of video mode (replacing an object's shapes in one undo step, masks of shapes,
 the highest track id already used).
 
-:class:`VideoFrameFolder` has the interface of :class:`anylabel.gui.documents.ImageFolder` (``names``,
+:class:`VideoFrameFolder` has the interface of :class:`anylabel.session.folder.ImageFolder` (``names``,
 ``image_path``, ``annotation_path``, ``load``, ``save``, ``is_annotated`` ...). Frame ``row`` is video frame
 ``row``. Its files are the ones the tracker writes (:class:`anylabel.tracking.output.FrameAnnotations`):
 ``OUT/<frame name>.json`` with ``frame_index``; for a video file the frame image is extracted to
@@ -26,8 +26,8 @@ from anylabel.errors import AnylabelError
 from anylabel.fileio import atomic_write_text
 from anylabel.formats.labelme import load_labelme, save_labelme
 from anylabel.geometry import rle_decode, shape_to_mask
-from anylabel.gui.documents import FileVersions, relative_image_path
 from anylabel.imaging.video import FrameSource, open_frames
+from anylabel.session.folder import FileVersions, relative_image_path
 from anylabel.tracking.output import FrameAnnotations
 
 _TRACK_ID = re.compile(r'"track_id"\s*:\s*(-?\d+)')

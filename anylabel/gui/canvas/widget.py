@@ -7,7 +7,7 @@ so that pixel (c, r) covers ``[c, c + 1) x [r, r + 1)`` before scaling.
 
 Crisp at any zoom: shapes are vector paths drawn through the view transform with cosmetic (screen-width)
 pens; nothing is a scaled bitmap except the image and the mask overlays, which are pixel data anyway.
-Painting is in :mod:`anylabel.gui.canvas_paint`, mouse and keyboard tools in :mod:`anylabel.gui.canvas_tools`.
+Painting is in :mod:`anylabel.gui.canvas.paint`, mouse and keyboard tools in :mod:`anylabel.gui.canvas.tools`.
 
 View state: which shapes are selected or hidden is the session's (:class:`~anylabel.session.AnnotationSession`,
 by stable shape id; :meth:`Canvas.bind`); :attr:`Canvas.selected` / :attr:`Canvas.hidden` are the list
@@ -26,8 +26,10 @@ from PyQt5.QtCore import Qt
 
 from anylabel.document import Shape
 from anylabel.document.history import assign_ids
-from anylabel.gui import canvas_edit, canvas_paint, canvas_tools
-from anylabel.gui.colors import LabelColors
+from anylabel.gui.canvas import edit as canvas_edit
+from anylabel.gui.canvas import paint as canvas_paint
+from anylabel.gui.canvas import tools as canvas_tools
+from anylabel.gui.canvas.colors import LabelColors
 from anylabel.session.prompts import BoxPrompt, PointPrompt, PromptItem
 from anylabel.session.view import ViewState
 

@@ -15,8 +15,8 @@ import numpy as np
 from PyQt5 import QtCore, QtGui
 
 from anylabel.backends import Prompt
-from anylabel.gui.canvas import Canvas, Preview
-from anylabel.gui.worker import SegmentRequest, SegmentResult, SegmentWorker
+from anylabel.gui.ai.worker import SegmentRequest, SegmentResult, SegmentWorker
+from anylabel.gui.canvas.widget import Canvas, Preview
 from anylabel.session import AnnotationSession, BoxPrompt, PromptSet
 
 Box = Tuple[float, float, float, float]

@@ -12,7 +12,7 @@ Nothing heavy runs on the GUI thread at F: whenever the AI preview changes, its 
 the text embeddings of the names it will be ranked against (vocabulary ∪ its SSA candidates) are computed
 in the background, so F finds them ready. Otherwise (F pressed within a few hundred ms of the last
 click) the missing embeddings are computed at F: one crop, ~0.4 s for ViT-B/32 on a 2-core CPU.
-The find box (:mod:`anylabel.gui.clip_find`) shares the model and the worker. Everything of the window goes
+The find box (:mod:`anylabel.gui.suggestions.find`) shares the model and the worker. Everything of the window goes
 through the feature host (:mod:`anylabel.gui.features`).
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 SOURCE = "CLIP"
-SSA_SOURCE = "SSA vote"  # the SSA vote's suggestion source (anylabel.gui.semantic_suggestions.SOURCE)
+SSA_SOURCE = "SSA vote"  # the SSA vote's suggestion source (anylabel.gui.suggestions.semantic.SOURCE)
 #: names that label files use for "no class" (labelme's labels.txt, VOC): never CLIP candidates
 NOT_NAMES = ("__ignore__", "_background_")
 
@@ -75,7 +75,7 @@ class ClipSuggestions(QtCore.QObject):
         self.job_classifier: Any = None  # what jobs use: set on the job thread as soon as a load ends
         self._loading: Optional[str] = None  # the model being loaded
         self._embedded: Optional[Tuple[np.ndarray, Any, Any]] = None  # (mask, its embeddings, classifier)
-        self.find_box: Any = None  # the find box (:mod:`anylabel.gui.clip_find`), made by attach()
+        self.find_box: Any = None  # the find box (:mod:`anylabel.gui.suggestions.find`), made by attach()
         self.clip_dialog: Optional["ClipDialog"] = None  # the open settings dialog (reachable by tests)
         self.loaded.connect(self._on_loaded)
         host.on_preview_changed(self._embed_preview)
@@ -117,7 +117,7 @@ class ClipSuggestions(QtCore.QObject):
         self.model_name, self.job_classifier, self._loading = name, None, name
         self._use(None)
         registry, vocab = self.host.registry, self.vocabulary()
-        from anylabel.gui.models_glue import gui_device
+        from anylabel.gui.ai.models_glue import gui_device
 
         device = gui_device(getattr(self.host.config, "device", None))
 
@@ -311,7 +311,7 @@ class ClipDialog(QtWidgets.QDialog):
 
 def attach(host: "FeatureHost") -> ClipSuggestions:
     """Add CLIP to the window: the AI menu action, the find box, and the settings' model if one is set."""
-    from anylabel.gui.clip_find import FindBox
+    from anylabel.gui.suggestions.find import FindBox
 
     clip = ClipSuggestions(host)
     menu = host.menu("ai")

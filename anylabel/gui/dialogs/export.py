@@ -17,7 +17,7 @@ from PyQt5 import QtCore, QtWidgets
 from anylabel.errors import AnylabelError, CancelledError
 from anylabel.formats.base import Options, Report
 from anylabel.formats.registry import export_format_names, import_format_names
-from anylabel.gui.remembered import recall, remember
+from anylabel.gui.dialogs.remembered import recall, remember
 from anylabel.gui.tasks import TaskWorker
 from anylabel.tasks import CancelToken, Job, JobContext
 

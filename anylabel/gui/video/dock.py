@@ -1,6 +1,6 @@
 """The video panel's widgets: frame slider, previous / next, jump to a frame, the object being prompted,
 propagate (with its range, a progress bar and cancel) and reset tracker. No logic: signals only; the
-controller is :class:`anylabel.gui.video_panel.VideoPanel`."""
+controller is :class:`anylabel.gui.video.panel.VideoPanel`."""
 from __future__ import annotations
 
 from typing import Dict, Optional

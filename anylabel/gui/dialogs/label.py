@@ -9,7 +9,7 @@ from PyQt5 import QtGui, QtWidgets
 from PyQt5.QtCore import Qt
 
 from anylabel.config import SHORTCUTS, Config, config_path
-from anylabel.gui.colors import LabelColors
+from anylabel.gui.canvas.colors import LabelColors
 
 Suggestion = Tuple[str, float]
 

@@ -14,9 +14,9 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 
 from anylabel.formats.base import Options
 from anylabel.formats.stats import DatasetStats, folder_stats
-from anylabel.gui.documents import display_name
-from anylabel.gui.export_dialog import run_task
+from anylabel.gui.dialogs.export import run_task
 from anylabel.gui.tasks import TaskWorker
+from anylabel.session.folder import display_name
 from anylabel.tasks import CancelToken
 
 log = logging.getLogger(__name__)

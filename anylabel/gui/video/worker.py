@@ -3,10 +3,10 @@ GUI's one worker idiom (:class:`~anylabel.gui.tasks.TaskWorker`).
 
 :class:`TrackerWorker` plays two parts:
 
-* for the window's :class:`~anylabel.gui.ai_controller.AiController` it is a drop-in
-  :class:`~anylabel.gui.worker.SegmentWorker` (``submit`` / ``resultReady`` / ``failed`` / ``status``):
+* for the window's :class:`~anylabel.gui.ai.controller.AiController` it is a drop-in
+  :class:`~anylabel.gui.ai.worker.SegmentWorker` (``submit`` / ``resultReady`` / ``failed`` / ``status``):
   in video mode a click becomes ``session.add_prompt(frame, object, prompt)`` and its mask comes back as a
-  one-candidate :class:`~anylabel.gui.worker.SegmentResult` (same "newest request wins" policy: the newest
+  one-candidate :class:`~anylabel.gui.ai.worker.SegmentResult` (same "newest request wins" policy: the newest
   prompt set of the object is answered, stale answers are dropped by the controller);
 * for the video panel it runs long jobs in order: loading the model and opening the session,
   propagation (each frame written to its LabelMe file as it arrives and reported by
@@ -27,8 +27,8 @@ from PyQt5 import QtCore
 from anylabel.backends.prompt import MaskCandidate
 from anylabel.errors import AnylabelError, ModelError
 from anylabel.geometry import mask_to_box
+from anylabel.gui.ai.worker import SegmentRequest, SegmentResult, mask_overlay
 from anylabel.gui.tasks import TaskWorker
-from anylabel.gui.worker import SegmentRequest, SegmentResult, mask_overlay
 from anylabel.tasks import JobContext, Policy
 
 log = logging.getLogger(__name__)

@@ -271,7 +271,7 @@ class SegmentWorker(QtCore.QObject):
 def mask_overlay(mask: np.ndarray, colour: Tuple[int, int, int, float],
              box: Optional[Tuple[int, int, int, int]] = None) -> Tuple[Optional[QtGui.QImage], int, int]:
     """The mask's box crop coloured for the canvas, and the crop's image position."""
-    from anylabel.gui.canvas_paint import mask_image
+    from anylabel.gui.canvas.paint import mask_image
 
     if box is None:
         ys = np.flatnonzero(mask.any(axis=1))

@@ -8,7 +8,7 @@ from PyQt5 import QtCore, QtWidgets
 from PyQt5.QtCore import Qt
 
 from anylabel.document import Shape
-from anylabel.gui.colors import LabelColors
+from anylabel.gui.canvas.colors import LabelColors
 
 
 class LabelListWidget(QtWidgets.QListWidget):

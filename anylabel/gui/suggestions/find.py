@@ -26,14 +26,14 @@ from PyQt5.QtCore import Qt
 from anylabel.backends import MaskCandidate
 from anylabel.errors import CancelledError, ModelError
 from anylabel.gui.actions import key_sequences
-from anylabel.gui.worker import SegmentResult, mask_overlay
+from anylabel.gui.ai.worker import SegmentResult, mask_overlay
 from anylabel.session import BoxPrompt
 from anylabel.tasks import JobContext, Policy
 from anylabel.votes import LabelSuggestion
 
 if TYPE_CHECKING:  # pragma: no cover
-    from anylabel.gui.clip_suggestions import ClipSuggestions
     from anylabel.gui.features import FeatureHost
+    from anylabel.gui.suggestions.clip import ClipSuggestions
 
 log = logging.getLogger(__name__)
 SOURCE = "Find"

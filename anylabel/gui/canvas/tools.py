@@ -5,7 +5,7 @@
 * :class:`PolygonTool`: click vertices; click the first vertex, double-click or Enter closes; Backspace
   removes the last vertex; Esc cancels.
 * :class:`RectangleTool`: drag (or click two corners).
-* :class:`~anylabel.gui.canvas_edit.EditTool` (its own module): select, move, reshape.
+* :class:`~anylabel.gui.canvas.edit.EditTool` (its own module): select, move, reshape.
 
 Tools emit the canvas's signals; none of them changes the document.
 """
@@ -18,10 +18,10 @@ from PyQt5 import QtCore, QtGui
 from PyQt5.QtCore import Qt
 
 from anylabel.document import Shape
-from anylabel.gui.canvas_paint import NEGATIVE, POSITIVE, _pen
+from anylabel.gui.canvas.paint import NEGATIVE, POSITIVE, pen
 
 if TYPE_CHECKING:  # pragma: no cover
-    from anylabel.gui.canvas import Canvas
+    from anylabel.gui.canvas.widget import Canvas
 
 DRAG_PX = 5.0  # a press that moves less than this is a click
 GRAB_PX = 7.0  # how close (screen pixels) the cursor must be to grab a vertex or an edge
@@ -88,7 +88,7 @@ class _DragTool(Tool):
 
     def paint_band(self, p: QtGui.QPainter, colour: QtGui.QColor) -> None:
         if self.dragging and self.start is not None and self.current is not None:
-            p.setPen(_pen(colour, 1.5, Qt.DashLine))
+            p.setPen(pen(colour, 1.5, Qt.DashLine))
             fill = QtGui.QColor(colour)
             fill.setAlpha(30)
             p.setBrush(fill)
@@ -154,7 +154,7 @@ class RectangleTool(_DragTool):
     def paint(self, p):
         self.paint_band(p, QtGui.QColor(255, 255, 255))
         if self.first is not None and self.current is not None:
-            p.setPen(_pen(QtGui.QColor(255, 255, 255), 1.5, Qt.DashLine))
+            p.setPen(pen(QtGui.QColor(255, 255, 255), 1.5, Qt.DashLine))
             p.setBrush(Qt.NoBrush)
             p.drawRect(QtCore.QRectF(self.canvas.to_widget(*self.first), self.current).normalized())
 
@@ -241,12 +241,12 @@ class PolygonTool(Tool):
             return
         wpts = [self.canvas.to_widget(*pt) for pt in self.points]
         p.setBrush(Qt.NoBrush)
-        p.setPen(_pen(QtGui.QColor(255, 255, 255), 2.0))
+        p.setPen(pen(QtGui.QColor(255, 255, 255), 2.0))
         p.drawPolyline(QtGui.QPolygonF(wpts))
         if self.cursor_pos is not None:
-            p.setPen(_pen(QtGui.QColor(255, 255, 255), 1.5, Qt.DashLine))
+            p.setPen(pen(QtGui.QColor(255, 255, 255), 1.5, Qt.DashLine))
             p.drawLine(wpts[-1], self.cursor_pos)
-        p.setPen(_pen(QtGui.QColor(0, 0, 0), 1.0))
+        p.setPen(pen(QtGui.QColor(0, 0, 0), 1.0))
         for k, w in enumerate(wpts):
             close_hint = k == 0 and self.cursor_pos is not None and self._near_first(self.cursor_pos)
             p.setBrush(QtGui.QColor(255, 220, 0) if close_hint else QtGui.QColor(255, 255, 255))

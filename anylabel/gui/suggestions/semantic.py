@@ -67,7 +67,7 @@ class SemanticSuggestions(QtCore.QObject):
             self.set_suggester(None)
             return
 
-        from anylabel.gui.models_glue import gui_device
+        from anylabel.gui.ai.models_glue import gui_device
 
         device = gui_device(getattr(self.host.config, "device", None))
         self.host.status(f"Loading semantic branch {spec}…", 4000)

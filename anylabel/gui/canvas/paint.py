@@ -17,7 +17,7 @@ from anylabel.document import Shape
 from anylabel.geometry import rle_decode
 
 if TYPE_CHECKING:  # pragma: no cover
-    from anylabel.gui.canvas import Canvas
+    from anylabel.gui.canvas.widget import Canvas
 
 BACKGROUND = QtGui.QColor(38, 40, 44)
 POSITIVE = QtGui.QColor(46, 204, 113)
@@ -178,11 +178,12 @@ def paint(canvas: "Canvas", p: QtGui.QPainter) -> None:
         _paint_hint(canvas, p, hint)
 
 
-def _pen(colour: QtGui.QColor, width: float, style=Qt.SolidLine) -> QtGui.QPen:
-    pen = QtGui.QPen(colour, width, style)
-    pen.setCosmetic(True)  # width in screen pixels whatever the zoom: crisp outlines
-    pen.setJoinStyle(Qt.RoundJoin if width > 1 else Qt.BevelJoin)
-    return pen
+def pen(colour: QtGui.QColor, width: float, style=Qt.SolidLine) -> QtGui.QPen:
+    """A cosmetic pen (``width`` in screen pixels whatever the zoom), the canvas's one pen style."""
+    out = QtGui.QPen(colour, width, style)
+    out.setCosmetic(True)  # width in screen pixels whatever the zoom: crisp outlines
+    out.setJoinStyle(Qt.RoundJoin if width > 1 else Qt.BevelJoin)
+    return out
 
 
 def _paint_shapes(canvas: "Canvas", p: QtGui.QPainter, pixel_t: QtGui.QTransform, shape_t: QtGui.QTransform) -> None:
@@ -214,7 +215,7 @@ def _paint_shapes(canvas: "Canvas", p: QtGui.QPainter, pixel_t: QtGui.QTransform
             fill = QtGui.QColor(colour)
             fill.setAlphaF(min(1.0, alpha * (0.5, 0.7, 0.9)[state]))  # the image stays visible
             width = 3.0 if selected else 2.0 if hovered or not many else 1.0
-            style = styles[(shape.label, state)] = (_pen(colour.lighter(130) if state else colour, width), fill)
+            style = styles[(shape.label, state)] = (pen(colour.lighter(130) if state else colour, width), fill)
         p.setPen(style[0])
         p.setBrush(style[1])
         fill = style[1]
@@ -260,7 +261,7 @@ def _paint_vertices(canvas: "Canvas", p: QtGui.QPainter, index: int, geo: Geomet
     size = VERTEX_PX if selected or geo.shape.shape_type in ("point", "points") else VERTEX_PX - 2
     if not selected and len(wpts) > 1 and s * 2 < size:  # vertices closer than the handles: noise
         return
-    p.setPen(_pen(QtGui.QColor(255, 255, 255), 1.0))
+    p.setPen(pen(QtGui.QColor(255, 255, 255), 1.0))
     p.setBrush(colour if selected else colour.darker(110))
     half = size / 2
     hv = getattr(canvas.tool, "hover_vertex", None)
@@ -300,9 +301,9 @@ def _paint_preview(canvas: "Canvas", p: QtGui.QPainter, pixel_t: QtGui.QTransfor
     p.setBrush(Qt.NoBrush)
     for poly in pv.polygons:
         qpoly = polygon_from_array(poly)
-        p.setPen(_pen(QtGui.QColor(0, 0, 0, 160), 3.5))
+        p.setPen(pen(QtGui.QColor(0, 0, 0, 160), 3.5))
         p.drawPolygon(qpoly)
-        p.setPen(_pen(QtGui.QColor(255, 255, 255), 1.5, Qt.DashLine))
+        p.setPen(pen(QtGui.QColor(255, 255, 255), 1.5, Qt.DashLine))
         p.drawPolygon(qpoly)
 
 
@@ -314,15 +315,15 @@ def _paint_prompts(canvas: "Canvas", p: QtGui.QPainter) -> None:
         shade = QtGui.QColor(colour)
         shade.setAlpha(40 if negative else 0)
         p.setBrush(shade)
-        p.setPen(_pen(colour, 2.0, Qt.DashLine))
+        p.setPen(pen(colour, 2.0, Qt.DashLine))
         p.drawRect(rect)
     for point in canvas.prompt_points:  # PointPrompt
         positive = point.positive
         c = canvas.to_widget(point.x, point.y)
-        p.setPen(_pen(QtGui.QColor(255, 255, 255), 2.0))
+        p.setPen(pen(QtGui.QColor(255, 255, 255), 2.0))
         p.setBrush(POSITIVE if positive else NEGATIVE)
         p.drawEllipse(c, 6.5, 6.5)
-        p.setPen(_pen(QtGui.QColor(255, 255, 255), 2.0))
+        p.setPen(pen(QtGui.QColor(255, 255, 255), 2.0))
         p.drawLine(c + QtCore.QPointF(-3, 0), c + QtCore.QPointF(3, 0))
         if positive:
             p.drawLine(c + QtCore.QPointF(0, -3), c + QtCore.QPointF(0, 3))

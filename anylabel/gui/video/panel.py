@@ -33,13 +33,13 @@ from PyQt5 import QtCore, QtWidgets
 from PyQt5.QtCore import Qt
 
 from anylabel.errors import AnylabelError
-from anylabel.gui import video_model
-from anylabel.gui.documents import display_name
-from anylabel.gui.model_picker import ask_download
-from anylabel.gui.video_dock import VideoDock
-from anylabel.gui.video_frames import VideoFrameFolder, max_track_id
-from anylabel.gui.video_objects import VideoObjects
-from anylabel.gui.video_worker import TrackerWorker
+from anylabel.gui.ai.model_picker import ask_download
+from anylabel.gui.video import model as video_model
+from anylabel.gui.video.dock import VideoDock
+from anylabel.gui.video.frames import VideoFrameFolder, max_track_id
+from anylabel.gui.video.objects import VideoObjects
+from anylabel.gui.video.worker import TrackerWorker
+from anylabel.session.folder import display_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from anylabel.gui.features import FeatureHost
@@ -201,7 +201,7 @@ class VideoPanel(VideoObjects, QtCore.QObject):
         self.host.warn(video_model.load_failed_message(name, message), "Tracking")
 
     def _load_predictor(self, name: str) -> Any:
-        from anylabel.gui.models_glue import gui_device
+        from anylabel.gui.ai.models_glue import gui_device
         from anylabel.tracking.model import load_video_predictor
 
         config = self.host.config

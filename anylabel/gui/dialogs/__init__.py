@@ -1,0 +1,1 @@
+"""Dialogs: the label dialog, export / import, statistics, remembered options."""

@@ -1,0 +1,1 @@
+"""Label suggestions (the SSA vote, CLIP) and the find box."""

@@ -1,0 +1,1 @@
+"""Video mode: the frame slider, the tracker worker, the object list."""
