@@ -373,6 +373,9 @@ class MainWindow(PluginsMixin, QtWidgets.QMainWindow):
         if not self.maybe_leave():
             event.ignore()
             return
+        self.features.close()  # their workers too: a closed window leaves no thread running (embedded, or
+        # a script that quits without an event loop, where QApplication.aboutToQuit never comes)
+        self.model_picker.downloads.shutdown()  # cancels a download in progress
         if self.worker is not None:
             self.worker.stop()
             self.worker = None

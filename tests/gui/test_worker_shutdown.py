@@ -103,3 +103,15 @@ def test_quitting_during_a_slow_tracker_model_load_exits_cleanly(tmp_path: Path)
     assert "quitting" in out and "load finished" in out, out[-3000:]  # joined, not killed mid-way
     for bad in ("Traceback", "RuntimeError", "Destroyed while thread", "Qt has caught an exception"):
         assert bad not in out, out[-3000:]
+
+
+def test_closing_the_window_stops_its_features_workers(make_window) -> None:
+    # before: closeEvent stopped only the click worker; the features' workers (SSA, CLIP, the tracker)
+    # stayed alive, so a script that closed the window and quit without an event loop (no aboutToQuit)
+    # hung in the interpreter's exit, joining their non-daemon threads
+    before = set(map(id, gui_tasks.live_workers()))
+    w = make_window()
+    mine = [t for t in gui_tasks.live_workers() if id(t) not in before]
+    assert mine, "the window's features start workers"
+    w.close()
+    assert not [t.name for t in mine if not t.closed]
