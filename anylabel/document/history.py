@@ -107,16 +107,27 @@ class RemoveShapes(Command):
     _removed: List[Shape] = field(default_factory=list, repr=False)
 
     def apply(self, ann: ImageAnnotation) -> Tuple[int, ...]:
-        self.indices = sorted(set(self.indices))
-        self._removed = [ann.shapes[i] for i in self.indices]
-        for i in reversed(self.indices):
-            del ann.shapes[i]
+        self.indices, self._removed = _take_out(ann, self.indices)
         return ()
 
     def revert(self, ann: ImageAnnotation) -> Tuple[int, ...]:
-        for i, s in zip(self.indices, self._removed):
-            ann.shapes.insert(i, s)
+        _put_back(ann, self.indices, self._removed)
         return tuple(self.indices)
+
+
+def _take_out(ann: ImageAnnotation, indices: Sequence[int]) -> Tuple[List[int], List[Shape]]:
+    """Remove the shapes at ``indices``; returns the indices sorted (without repeats) and the removed shapes."""
+    ordered = sorted(set(indices))
+    removed = [ann.shapes[i] for i in ordered]
+    for i in reversed(ordered):
+        del ann.shapes[i]
+    return ordered, removed
+
+
+def _put_back(ann: ImageAnnotation, indices: Sequence[int], removed: Sequence[Shape]) -> None:
+    """Undo :func:`_take_out`: each shape back at its index (ascending)."""
+    for i, s in zip(indices, removed):
+        ann.shapes.insert(i, s)
 
 
 @dataclass
@@ -175,10 +186,7 @@ class SwapShapes(Command):
     _removed: List[Shape] = field(default_factory=list, repr=False)
 
     def apply(self, ann: ImageAnnotation) -> Tuple[int, ...]:
-        self.indices = sorted(set(self.indices))
-        self._removed = [ann.shapes[i] for i in self.indices]
-        for i in reversed(self.indices):
-            del ann.shapes[i]
+        self.indices, self._removed = _take_out(ann, self.indices)
         at = self.indices[0] if self.indices else len(ann.shapes)
         ann.shapes[at:at] = self.shapes
         return tuple(range(at, at + len(self.shapes)))
@@ -186,8 +194,7 @@ class SwapShapes(Command):
     def revert(self, ann: ImageAnnotation) -> Tuple[int, ...]:
         at = self.indices[0] if self.indices else len(ann.shapes) - len(self.shapes)
         del ann.shapes[at:at + len(self.shapes)]
-        for i, s in zip(self.indices, self._removed):
-            ann.shapes.insert(i, s)
+        _put_back(ann, self.indices, self._removed)
         return tuple(self.indices)
 
 
