@@ -12,6 +12,9 @@ way the upstream projects publish their checkpoints:
 * FastSAM (ultralytics): ultralytics' own checkpoint dict (``{"model": SegmentationModel (fp16), ...}``)
   of a YOLOv8-seg model with one class, in a ``.pt`` file.
 * CLIP (open_clip): an open_clip ``state_dict`` in a ``.bin`` file (the format of open_clip's hub weights).
+* SAM 3 (sam3, only with ``--only sam3``): the ``state_dict`` of sam3's video model (``detector.*`` and
+  ``tracker.*``, the layout of the gated ``sam3.pt``), always full size (3.4 GB: sam3's builder has no smaller
+  variant), built on the CPU through ``anylabel.backends.sam3_device``.
 
 By default the models are *small* (shallow, narrow encoders; same classes, same file formats) so tests run
 in seconds; ``--full`` writes the real sizes of SAM vit_b, MobileSAM, SAM-HQ vit_b, SAM2.1 hiera tiny, FastSAM-s and
@@ -317,6 +320,39 @@ def write_clip(out_dir: Path, full: bool = False) -> List[dict]:
     return entries
 
 
+# ---------------------------------------------------------------- SAM 3
+def write_sam3(out_dir: Path, full: bool = True) -> List[dict]:
+    """``sam3.pt``'s format: the ``state_dict`` of ``build_sam3_video_model`` (its ``detector.`` / ``tracker.``
+    names, which the image model's loader reads too); full size whatever ``full`` says."""
+    import torch
+    from sam3.model_builder import build_sam3_video_model
+
+    from anylabel.backends.sam3 import bpe_path
+    from anylabel.backends.sam3_device import on_device
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _seed(500)
+    with on_device("cpu"):
+        model = build_sam3_video_model(checkpoint_path=None, load_from_HF=False, bpe_path=bpe_path({}), device="cpu")
+    # sam3's text encoder makes these two with torch.empty and never initialises them (the checkpoint does):
+    # as open_clip initialises its own (normal, std 0.01 and width ** -0.5), else the text path computes NaN
+    for name, param in model.named_parameters():
+        if name.endswith("language_backbone.encoder.positional_embedding"):
+            torch.nn.init.normal_(param, std=0.01)
+        elif name.endswith("language_backbone.encoder.text_projection"):
+            torch.nn.init.normal_(param, std=param.shape[0] ** -0.5)
+    bad = [name for name, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise RuntimeError(f"sam3's builder left weights uninitialised: {bad[:5]}")
+    path = out_dir / "sam3_random.pt"
+    torch.save(model.state_dict(), path)
+    del model
+    # random weights score every query near 0: a negative threshold keeps them all, so text prompts find instances
+    settings = {"confidence_threshold": -1.0, "everything_text": "object"}
+    return [_entry("sam3", "sam3", "SAM 3 (random)", path, settings)]
+
+
 WRITERS: Dict[str, Callable[..., List[dict]]] = {
     "sam": write_sam,
     "mobile_sam": write_mobile_sam,
@@ -324,7 +360,10 @@ WRITERS: Dict[str, Callable[..., List[dict]]] = {
     "sam2": write_sam2,
     "fastsam": write_fastsam,
     "clip": write_clip,
+    "sam3": write_sam3,
 }
+#: written only when asked for by name (``--only sam3``): 3.4 GB, and the sam3 package is optional
+OPT_IN = ("sam3",)
 
 
 def write_all(out_dir: Path, full: bool = False, only: Optional[Iterable[str]] = None) -> Path:
@@ -335,7 +374,7 @@ def write_all(out_dir: Path, full: bool = False, only: Optional[Iterable[str]] =
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    families = list(only) if only else list(WRITERS)
+    families = list(only) if only else [f for f in WRITERS if f not in OPT_IN]
     unknown = [f for f in families if f not in WRITERS]
     if unknown:
         raise ValueError(f"unknown families {unknown}; known: {sorted(WRITERS)}")
