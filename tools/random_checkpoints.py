@@ -39,13 +39,15 @@ import hashlib
 import json
 import sys
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 import yaml
 
 #: SAM encoder of the small models: same ImageEncoderViT class, 2 blocks of width 64.
 SMALL_SAM_ENCODER = {"embed_dim": 64, "depth": 2, "num_heads": 2, "global_attn_indexes": [1]}
-FULL_SAM = {"vit_b": {"embed_dim": 768, "depth": 12, "num_heads": 12, "global_attn_indexes": [2, 5, 8, 11]}}
+FULL_SAM = {"vit_b": {"embed_dim": 768, "depth": 12, "num_heads": 12, "global_attn_indexes": [2, 5, 8, 11]},
+            "vit_l": {"embed_dim": 1024, "depth": 24, "num_heads": 16, "global_attn_indexes": [5, 11, 17, 23]},
+            "vit_h": {"embed_dim": 1280, "depth": 32, "num_heads": 16, "global_attn_indexes": [7, 15, 23, 31]}}
 #: MobileSAM's TinyViT of the small models: every keyword of ``mobile_sam.modeling.TinyViT`` (the adapter builds
 #: ``TinyViT(**settings.encoder)``), 4 one-block stages of widths 16, 32, 32, 320 instead of build_sam_vit_t's
 #: 64-320 with 12 blocks (the last width must stay 320: its PatchMerging keeps the resolution only for 320).
@@ -90,10 +92,11 @@ def _seed(seed: int) -> None:
 
 
 # ---------------------------------------------------------------- SAM
-def write_sam(out_dir: Path, full: bool = False) -> List[dict]:
+def write_sam(out_dir: Path, full: bool = False, variants: Optional[Sequence[str]] = None) -> List[dict]:
     """SAM ``state_dict`` checkpoints for sam_vit_b/l/h (+ the ``_onnx`` runtime twins).
 
-    Small: one shared small encoder per name. Full: only vit_b (vit_l / vit_h would be 1.2 / 2.5 GB).
+    Small: one shared small encoder per name. Full: only vit_b unless ``variants`` names more (vit_l / vit_h
+    are 1.2 / 2.5 GB; benchmarks/gpu.py writes them).
     """
     import torch
     from segment_anything.build_sam import _build_sam
@@ -101,7 +104,7 @@ def write_sam(out_dir: Path, full: bool = False) -> List[dict]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     entries = []
-    variants = ["vit_b"] if full else ["vit_b", "vit_l", "vit_h"]
+    variants = list(variants or (["vit_b"] if full else ["vit_b", "vit_l", "vit_h"]))
     for i, variant in enumerate(variants):
         enc = FULL_SAM[variant] if full else SMALL_SAM_ENCODER
         _seed(100 + i)
@@ -145,8 +148,9 @@ def write_mobile_sam(out_dir: Path, full: bool = False) -> List[dict]:
     return [_entry("mobile_sam", "mobile_sam", "MobileSAM (random)", path, settings)]
 
 
-def write_sam_hq(out_dir: Path, full: bool = False) -> List[dict]:
-    """SAM-HQ ``state_dict`` checkpoints (``sam_hq_vit_*.pth``'s format): vit_b (full) or all three (small)."""
+def write_sam_hq(out_dir: Path, full: bool = False, variants: Optional[Sequence[str]] = None) -> List[dict]:
+    """SAM-HQ ``state_dict`` checkpoints (``sam_hq_vit_*.pth``'s format): vit_b (full; ``variants`` for more) or
+    all three (small)."""
     import torch
 
     from anylabel.backends.sam import import_upstream
@@ -157,7 +161,7 @@ def write_sam_hq(out_dir: Path, full: bool = False) -> List[dict]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     entries = []
-    for i, variant in enumerate(["vit_b"] if full else ["vit_b", "vit_l", "vit_h"]):
+    for i, variant in enumerate(variants or (["vit_b"] if full else ["vit_b", "vit_l", "vit_h"])):
         enc = FULL_SAM[variant] if full else SMALL_SAM_ENCODER
         _seed(160 + i)
         model = _build_sam(encoder_embed_dim=enc["embed_dim"], encoder_depth=enc["depth"],
