@@ -62,3 +62,18 @@ def test_the_device_check_looks_into_the_cached_embedding(registry, voc_image) -
             gpu.device_check(seg, "cpu")
     finally:
         seg.close()
+
+
+def test_models_benchmark_smoke_puts_fastsam_beside_ultralytics(capsys) -> None:
+    """benchmarks/models.py --smoke: small random models, every family's row beside its upstream pipeline."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "models.py"
+    spec = importlib.util.spec_from_file_location("bench_models", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--smoke", "--only", "fastsam_s,mobile_sam"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith(("fastsam_s", "mobile"))}
+    assert set(rows) == {"fastsam_s", "mobile_sam"}
+    assert all(len(values) == 5 and all(float(v) > 0 for v in values[:4]) for values in rows.values())
