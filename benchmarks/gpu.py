@@ -1,287 +1,288 @@
 #!/usr/bin/env python
-"""GPU benchmark: every model on a CUDA GPU beside its upstream predictor, same GPU, same run, one table.
+"""GPU benchmark: every model family on a CUDA GPU beside its upstream predictor, same GPU, same run, one table.
 
-Per model, two rows, "anylabel" (``load_segmenter(device=...)`` / ``TrackingSession`` / ``load_clip``) and
-"upstream" (the project's own predictor on the same weights, run as its examples run it on a GPU):
+Per model and precision, two rows: "anylabel" (``load_segmenter(device=..., precision=...)`` /
+``TrackingSession`` / ``load_clip``) and "upstream" (the project's own predictor on the *same* model object,
+under ``torch.autocast(device, dtype)`` for bfloat16 / float16, as the upstream examples run on a GPU):
 
-==================  ===================================================================================
-sam_vit_b           segment_anything ``SamPredictor`` (float32)
-sam_vit_b_onnx      ours in ONNX Runtime (TensorRT / CUDA providers); upstream: ``SamPredictor`` again
-sam2.1_hiera_tiny   sam2 ``SAM2ImagePredictor`` under ``torch.autocast("cuda", torch.bfloat16)`` (sam2's
-                    README); tracking: ``SAM2VideoPredictor`` ``init_state`` + ``propagate_in_video``
-fastsam_s           ultralytics ``FastSAM`` (everything pass; click = ``predictor.prompt(points=...)``)
-clip_vit_b32        open_clip ``create_model("ViT-B-32")`` + its ``image_transform``, same state dict
-==================  ===================================================================================
+====================  =================================================================================
+sam_vit_b / _l / _h   segment_anything ``SamPredictor``
+sam_vit_b_onnx        ours in ONNX Runtime (TensorRT / CUDA providers; float32 only); upstream: ``SamPredictor``
+mobile_sam            mobile_sam ``SamPredictor`` (TinyViT encoder)
+sam_hq_vit_b / _l     segment_anything_hq ``SamPredictor`` (its HQ token)
+sam2.1_hiera_tiny     sam2 ``SAM2ImagePredictor``; tracking: ``SAM2VideoPredictor`` ``init_state`` +
+                      ``propagate_in_video`` (sam2's README: bfloat16 autocast)
+fastsam_s             ultralytics ``FastSAM`` (everything pass; click = ``predictor.prompt(points=...)``)
+sam3                  (when the sam3 package is installed) ``Sam3Processor.set_image`` + ``predict_inst``
+clip_vit_b32          open_clip ``create_model("ViT-B-32")`` + its ``image_transform``, same state dict
+====================  =================================================================================
 
 Columns: ``encoder s``: one image encode (median of ``--encodes`` new images; FastSAM: its everything pass;
 CLIP: ms per mask crop in batches of 32); ``click p50 / p90 ms``: one positive click -> candidates -> the best
 mask's polygon on a 4000x3000 image with the embedding cached (upstream: ``predict`` returns full-size masks,
-then the same polygon function); ``track s/frame``: sam2 video tracking of 2 objects over ``--frames``
-frames. Every timed step ends with ``torch.cuda.synchronize()``. Random weights (``tools/random_checkpoints.py
---full``, written to ``<cache>/random_full_gpu`` when ``--models`` is not given): speed only, never quality.
+then the same polygon function); ``peak MB``: ``torch.cuda.max_memory_allocated`` over the row (weights
+included); ``track s/frame``: sam2 video tracking of 2 objects over ``--frames`` frames. Every timed step ends
+with ``torch.cuda.synchronize()``. Before timing, a device check: every parameter of the model and every
+tensor of the cached embedding must be on the device asked for (the run stops otherwise), so a model that
+silently fell back to the CPU cannot pass as a GPU number.
+
+Precisions (``--precisions``, default ``float32,bfloat16,float16``): ours runs the precisions its setting
+offers (``float32``, ``bfloat16``; SAM in ONNX Runtime and FastSAM float32 only); ``float16`` is measured for
+upstream only (autocast), the row of ours says "not offered". Random weights (``tools/random_checkpoints.py
+--full``, written to ``<cache>/random_full_gpu`` when ``--models`` is not given; SAM vit_l / vit_h and SAM-HQ
+vit_l too, and SAM 3 if installed): speed only, never quality.
 
     python benchmarks/gpu.py [--models DIR/models.yaml] [--device cuda:0] [--clicks 30] [--frames 16]
+                             [--precisions float32,bfloat16,float16] [--only sam_vit_b,fastsam_s]
     python benchmarks/gpu.py --device cpu --quick     # smoke test of every code path, small random models
+    python benchmarks/gpu.py --dry-run                # the plan (models x precisions), nothing loaded
 
 Without a CUDA GPU (and without ``--device cpu``) it says so and exits 0.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
+import importlib
+import importlib.util
 import os
 import sys
-import tempfile
-import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-MODELS = ["sam_vit_b", "sam_vit_b_onnx", "sam2.1_hiera_tiny", "fastsam_s", "clip_vit_b32"]
+from gpu_timing import (  # noqa: E402
+    autocast,
+    bench_clip,
+    bench_tracking,
+    clicks,
+    peak_memory,
+    polygon_of,
+    row,
+    test_image,
+    timed,
+)
 
-
-# ------------------------------------------------------------------------------------------ helpers
-def sync(device: str) -> None:
-    import torch
-
-    if device.startswith("cuda"):
-        torch.cuda.synchronize(device)
-
-
-def timed(fn: Callable[[], Any], device: str) -> float:
-    sync(device)
-    t = time.perf_counter()
-    fn()
-    sync(device)
-    return time.perf_counter() - t
-
-
-def test_image(hw, seed: int = 0) -> np.ndarray:
-    """A photo (sam2's truck, if the shared data is there) resized to ``hw``, else smooth random texture."""
-    import cv2
-
-    truck = ROOT.parent / "shared" / "data" / "sam2-demo" / "truck.jpg"
-    if truck.exists() and seed == 0:
-        return cv2.resize(cv2.imread(str(truck))[..., ::-1], (hw[1], hw[0]), interpolation=cv2.INTER_LINEAR)
-    rng = np.random.default_rng(seed)
-    small = rng.integers(0, 255, (hw[0] // 16 + 1, hw[1] // 16 + 1, 3), dtype=np.uint8)
-    return np.ascontiguousarray(cv2.resize(small, (hw[1], hw[0]), interpolation=cv2.INTER_CUBIC))
+#: model -> family (the adapter and the upstream predictor beside it)
+FAMILY = {"sam_vit_b": "sam", "sam_vit_l": "sam", "sam_vit_h": "sam", "sam_vit_b_onnx": "sam_onnx",
+          "mobile_sam": "mobile_sam", "sam_hq_vit_b": "sam_hq", "sam_hq_vit_l": "sam_hq",
+          "sam2.1_hiera_tiny": "sam2", "fastsam_s": "fastsam", "sam3": "sam3", "clip_vit_b32": "clip"}
+MODELS = list(FAMILY)
+#: the precisions each of our adapters offers (the setting's names); others are upstream-only rows
+OURS = {"sam_onnx": ("float32",), "fastsam": ("float32",), "clip": ("float32",)}
+SAM_PACKAGES = {"sam": "segment_anything", "sam_onnx": "segment_anything", "mobile_sam": "mobile_sam",
+                "sam_hq": "segment_anything_hq"}
 
 
-def clicks(hw, n: int) -> List[tuple]:
-    rng = np.random.default_rng(1)  # the same clicks for every model and implementation
-    return [(float(rng.uniform(0.2, 0.8) * hw[1]), float(rng.uniform(0.2, 0.8) * hw[0])) for _ in range(n)]
+def has_sam3() -> bool:
+    return importlib.util.find_spec("sam3") is not None
 
 
-def polygon_of(mask: np.ndarray) -> int:
-    from anylabel.geometry import mask_to_polygons
-
-    return sum(len(p) for p in mask_to_polygons(np.asarray(mask, bool)))
-
-
-def row(model: str, impl: str, how: str, enc: Optional[float] = None, click: Optional[List[float]] = None,
-        track: Optional[float] = None, enc_unit: str = "s") -> Dict[str, Any]:
-    return {"model": model, "impl": impl, "how": how, "enc": enc, "enc_unit": enc_unit, "click": click,
-            "track": track}
-
-
-def models_file(args: argparse.Namespace) -> Path:
-    """``--models``, or random checkpoints (full size; small with ``--quick``) written once to the cache."""
+def models_file(args: argparse.Namespace, names: List[str]) -> Path:
+    """``--models``, or random checkpoints (full size; small with ``--quick``) written once to the cache (again
+    when a model of ``names`` is not in it: a folder an older version of this script wrote)."""
     if args.models:
         return args.models
+    import yaml
+
     from anylabel.models import cache_root
 
     out = cache_root() / ("random_small_gpu" if args.quick else "random_full_gpu")
-    if not (out / "models.yaml").exists():
+    have = set()
+    if (out / "models.yaml").exists():
+        have = {e["name"] for e in yaml.safe_load((out / "models.yaml").read_text())["models"]}
+    if not set(names) <= have:
         sys.path.insert(0, str(ROOT / "tools"))
-        import random_checkpoints
+        import random_checkpoints as rc
 
         print(f"writing {'small' if args.quick else 'full-size'} random checkpoints to {out} ...", flush=True)
-        random_checkpoints.write_all(out, full=not args.quick, only=["sam", "sam2", "fastsam", "clip"])
+        rc.write_all(out, full=not args.quick, only=["sam2", "fastsam", "clip", "mobile_sam"])
+        entries = yaml.safe_load((out / "models.yaml").read_text())["models"]
+        sizes = None if args.quick else ["vit_b", "vit_l", "vit_h"]
+        entries += rc.write_sam(out, full=not args.quick, variants=sizes)
+        entries += rc.write_sam_hq(out, full=not args.quick, variants=None if args.quick else ["vit_b", "vit_l"])
+        if has_sam3() and ("sam3" in names or not args.quick):  # full size only (3.4 GB)
+            entries += rc.write_sam3(out)
+        (out / "models.yaml").write_text(yaml.safe_dump({"models": entries}, sort_keys=False))
     return out / "models.yaml"
 
 
-def upstream_autocast(device: str) -> Any:
-    """sam2's GPU recipe (README / notebooks): bfloat16 autocast on CUDA; nothing elsewhere."""
+def tensors(value: Any):
+    """Every torch tensor inside ``value`` (dicts, lists, tuples, objects' ``__dict__``, depth-limited)."""
     import torch
 
-    return torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") else contextlib.nullcontext()
+    stack, seen = [(value, 0)], set()
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, torch.Tensor):
+            yield v
+        elif depth < 6 and id(v) not in seen:
+            seen.add(id(v))
+            items = v.values() if isinstance(v, dict) else v if isinstance(v, (list, tuple)) else \
+                vars(v).values() if hasattr(v, "__dict__") and not isinstance(v, type) else ()
+            stack += [(x, depth + 1) for x in items]
+
+
+def torch_module(seg: Any) -> Any:
+    """The torch module behind a segmenter (ultralytics wraps its own), or None (ONNX Runtime, classical)."""
+    import torch
+
+    model = getattr(seg, "model", None)
+    if isinstance(model, torch.nn.Module):
+        return model
+    inner = getattr(model, "model", None)
+    return inner if isinstance(inner, torch.nn.Module) else None
+
+
+def device_check(seg: Any, device: str) -> str:
+    """Stop unless the model's parameters and the cached embedding's tensors are all on ``device``."""
+    import torch
+
+    want = torch.device(device)
+    if FAMILY.get(seg.name) == "sam_onnx":
+        if want.type == "cuda" and "CUDA" not in seg.runs_on() and "TensorRT" not in seg.runs_on():
+            raise SystemExit(f"{seg.name}: asked for {device}, ONNX Runtime runs {seg.runs_on()}")
+        return "providers " + seg.runs_on()
+    module = torch_module(seg)
+    off = [n for n, p in module.named_parameters() if p.device.type != want.type
+           or (want.index is not None and p.device.index != want.index)] if module is not None else []
+    emb = seg._state()[0] if hasattr(seg, "_state") else None
+    feats = [t for t in tensors(emb.features if emb is not None else None) if t.device.type != want.type]
+    if off or feats:
+        raise SystemExit(f"{seg.name}: not all on {device}: {len(off)} parameters ({off[:3]}) and "
+                         f"{len(feats)} embedding tensors elsewhere")
+    return f"all on {device}"
 
 
 # ------------------------------------------------------------------------------------------ image models
-def bench_ours(name: str, registry, image: np.ndarray, args: argparse.Namespace) -> Dict[str, Any]:
-    from anylabel.backends import EmbeddingCache, Prompt, load_segmenter
+def load(name: str, registry, precision: str, args: argparse.Namespace) -> Any:
+    from anylabel.backends import EmbeddingCache, load_segmenter
 
-    seg = load_segmenter(name, registry=registry, device=args.device, precision=args.precision,
-                         cache=EmbeddingCache(8192, 8192))
-    encodes = [timed(lambda i=i: seg.set_image(test_image(image.shape[:2], seed=i + 1), key=f"warm{i}"),
-                     args.device) for i in range(args.encodes + 1)][1:]  # the first run warms up (cuDNN, TRT)
-    seg.set_image(image, key="bench")
-    times = []
-    def click(xy):
-        cands = seg.predict(Prompt.from_clicks([xy]))
-        if cands:  # FastSAM answers nothing where no mask of its everything pass contains the point
-            polygon_of(cands[0].mask)
-
-    for xy in [clicks(image.shape, 1)[0]] + clicks(image.shape, args.clicks):  # one warm-up click
-        times.append(timed(lambda xy=xy: click(xy), args.device))
-    out = row(name, "anylabel", seg.runs_on(), float(np.median(encodes)), times[1:])
-    seg.close()
-    return out
+    return load_segmenter(name, registry=registry, device=args.device, precision=precision,
+                          cache=EmbeddingCache(8192, 8192))
 
 
-def predictor_timings(p: Any, image: np.ndarray, args: argparse.Namespace, as_mask: Callable[[Any], Any]):
-    """(encoder s median, click times) of an upstream predictor with ``set_image`` / ``predict`` (SamPredictor,
-    SAM2ImagePredictor): a click is ``predict`` (full-size masks) + the best mask's polygon."""
-    encodes = [timed(lambda i=i: p.set_image(test_image(image.shape[:2], seed=i + 1)), args.device)
-               for i in range(args.encodes + 1)][1:]  # the first run warms up
-    p.set_image(image)
-    times = []
-    for xy in [clicks(image.shape, 1)[0]] + clicks(image.shape, args.clicks):
-        def click(xy=xy):
-            masks, scores, _ = p.predict(np.array([xy]), np.array([1]), multimask_output=True)
-            polygon_of(as_mask(masks[int(np.argmax(scores))]))
-        times.append(timed(click, args.device))
-    return float(np.median(encodes)), times[1:]
+def bench_ours(seg: Any, image: np.ndarray, args: argparse.Namespace) -> Dict[str, Any]:
+    from anylabel.backends import Prompt
+
+    mem: Dict[str, Any] = {}
+    with peak_memory(args.device, mem):
+        encodes = [timed(lambda i=i: seg.set_image(test_image(image.shape[:2], seed=i + 1), key=f"warm{i}"),
+                         args.device) for i in range(args.encodes + 1)][1:]  # the first run warms up (cuDNN, TRT)
+        seg.set_image(image, key="bench")
+        checked = device_check(seg, args.device)
+        times = []
+
+        def click(xy):
+            cands = seg.predict(Prompt.from_clicks([xy]))
+            if cands:  # FastSAM answers nothing where no mask of its everything pass contains the point
+                polygon_of(cands[0].mask)
+
+        for xy in [clicks(image.shape, 1)[0]] + clicks(image.shape, args.clicks):  # one warm-up click
+            times.append(timed(lambda xy=xy: click(xy), args.device))
+    how = f"{seg.runs_on()}; {checked}"
+    return row(seg.name, "anylabel", how, float(np.median(encodes)), times[1:], peak=mem["peak"])
 
 
-def bench_sam_upstream(name: str, registry, image: np.ndarray, args: argparse.Namespace) -> Dict[str, Any]:
-    import torch
-    from segment_anything import SamPredictor
+class Upstream:
+    """The upstream predictor of a family on our segmenter's model: ``encode(image)`` and ``click(xy)``
+    (the best mask's polygon included)."""
 
-    from anylabel.backends.sam import build_sam_model  # segment_anything's builder + the checkpoint
+    def __init__(self, seg: Any, family: str, model: Any = None) -> None:
+        self.seg, self.family, self.state = seg, family, None
+        if family in SAM_PACKAGES:
+            model = model if model is not None else seg.model
+            self.predictor = importlib.import_module(SAM_PACKAGES[family]).SamPredictor(model)
+            self.how = f"{SAM_PACKAGES[family]} SamPredictor"
+        elif family == "sam2":
+            from sam2.sam2_image_predictor import SAM2ImagePredictor
 
-    spec = registry.get(name.replace("_onnx", ""))
-    model = build_sam_model(spec.settings, registry.ensure(spec)).to(args.device)
-    with torch.inference_mode():
-        enc, times = predictor_timings(SamPredictor(model), image, args, lambda m: m)
-    return row(name, "upstream", f"SamPredictor, {args.device}, float32", enc, times)
+            self.predictor, self.how = SAM2ImagePredictor(seg.model), "SAM2ImagePredictor"
+        elif family == "fastsam":
+            self.how = "ultralytics FastSAM"
+        elif family == "sam3":
+            self.how = "Sam3Processor + predict_inst"
 
+    def encode(self, image: np.ndarray) -> None:
+        import torch
 
-def bench_sam2_upstream(name: str, registry, image: np.ndarray, args: argparse.Namespace) -> Dict[str, Any]:
-    import torch
-    from sam2.sam2_image_predictor import SAM2ImagePredictor
+        if self.family == "fastsam":
+            from anylabel.backends.fastsam import _work_size
 
-    from anylabel.backends.sam2_build import build_sam2_model  # sam2's build_sam2 (+ config files on disk)
+            s = self.seg
+            hw = _work_size(image.shape[0], image.shape[1], s.imgsz)
+            self.state = s.model(np.ascontiguousarray(image[..., ::-1]), device=s.device, imgsz=hw, conf=s.conf,
+                                 iou=s.iou, max_det=s.max_det, retina_masks=True, verbose=False)
+        elif self.family == "sam3":
+            from PIL import Image
 
-    spec = registry.get(name)
-    model = build_sam2_model(str(spec.settings["config"]), registry.ensure(spec), video=False, device=args.device)
-    with torch.inference_mode(), upstream_autocast(args.device):
-        enc, times = predictor_timings(SAM2ImagePredictor(model), image, args, lambda m: m > 0)
-    how = "SAM2ImagePredictor, " + (f"{args.device}, bfloat16 autocast" if args.device != "cpu" else "cpu, float32")
-    return row(name, "upstream", how, enc, times)
+            from anylabel.backends.sam3_device import on_device
 
+            with torch.inference_mode(), on_device(self.seg.device):
+                self.state = self.seg.processor.set_image(Image.fromarray(image))
+        else:
+            with torch.inference_mode():
+                self.predictor.set_image(image)
 
-def bench_fastsam_upstream(name: str, registry, image: np.ndarray, args: argparse.Namespace) -> Dict[str, Any]:
-    from anylabel.backends.fastsam import _work_size, ultralytics_offline
+    def click(self, xy) -> None:
+        import torch
 
-    ultralytics_offline()
-    from ultralytics import FastSAM
-
-    spec = registry.get(name)
-    model = FastSAM(str(registry.ensure(spec)))
-    st = spec.settings
-    hw = _work_size(image.shape[0], image.shape[1], int(st.get("imgsz", 1024)))
-    opts = dict(device=args.device, imgsz=hw, conf=float(st.get("conf", 0.4)), iou=float(st.get("iou", 0.9)),
-                retina_masks=True, verbose=False)
-    bgr = np.ascontiguousarray(image[..., ::-1])
-    encodes = [timed(lambda i=i: model(np.ascontiguousarray(test_image(image.shape[:2], i + 1)[..., ::-1]), **opts),
-                     args.device) for i in range(args.encodes + 1)][1:]
-    results = model(bgr, **opts)
-    times = []
-    for xy in [clicks(image.shape, 1)[0]] + clicks(image.shape, args.clicks):
-        def click(xy=xy):
-            prompted = model.predictor.prompt(results, points=[list(xy)], labels=[1])[0]
+        if self.family == "fastsam":
+            prompted = self.seg.model.predictor.prompt(self.state, points=[list(xy)], labels=[1])[0]
             if prompted.masks is not None and len(prompted.masks.data):
                 polygon_of(prompted.masks.data[0].cpu().numpy() > 0.5)
-        times.append(timed(click, args.device))
-    return row(name, "upstream", f"ultralytics FastSAM, {args.device}, float32", float(np.median(encodes)),
-               times[1:])
-
-
-# ------------------------------------------------------------------------------------------ CLIP
-def bench_clip(name: str, registry, image: np.ndarray, args: argparse.Namespace) -> List[Dict[str, Any]]:
-    """ms per mask crop (preprocess + image tower, batches of 32), ours vs open_clip's own model and transform."""
-    import open_clip
-    import torch
-    from PIL import Image
-
-    from anylabel.classify import load_clip
-
-    ours = load_clip(name, registry=registry, device=args.device)
-    rng = np.random.default_rng(2)
-    crops = [image[y:y + 300, x:x + 400] for x, y in zip(rng.integers(0, image.shape[1] - 400, 32),
-                                                           rng.integers(0, image.shape[0] - 300, 32))]
-    batches = max(2, args.clicks // 8)
-    t_ours = [timed(lambda: ours.encode_images(ours.preprocess(crops)), args.device) for _ in range(batches + 1)][1:]
-    settings = registry.get(name).settings
-    arch = settings.get("model_name") or "ViT-B-32"
-    if settings.get("model_config"):  # the small random architecture of --quick: open_clip's CLIP class
-        up, arch = open_clip.model.CLIP(**settings["model_config"]), "CLIP (small config)"
-    else:
-        up = open_clip.create_model(arch, pretrained=None)
-    up.load_state_dict(ours.model.state_dict())
-    rows = [row(name, "anylabel", f"{ours.device}, {ours.precision}", 1000 * float(np.median(t_ours)) / 32,
-                enc_unit="ms/crop")]
-    up = up.eval().to(args.device)
-    transform = open_clip.image_transform(up.visual.image_size, is_train=False)
-
-    def upstream_batch():
+            return
         with torch.inference_mode():
-            x = torch.stack([transform(Image.fromarray(np.ascontiguousarray(c))) for c in crops]).to(args.device)
-            torch.nn.functional.normalize(up.encode_image(x).float(), dim=-1).cpu()
+            if self.family == "sam3":
+                from anylabel.backends.sam3_device import on_device
 
-    t_up = [timed(upstream_batch, args.device) for _ in range(batches + 1)][1:]
-    return rows + [row(name, "upstream", f"open_clip {arch}, {args.device}, float32",
-                       1000 * float(np.median(t_up)) / 32, enc_unit="ms/crop")]
+                with on_device(self.seg.device):
+                    masks, scores, _ = self.seg.model.predict_inst(
+                        self.state, point_coords=np.array([xy], np.float32), point_labels=np.array([1]),
+                        multimask_output=True)
+            elif self.family in SAM_PACKAGES:  # predict() minus its numpy conversion, which refuses bfloat16
+                p = self.predictor
+                coords = torch.as_tensor(p.transform.apply_coords(np.array([xy], np.float32), p.original_size),
+                                         dtype=torch.float32, device=p.device)[None]
+                labels = torch.ones((1, 1), dtype=torch.int, device=p.device)
+                masks, scores, _ = p.predict_torch(coords, labels, multimask_output=True)
+                masks, scores = masks[0].cpu().numpy(), scores[0].float().cpu().numpy()
+            else:
+                masks, scores, _ = self.predictor.predict(np.array([xy]), np.array([1]), multimask_output=True)
+        polygon_of(np.asarray(masks[int(np.argmax(scores))]) > 0)
 
 
-# ------------------------------------------------------------------------------------------ tracking
-def bench_tracking(name: str, registry, args: argparse.Namespace) -> List[float]:
-    """s/frame: [ours, upstream] on the same synthetic 960x540 frames with the same two prompts on frame 0."""
-    import cv2
-    import torch
+def bench_upstream(name: str, seg: Any, registry, image: np.ndarray, precision: str, args: argparse.Namespace):
+    model = None
+    if FAMILY[name] == "sam_onnx":  # ours is ONNX Runtime: upstream is segment_anything on the same checkpoint
+        from anylabel.backends.sam import build_sam_model
 
-    from anylabel.backends.prompt import Prompt
-    from anylabel.imaging.video import open_frames
-    from anylabel.tracking import TrackingSession
-    from anylabel.tracking.model import load_video_predictor
+        spec = registry.get(name.replace("_onnx", ""))
+        model = build_sam_model(spec.settings, registry.ensure(spec)).to(args.device)
+    up = Upstream(seg, FAMILY[name], model)
+    mem: Dict[str, Any] = {}
+    with peak_memory(args.device, mem), autocast(args.device, precision):
+        encodes = [timed(lambda i=i: up.encode(test_image(image.shape[:2], seed=i + 1)), args.device)
+                   for i in range(args.encodes + 1)][1:]  # the first run warms up
+        up.encode(image)
+        times = [timed(lambda xy=xy: up.click(xy), args.device)
+                 for xy in [clicks(image.shape, 1)[0]] + clicks(image.shape, args.clicks)]
+    how = f"{up.how}, {args.device}, {precision}" + (" autocast" if precision != "float32" else "")
+    return row(name, "upstream", how, float(np.median(encodes)), times[1:], peak=mem["peak"])
 
-    folder = Path(tempfile.mkdtemp(prefix="gpu-bench-frames-"))
-    base = test_image((540, 960), seed=7)
-    for i in range(args.frames):
-        frame = base.copy()
-        cv2.circle(frame, (200 + 20 * i, 270), 60, (220, 60, 30), -1)
-        cv2.imwrite(str(folder / f"{i:05d}.jpg"), frame[..., ::-1])
-    prompts = [((200.0, 270.0), None), (None, (500.0, 100.0, 800.0, 420.0))]
-    predictor = load_video_predictor(name, registry=registry, device=args.device)
 
-    session = TrackingSession(predictor, open_frames(folder), precision=args.precision)
-    for obj, (point, box) in enumerate(prompts, 1):
-        session.add_prompt(0, obj, Prompt.from_clicks([point] if point else [], box=box))
-    sync(args.device)
-    t = time.perf_counter()
-    n = sum(1 for _ in session.propagate())
-    sync(args.device)
-    ours = (time.perf_counter() - t) / max(1, n)
-
-    with torch.inference_mode(), upstream_autocast(args.device):  # sam2's README recipe for video
-        state = predictor.init_state(str(folder))
-        for obj, (point, box) in enumerate(prompts, 1):
-            predictor.add_new_points_or_box(state, 0, obj, points=[point] if point else None,
-                                            labels=[1] if point else None, box=box)
-        sync(args.device)
-        t = time.perf_counter()
-        m = 0
-        for _, _, masks in predictor.propagate_in_video(state):
-            _ = (masks[:, 0] > 0).cpu().numpy()
-            m += 1
-        sync(args.device)
-    return [ours, (time.perf_counter() - t) / max(1, m)]
+def plan(names: List[str], precisions: List[str]) -> List[tuple]:
+    """(model, precision, ours runs it) for every row pair of the table."""
+    out = []
+    for name in names:
+        family = FAMILY[name]
+        for precision in (["float32"] if family in ("clip", "sam_onnx") else precisions):
+            out.append((name, precision, precision in OURS.get(family, ("float32", "bfloat16"))))
+    return out
 
 
 # ------------------------------------------------------------------------------------------ report
@@ -289,13 +290,14 @@ def table(rows: List[Dict[str, Any]]) -> str:
     def ms(values, q):
         return f"{np.percentile(np.asarray(values) * 1000, q):.1f}" if values else "-"
 
-    lines = ["| model | impl | device, precision | encoder | click p50 ms | click p90 ms | track s/frame |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| model | impl | device, precision, check | encoder | click p50 ms | click p90 ms | peak MB | "
+             "track s/frame |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         enc = "-" if r["enc"] is None else (f"{r['enc']:.3f} s" if r["enc_unit"] == "s" else f"{r['enc']:.2f} ms/crop")
         track = "-" if r["track"] is None else f"{r['track']:.3f}"
+        peak = "-" if r.get("peak") is None else f"{r['peak']:.0f}"
         lines.append(f"| {r['model']} | {r['impl']} | {r['how']} | {enc} | {ms(r['click'], 50)} | "
-                     f"{ms(r['click'], 90)} | {track} |")
+                     f"{ms(r['click'], 90)} | {peak} | {track} |")
     return "\n".join(lines)
 
 
@@ -320,16 +322,31 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=Path, help="models.yaml of --full random (or real) checkpoints")
     parser.add_argument("--device", default="cuda", help="cuda, cuda:N (default cuda), or cpu for a smoke run")
-    parser.add_argument("--precision", default=None, help="our adapters' precision (default auto: bfloat16 "
-                        "autocast for SAM2 on Ampere+ GPUs, float32 for SAM, as upstream)")
+    parser.add_argument("--precisions", default="float32,bfloat16,float16",
+                        help="comma-separated among float32, bfloat16, float16 (ours: the first two)")
     parser.add_argument("--clicks", type=int, default=30)
     parser.add_argument("--encodes", type=int, default=5)
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--size", default="4000x3000", help="WxH of the click image")
-    parser.add_argument("--only", help="comma-separated models (default: all five)")
+    parser.add_argument("--only", help=f"comma-separated models among {', '.join(MODELS)} (default: all; sam3 "
+                                       "when the sam3 package is installed)")
     parser.add_argument("--quick", action="store_true", help="small random models, few clicks and frames, "
                         "800x600: checks that every path runs (with --device cpu on a machine without a GPU)")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan (models x precisions) and stop")
     args = parser.parse_args(argv)
+    names = args.only.split(",") if args.only else [n for n in MODELS if n != "sam3" or has_sam3()]
+    if args.quick and not args.only:
+        names = [n for n in names if n != "sam3"]  # SAM 3 has only its full size (3.4 GB)
+    precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
+    bad = [n for n in names if n not in FAMILY] + [p for p in precisions if p not in ("float32", "bfloat16",
+                                                                                        "float16")]
+    if bad:
+        parser.error(f"unknown models / precisions: {bad}")
+    rows_planned = plan(names, precisions)
+    if args.dry_run:
+        for name, precision, ours in rows_planned:
+            print(f"{name:20s} {precision:9s} anylabel {'yes' if ours else 'not offered'}; upstream yes")
+        return 0
     import torch
 
     if args.device != "cpu" and not torch.cuda.is_available():
@@ -344,34 +361,35 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.quick:
         args.clicks, args.encodes, args.frames = min(args.clicks, 3), 1, min(args.frames, 3)
         args.size = "800x600" if args.size == "4000x3000" else args.size
-    registry = ModelRegistry.load(extra_files=[models_file(args)])
+    registry = ModelRegistry.load(extra_files=[models_file(args, names)])
     w, h = (int(v) for v in args.size.lower().split("x"))
     image = test_image((h, w))
     print(f"{machine(args.device)}; image {w}x{h}, {args.clicks} clicks, {args.frames} frames\n", flush=True)
-    upstream = {"sam_vit_b": bench_sam_upstream, "sam_vit_b_onnx": bench_sam_upstream,
-                "sam2.1_hiera_tiny": bench_sam2_upstream, "fastsam_s": bench_fastsam_upstream}
     rows: List[Dict[str, Any]] = []
-    sam_reference: Optional[Dict[str, Any]] = None
-    for name in (args.only.split(",") if args.only else MODELS):
-        print(f"... {name}", file=sys.stderr, flush=True)
-        if name.startswith("clip"):
+    for name, precision, ours_runs in rows_planned:
+        print(f"... {name} {precision}", file=sys.stderr, flush=True)
+        if FAMILY[name] == "clip":
             rows += bench_clip(name, registry, image, args)
             continue
-        ours = bench_ours(name, registry, image, args)
-        if name == "sam_vit_b_onnx" and sam_reference is not None:  # the same SamPredictor: measured once
-            theirs = dict(sam_reference, model=name)
+        # the model, loaded by ours (in float32 where ours does not offer the precision: upstream autocasts it)
+        seg = load(name, registry, precision if ours_runs else "float32", args)
+        if ours_runs:
+            ours = bench_ours(seg, image, args)
         else:
-            theirs = upstream[name](name, registry, image, args)
-            sam_reference = theirs if name == "sam_vit_b" else sam_reference
-        if name.startswith("sam2"):
-            ours["track"], theirs["track"] = bench_tracking(name, registry, args)
+            offered = OURS.get(FAMILY[name], ("float32", "bfloat16"))
+            ours = row(name, "anylabel", f"{precision}: not offered (ours: {', '.join(offered)})")
+        theirs = bench_upstream(name, seg, registry, image, precision, args)
+        if FAMILY[name] == "sam2" and ours_runs:
+            ours["track"], theirs["track"] = bench_tracking(name, registry, precision, args)
+        seg.close()
         rows += [ours, theirs]
         if args.device.startswith("cuda"):
             torch.cuda.empty_cache()
     print(table(rows))
     print("\nencoder: one image (median); CLIP: ms per 300x400 mask crop, batches of 32, preprocessing included. "
           "click: one positive click -> best mask's polygon\n(ours: predict + polygons; upstream: predict's "
-          "full-size masks + the same polygon function). Random weights: speed only.")
+          "full-size masks + the same polygon function). peak MB: CUDA allocations, weights included. Random "
+          "weights: speed only.")
     return 0
 
 

@@ -12,6 +12,9 @@ way the upstream projects publish their checkpoints:
 * FastSAM (ultralytics): ultralytics' own checkpoint dict (``{"model": SegmentationModel (fp16), ...}``)
   of a YOLOv8-seg model with one class, in a ``.pt`` file.
 * CLIP (open_clip): an open_clip ``state_dict`` in a ``.bin`` file (the format of open_clip's hub weights).
+* SAM 3 (sam3, only with ``--only sam3``): the ``state_dict`` of sam3's video model (``detector.*`` and
+  ``tracker.*``, the layout of the gated ``sam3.pt``), always full size (3.4 GB: sam3's builder has no smaller
+  variant), built on the CPU through ``anylabel.backends.sam3_device``.
 
 By default the models are *small* (shallow, narrow encoders; same classes, same file formats) so tests run
 in seconds; ``--full`` writes the real sizes of SAM vit_b, MobileSAM, SAM-HQ vit_b, SAM2.1 hiera tiny, FastSAM-s and
@@ -36,13 +39,15 @@ import hashlib
 import json
 import sys
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 import yaml
 
 #: SAM encoder of the small models: same ImageEncoderViT class, 2 blocks of width 64.
 SMALL_SAM_ENCODER = {"embed_dim": 64, "depth": 2, "num_heads": 2, "global_attn_indexes": [1]}
-FULL_SAM = {"vit_b": {"embed_dim": 768, "depth": 12, "num_heads": 12, "global_attn_indexes": [2, 5, 8, 11]}}
+FULL_SAM = {"vit_b": {"embed_dim": 768, "depth": 12, "num_heads": 12, "global_attn_indexes": [2, 5, 8, 11]},
+            "vit_l": {"embed_dim": 1024, "depth": 24, "num_heads": 16, "global_attn_indexes": [5, 11, 17, 23]},
+            "vit_h": {"embed_dim": 1280, "depth": 32, "num_heads": 16, "global_attn_indexes": [7, 15, 23, 31]}}
 #: MobileSAM's TinyViT of the small models: every keyword of ``mobile_sam.modeling.TinyViT`` (the adapter builds
 #: ``TinyViT(**settings.encoder)``), 4 one-block stages of widths 16, 32, 32, 320 instead of build_sam_vit_t's
 #: 64-320 with 12 blocks (the last width must stay 320: its PatchMerging keeps the resolution only for 320).
@@ -87,10 +92,11 @@ def _seed(seed: int) -> None:
 
 
 # ---------------------------------------------------------------- SAM
-def write_sam(out_dir: Path, full: bool = False) -> List[dict]:
+def write_sam(out_dir: Path, full: bool = False, variants: Optional[Sequence[str]] = None) -> List[dict]:
     """SAM ``state_dict`` checkpoints for sam_vit_b/l/h (+ the ``_onnx`` runtime twins).
 
-    Small: one shared small encoder per name. Full: only vit_b (vit_l / vit_h would be 1.2 / 2.5 GB).
+    Small: one shared small encoder per name. Full: only vit_b unless ``variants`` names more (vit_l / vit_h
+    are 1.2 / 2.5 GB; benchmarks/gpu.py writes them).
     """
     import torch
     from segment_anything.build_sam import _build_sam
@@ -98,7 +104,7 @@ def write_sam(out_dir: Path, full: bool = False) -> List[dict]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     entries = []
-    variants = ["vit_b"] if full else ["vit_b", "vit_l", "vit_h"]
+    variants = list(variants or (["vit_b"] if full else ["vit_b", "vit_l", "vit_h"]))
     for i, variant in enumerate(variants):
         enc = FULL_SAM[variant] if full else SMALL_SAM_ENCODER
         _seed(100 + i)
@@ -142,8 +148,9 @@ def write_mobile_sam(out_dir: Path, full: bool = False) -> List[dict]:
     return [_entry("mobile_sam", "mobile_sam", "MobileSAM (random)", path, settings)]
 
 
-def write_sam_hq(out_dir: Path, full: bool = False) -> List[dict]:
-    """SAM-HQ ``state_dict`` checkpoints (``sam_hq_vit_*.pth``'s format): vit_b (full) or all three (small)."""
+def write_sam_hq(out_dir: Path, full: bool = False, variants: Optional[Sequence[str]] = None) -> List[dict]:
+    """SAM-HQ ``state_dict`` checkpoints (``sam_hq_vit_*.pth``'s format): vit_b (full; ``variants`` for more) or
+    all three (small)."""
     import torch
 
     from anylabel.backends.sam import import_upstream
@@ -154,7 +161,7 @@ def write_sam_hq(out_dir: Path, full: bool = False) -> List[dict]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     entries = []
-    for i, variant in enumerate(["vit_b"] if full else ["vit_b", "vit_l", "vit_h"]):
+    for i, variant in enumerate(variants or (["vit_b"] if full else ["vit_b", "vit_l", "vit_h"])):
         enc = FULL_SAM[variant] if full else SMALL_SAM_ENCODER
         _seed(160 + i)
         model = _build_sam(encoder_embed_dim=enc["embed_dim"], encoder_depth=enc["depth"],
@@ -317,6 +324,39 @@ def write_clip(out_dir: Path, full: bool = False) -> List[dict]:
     return entries
 
 
+# ---------------------------------------------------------------- SAM 3
+def write_sam3(out_dir: Path, full: bool = True) -> List[dict]:
+    """``sam3.pt``'s format: the ``state_dict`` of ``build_sam3_video_model`` (its ``detector.`` / ``tracker.``
+    names, which the image model's loader reads too); full size whatever ``full`` says."""
+    import torch
+    from sam3.model_builder import build_sam3_video_model
+
+    from anylabel.backends.sam3 import bpe_path
+    from anylabel.backends.sam3_device import on_device
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _seed(500)
+    with on_device("cpu"):
+        model = build_sam3_video_model(checkpoint_path=None, load_from_HF=False, bpe_path=bpe_path({}), device="cpu")
+    # sam3's text encoder makes these two with torch.empty and never initialises them (the checkpoint does):
+    # as open_clip initialises its own (normal, std 0.01 and width ** -0.5), else the text path computes NaN
+    for name, param in model.named_parameters():
+        if name.endswith("language_backbone.encoder.positional_embedding"):
+            torch.nn.init.normal_(param, std=0.01)
+        elif name.endswith("language_backbone.encoder.text_projection"):
+            torch.nn.init.normal_(param, std=param.shape[0] ** -0.5)
+    bad = [name for name, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise RuntimeError(f"sam3's builder left weights uninitialised: {bad[:5]}")
+    path = out_dir / "sam3_random.pt"
+    torch.save(model.state_dict(), path)
+    del model
+    # random weights score every query near 0: a negative threshold keeps them all, so text prompts find instances
+    settings = {"confidence_threshold": -1.0, "everything_text": "object"}
+    return [_entry("sam3", "sam3", "SAM 3 (random)", path, settings)]
+
+
 WRITERS: Dict[str, Callable[..., List[dict]]] = {
     "sam": write_sam,
     "mobile_sam": write_mobile_sam,
@@ -324,7 +364,10 @@ WRITERS: Dict[str, Callable[..., List[dict]]] = {
     "sam2": write_sam2,
     "fastsam": write_fastsam,
     "clip": write_clip,
+    "sam3": write_sam3,
 }
+#: written only when asked for by name (``--only sam3``): 3.4 GB, and the sam3 package is optional
+OPT_IN = ("sam3",)
 
 
 def write_all(out_dir: Path, full: bool = False, only: Optional[Iterable[str]] = None) -> Path:
@@ -335,7 +378,7 @@ def write_all(out_dir: Path, full: bool = False, only: Optional[Iterable[str]] =
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    families = list(only) if only else list(WRITERS)
+    families = list(only) if only else [f for f in WRITERS if f not in OPT_IN]
     unknown = [f for f in families if f not in WRITERS]
     if unknown:
         raise ValueError(f"unknown families {unknown}; known: {sorted(WRITERS)}")

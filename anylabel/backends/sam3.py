@@ -12,8 +12,8 @@ Face: nothing is downloaded by sam3 itself, ``load_from_HF=False``). One encoder
 * text: :meth:`segment_text` runs ``Sam3Processor.set_text_prompt`` and returns every instance above the
   confidence threshold (``settings.confidence_threshold``, upstream's 0.5), best first.
 
-On a machine without a CUDA GPU sam3 0.1.4 cannot build the model at all (it precomputes position encodings
-with ``device="cuda"``, facebookresearch/sam3 issue #587): the adapter says so in a ModelError.
+sam3 0.1.4 names ``"cuda"`` outright in a few places (facebookresearch/sam3 issue #587): every call into it runs
+under :func:`anylabel.backends.sam3_device.on_device`, so the model runs on the CPU, ``cuda:N`` or ``mps`` too.
 
 ``everything`` is the text prompt ``settings.everything_text`` (default "object"): SAM 3 has no point-grid
 generator of its own. The package ships no BPE vocabulary file in its wheel; the tokenizer's file is
@@ -21,6 +21,8 @@ generator of its own. The package ships no BPE vocabulary file in its wheel; the
 """
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 from typing import Any, List, Optional, Tuple
 
@@ -33,6 +35,7 @@ from anylabel.backends.masks import tight_box
 from anylabel.backends.precision import encoder_autocast, requested_precision
 from anylabel.backends.prompt import Box, MaskCandidate
 from anylabel.backends.promptable import Embedding, PromptableSegmenter
+from anylabel.backends.sam3_device import on_device
 from anylabel.errors import ModelError
 from anylabel.models import ModelSpec
 
@@ -52,38 +55,30 @@ def bpe_path(settings: dict) -> str:
 
 def build_sam3_model(settings: dict, checkpoint: Optional[Path], device: str) -> Any:
     """sam3's image model with the interactive (point / box) predictor, weights from ``checkpoint`` (None: random
-    initialisation, for tests of the architecture)."""
+    initialisation, for tests of the architecture), on ``device`` (any torch device: see ``sam3_device``)."""
     try:
         from sam3.model_builder import build_sam3_image_model
     except ImportError as e:
         raise ModelError(f"SAM 3 needs Meta's sam3 package (pip install \"anylabel[sam3]\"): {e}") from e
+    printed = io.StringIO()
     try:
-        model = build_sam3_image_model(bpe_path=bpe_path(settings), device="cpu", eval_mode=True,
-                                       checkpoint_path=str(checkpoint) if checkpoint else None, load_from_HF=False,
-                                       enable_segmentation=True, enable_inst_interactivity=True)
-    except (RuntimeError, AssertionError) as e:
-        import torch
-
-        if not torch.cuda.is_available():  # sam3 0.1.4 precomputes position encodings with device="cuda"
-            raise ModelError(f"SAM 3 cannot be built on a machine without a CUDA GPU: sam3 "
-                             f"{_version('sam3')} creates parts of the model on CUDA whatever the device "
-                             f"(facebookresearch/sam3 issue #587, fix proposed in pull request #592); "
-                             f"{str(e).splitlines()[0][:120]}", checkpoint) from e
+        # built on the CPU and then moved: sam3 moves a model only to "cuda" by itself
+        with on_device("cpu"), contextlib.redirect_stdout(printed):
+            model = build_sam3_image_model(bpe_path=bpe_path(settings), device="cpu", eval_mode=True,
+                                           checkpoint_path=str(checkpoint) if checkpoint else None,
+                                           load_from_HF=False, enable_segmentation=True,
+                                           enable_inst_interactivity=True)
+    except (RuntimeError, AssertionError, KeyError, ValueError, OSError, EOFError) as e:
         raise ModelError(f"cannot build SAM 3 from this checkpoint: {str(e).splitlines()[0][:200]}",
                          checkpoint) from e
-    except (KeyError, ValueError, OSError) as e:
-        raise ModelError(f"cannot build SAM 3 from this checkpoint: {str(e).splitlines()[0][:200]}",
-                         checkpoint) from e
-    return model.to(device).eval()
-
-
-def _version(package: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "(unknown version)"
+    if "missing" in printed.getvalue():
+        # sam3 loads with strict=False and only prints the names it did not find: a file that is not sam3.pt
+        # would silently leave the model with random weights
+        missing = printed.getvalue().count("'") // 2
+        raise ModelError(f"this file is not a SAM 3 checkpoint (sam3.pt): {missing} of the model's weights are "
+                         "not in it", checkpoint)
+    with on_device(device):
+        return model.to(device).eval()
 
 
 class Sam3Segmenter(PromptableSegmenter):
@@ -102,14 +97,15 @@ class Sam3Segmenter(PromptableSegmenter):
         self.model = model if model is not None else build_sam3_model(spec.settings, checkpoint, self.device)
         from sam3.model.sam3_image_processor import Sam3Processor
 
-        self.processor = Sam3Processor(self.model, device=self.device,
-                                       confidence_threshold=float(spec.settings.get("confidence_threshold", 0.5)))
+        with on_device(self.device):  # its constructor makes tensors on its device
+            self.processor = Sam3Processor(self.model, device=self.device,
+                                           confidence_threshold=float(spec.settings.get("confidence_threshold", 0.5)))
 
     def _encode(self, image: np.ndarray) -> Embedding:
         import torch
         from PIL import Image
 
-        with torch.inference_mode(), encoder_autocast(self.precision, self.device):
+        with torch.inference_mode(), encoder_autocast(self.precision, self.device), on_device(self.device):
             state = self.processor.set_image(Image.fromarray(image))  # a PIL image: its size is read as (w, h)
         # the low-resolution logits are 4x the smallest feature map (72 -> 288 at 1008 px) and cover the image
         low_res = 4 * float(self.model.inst_interactive_predictor._bb_feat_sizes[-1][0])
@@ -119,7 +115,7 @@ class Sam3Segmenter(PromptableSegmenter):
                 mask_logits: Optional[np.ndarray], multimask: bool) -> Tuple[np.ndarray, np.ndarray]:
         import torch
 
-        with torch.inference_mode():
+        with torch.inference_mode(), on_device(self.device):
             _, scores, low_res = self.model.predict_inst(
                 emb.features, point_coords=np.asarray(coords, np.float32) if len(coords) else None,
                 point_labels=np.asarray(labels) if len(coords) else None,
@@ -136,7 +132,7 @@ class Sam3Segmenter(PromptableSegmenter):
         _, emb = self.everything_input(image, key)
         state = dict(emb.features)  # the cached features stay as they are; the prompt's results go here
         state["backbone_out"] = dict(state["backbone_out"])
-        with torch.inference_mode():
+        with torch.inference_mode(), on_device(self.device):
             out = self.processor.set_text_prompt(text, state)
         masks = out["masks"][:, 0].cpu().numpy().astype(bool)
         scores = out["scores"].float().cpu().numpy()

@@ -10,6 +10,10 @@ The matches become *prompts in waiting*, exactly like an AI preview: the prompt 
 (drawn on the canvas), the preview is the matched mask itself, the next matches are the other mask
 candidates (C cycles them, and the box follows), a click refines the box prompt with the model, B clears,
 and F finishes through the usual label dialog, pre-filled with the text (the ``"Find"`` suggestion).
+
+When the chosen model understands text itself (SAM 3: a segmenter with ``segment_text``), the find asks it
+instead: no CLIP model is needed, every instance SAM 3 finds is a candidate (best first; C goes to the next
+instance, F finishes the one shown), and the search reuses the image's cached embedding.
 """
 from __future__ import annotations
 
@@ -39,6 +43,8 @@ log = logging.getLogger(__name__)
 SOURCE = "Find"
 #: matches after the best one are offered (as further candidates) only from this probability on
 MIN_PROBABILITY = 0.01
+#: model families that answer text prompts themselves (the find box asks them instead of CLIP)
+TEXT_FAMILIES = ("sam3",)
 
 
 @dataclass
@@ -52,6 +58,7 @@ class FindOutcome:
     polygons: List[List[np.ndarray]] = field(default_factory=list)
     overlays: List[Tuple[Optional[QtGui.QImage], int, int]] = field(default_factory=list)
     searched: int = 0  # automatic masks large enough to match
+    by_model: str = ""  # the text-prompted model that found the instances ("": CLIP ranked automatic masks)
 
 
 def _box(mask: np.ndarray) -> Optional[Tuple[int, int, int, int]]:
@@ -129,18 +136,26 @@ class FindBox(QtCore.QObject):
             host.status("Find: choose a segmentation model first (the model picker)", 5000)
             return False
         clip = self.clip
+        if understands_text(worker, host.registry):
+            return self._submit(text, image, image_id, worker, self._find_by_model)
         if clip.model_name is None:
             name = clip.default_model()
             if name is None:
                 host.warn("Find needs a CLIP model: choose one in AI → CLIP labels…", "Find")
                 return False
             clip.set_model(name)  # loads on the worker, before the search queued below
+        return self._submit(text, image, image_id, worker, self._find)
+
+    def _submit(self, text: str, image: np.ndarray, image_id: str, worker: Any, find: Any) -> bool:
+        """Queue ``find`` (:meth:`_find` or :meth:`_find_by_model`) on the CLIP feature's worker."""
+        host, prompting, clip = self.host, self.host.prompting, self.clip
         self.serial += 1
         serial = self.serial
         settings = (*prompting.settings(), self.top_k)
-        host.status(f"Find “{text}”: waiting for CLIP…" if clip.classifier is None else f"Find “{text}”…", 0)
+        waiting = find == self._find and clip.classifier is None
+        host.status(f"Find “{text}”: waiting for CLIP…" if waiting else f"Find “{text}”…", 0)
         prompting.set_busy(f"⏳ finding “{text}”…")
-        clip.jobs.submit(lambda ctx: self._find(ctx, serial, image_id, image, text, worker, settings),
+        clip.jobs.submit(lambda ctx: find(ctx, serial, image_id, image, text, worker, settings),
                          kind="find", policy=Policy.COALESCE, on_done=self.found.emit,
                          on_failed=lambda message: self.failed.emit(serial, message),
                          on_progress=lambda _d, _t, stage, _i: self.progress.emit(serial, stage))
@@ -174,7 +189,8 @@ class FindBox(QtCore.QObject):
             return  # a newer search or another image
         prompting.set_busy("")
         if not out.candidates:
-            why = "no automatic mask is large enough" if not out.searched else "no mask matched"
+            why = (f"{out.by_model} found no instance" if out.by_model else
+                   "no automatic mask is large enough" if not out.searched else "no mask matched")
             host.status(f"Find “{out.text}”: nothing found ({why})", 6000)
             return
         # the found object's box becomes the prompt in waiting (clicks refine it); the found masks are shown
@@ -185,8 +201,9 @@ class FindBox(QtCore.QObject):
         host.add_suggestion_provider(SOURCE, self.provider, first=True)  # first: pre-fills the dialog
         best = out.candidates[0].score
         more = f"; C: next of {len(out.candidates)} matches" if len(out.candidates) > 1 else ""
-        host.status(f"Find “{out.text}”: best match {best:.0%} of {out.searched} masks — "
-                    f"F finishes, B clears{more}", 8000)
+        found = (f"{len(out.candidates)} instance(s) by {out.by_model}, best {best:.0%}" if out.by_model
+                 else f"best match {best:.0%} of {out.searched} masks")
+        host.status(f"Find “{out.text}”: {found} — F finishes, B clears{more}", 8000)
         prompting.focus()
 
     def _sync(self) -> None:
@@ -219,7 +236,7 @@ class FindBox(QtCore.QObject):
               settings: tuple) -> FindOutcome:
         from anylabel.classify import TextFinder
 
-        tolerance, min_area, colour, top_k = settings
+        top_k = settings[-1]
         clf = self.clip.job_classifier
         if clf is None:
             raise ModelError("no CLIP model is loaded: choose one in AI → CLIP labels…")
@@ -251,12 +268,19 @@ class FindBox(QtCore.QObject):
         for k, match in enumerate(finder.find(text, top_k=top_k)):
             if k and match.probability < MIN_PROBABILITY:
                 break
-            mask = finder.masks[match.index]
-            box = _box(mask)
-            cand = MaskCandidate(mask, float(match.probability), None, box)
-            out.candidates.append(cand)
-            out.polygons.append(cand.polygons(tolerance=tolerance, min_area=min_area))
-            out.overlays.append(mask_overlay(mask, colour, box))
+            _add_candidate(out, finder.masks[match.index], float(match.probability), settings)
+        return out
+
+    def _find_by_model(self, ctx: JobContext, serial: int, image_id: str, image: np.ndarray, text: str,
+                       worker: Any, settings: tuple) -> FindOutcome:
+        """Every instance of ``text`` as the text-prompted model (SAM 3) finds them, best first."""
+        segmenter = self._segmenter(ctx, worker)
+        ctx.progress(0, 0, f"Find: {worker.name} looks for “{text}”…")
+        found = segmenter.segment_text(text, image, key=_content_key(image_id))
+        ctx.check()
+        out = FindOutcome(serial, image_id, text, searched=len(found), by_model=worker.name)
+        for candidate in found:
+            _add_candidate(out, candidate.mask, float(candidate.score), settings)
         return out
 
     def _segmenter(self, ctx: JobContext, worker: Any) -> Any:
@@ -271,6 +295,28 @@ class FindBox(QtCore.QObject):
             if ctx.token.wait(0.05):
                 raise CancelledError("find cancelled")
         return worker.segmenter
+
+
+def _add_candidate(out: FindOutcome, mask: np.ndarray, score: float, settings: tuple) -> None:
+    """One match of a find: its candidate, polygons and preview overlay."""
+    tolerance, min_area, colour, _top_k = settings
+    box = _box(mask)
+    cand = MaskCandidate(mask, score, None, box)
+    out.candidates.append(cand)
+    out.polygons.append(cand.polygons(tolerance=tolerance, min_area=min_area))
+    out.overlays.append(mask_overlay(mask, colour, box))
+
+
+def understands_text(worker: Any, registry: Any) -> bool:
+    """Whether the window's model takes text prompts itself (SAM 3): its loaded segmenter has
+    ``segment_text``, or, before it has loaded, its registry entry is of a text-prompted family."""
+    segmenter = worker.segmenter
+    if segmenter is not None:
+        return callable(getattr(segmenter, "segment_text", None))
+    try:
+        return registry.get(worker.name).family in TEXT_FAMILIES
+    except ModelError:  # not in the registry (a test's or a plug-in's model): not a text-prompted family
+        return False
 
 
 def _content_key(image_id: str) -> Optional[str]:
