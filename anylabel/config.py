@@ -75,8 +75,7 @@ SHORTCUTS: Dict[str, tuple] = {
     "export": (["Ctrl+Shift+E"], "Export the dataset"),
     "find_text": (["Ctrl+Shift+F"], "Find objects by text (CLIP): the best matches become the AI preview"),
     # issue 15 part B (gui-review): segment everything, view adjustment, review, polygon detail
-    "everything": (["Ctrl+G"], "Segment everything: the model's automatic masks become candidates; click one "
-                               "to keep it (label dialog), Esc hides them"),
+    "everything": (["Ctrl+G"], "Segment everything: click a candidate to keep it, Esc hides them"),
     "view_adjust": (["Ctrl+Shift+B"], "Adjust brightness / contrast / gamma of the display (never saved)"),
     "toggle_checked": (["K"], "Mark the image checked (reviewed), or not any more"),
     "next_unchecked": (["Shift+D"], "Go to the next image that is not checked"),

@@ -21,6 +21,18 @@ CONFIG = dict(shape_flags=["occluded", "truncated"], image_flags=["night", "blur
               attributes={"color": ["red", "white", "blue"]}, label_attributes={"car": {"doors": ["2", "4"]}})
 
 
+def closing(act):
+    """``act(dialog)``, then the dialog is closed whatever happened (an error must fail the test, not leave a
+    modal dialog open forever)."""
+    def run(dialog):
+        try:
+            act(dialog)
+        finally:
+            if dialog.isVisible():
+                dialog.reject()
+    return run
+
+
 def settle(qtbot, window):
     qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is window)
 
@@ -40,7 +52,7 @@ def finish_with_details(qtbot, w, label, flags=(), attributes=None, difficult=Fa
         form.difficult.setChecked(difficult)
         dialog.accept()
 
-    when_dialog(qtbot, lambda: w.label_dialog, act)
+    when_dialog(qtbot, lambda: w.label_dialog, closing(act))
     h, wd = w.image.shape[:2]
     p = w.canvas.to_widget(wd / 2, h / 2)
     qtbot.mouseClick(w.canvas, Qt.LeftButton, Qt.NoModifier, QPoint(round(p.x()), round(p.y())))
@@ -125,7 +137,7 @@ def test_change_label_prefills_and_edits_the_details_in_one_undo_step(make_windo
         form.difficult.setChecked(False)
         dialog.accept()
 
-    when_dialog(qtbot, lambda: w.label_dialog, act)
+    when_dialog(qtbot, lambda: w.label_dialog, closing(act))
     w.change_label()
     assert seen == {"flags": {"occluded": False, "truncated": True, "legacy": True},
                     "attributes": {"color": "red", "pose": "side"}, "difficult": True}

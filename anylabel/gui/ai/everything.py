@@ -72,6 +72,7 @@ class SegmentEverything(QtCore.QObject):
         self.layer = CandidateLayer(self.canvas)
         self.serial = 0  # bumped by every run and image change: older answers are dropped
         self._press: Optional[QtCore.QPointF] = None
+        self._running = False
         self.progress = QtWidgets.QProgressBar()
         self.progress.setMaximumWidth(180)
         self.progress.setFormat("everything %p %")
@@ -80,7 +81,7 @@ class SegmentEverything(QtCore.QObject):
         self.cancel_button.clicked.connect(self.cancel)
         for w in (self.progress, self.cancel_button):
             w.hide()
-            window.statusBar().addWidget(w)
+            window.statusBar().addPermanentWidget(w)  # a permanent widget: status messages do not hide it
         session.assist.candidates_changed.connect(self._on_candidates)
         session.image_changed.connect(self._on_image)
         self.canvas.installEventFilter(self)
@@ -88,7 +89,9 @@ class SegmentEverything(QtCore.QObject):
     # ------------------------------------------------------------------------------ GUI thread
     @property
     def running(self) -> bool:
-        return self.tasks.busy
+        """A run is in progress whose answer would be shown (the worker may still be winding a cancelled
+        one down)."""
+        return self._running
 
     def _status(self, text: str, ms: int = 5000) -> None:
         self.window.statusBar().showMessage(text, ms)
@@ -117,6 +120,7 @@ class SegmentEverything(QtCore.QObject):
             key: Optional[str] = file_key(image_key)
         except (ImageLoadError, OSError, ValueError):
             key = None  # not a readable file (pixels in memory): the segmenter hashes them
+        self._running = True
         self.progress.setRange(0, 0)
         self.progress.show()
         self.cancel_button.show()
@@ -143,8 +147,12 @@ class SegmentEverything(QtCore.QObject):
 
     def cancel(self) -> None:
         if self.running:
-            self.tasks.cancel("everything")
             self._status("Segment everything: cancelled", 3000)
+        self._drop()
+
+    def _drop(self) -> None:
+        """The run in progress (if any) is cancelled and its answer will be dropped."""
+        self.tasks.cancel("everything")  # it stops between two point batches
         self.serial += 1
         self._ended(self.serial)
 
@@ -154,6 +162,7 @@ class SegmentEverything(QtCore.QObject):
 
     def _ended(self, serial: int) -> None:
         if serial == self.serial:
+            self._running = False
             self.progress.hide()
             self.cancel_button.hide()
             self.canvas.set_busy("")
@@ -190,10 +199,7 @@ class SegmentEverything(QtCore.QObject):
         self.layer.sync(self.session.assist.candidates)
 
     def _on_image(self) -> None:
-        if self.running:
-            self.tasks.cancel("everything")  # its answer would be for the image left
-        self.serial += 1
-        self._ended(self.serial)
+        self._drop()  # its answer would be for the image left
         self.layer.show(None)
 
     def keep_at(self, x: float, y: float) -> Optional[int]:
@@ -221,8 +227,7 @@ class SegmentEverything(QtCore.QObject):
             return False
         kind = ev.type()
         if kind == QtCore.QEvent.MouseMove:
-            k = self.session.assist.candidate_at(*self.canvas.to_image(ev.localPos()))
-            self.layer.set_hover(self.session.assist.candidates[k] if k is not None else None)
+            self.layer.set_hover(self.layer.candidate_under(*self.canvas.to_image(ev.localPos())))
             return False
         if kind == QtCore.QEvent.MouseButtonPress and ev.button() == Qt.LeftButton \
                 and not QtWidgets.QApplication.keyboardModifiers() & Qt.ShiftModifier:

@@ -158,6 +158,17 @@ class CandidateLayer:
                 self._hover_image = overlay
         self.canvas.update()
 
+    def candidate_under(self, x: float, y: float) -> Optional[MaskCandidate]:
+        """The candidate a click at image point (x, y) would keep, from the picture's index (no mask scan:
+        for the hover highlight on every mouse move), or None."""
+        render = self.render
+        if render is None:
+            return None
+        col, row = int(np.floor(x)), int(np.floor(y))
+        h, w = render.index.shape
+        k = int(render.index[row, col]) if 0 <= row < h and 0 <= col < w else -1
+        return render.masks[k] if k >= 0 else None
+
     @property
     def shown(self) -> bool:
         return self.image is not None

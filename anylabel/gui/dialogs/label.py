@@ -148,6 +148,7 @@ class ShortcutsDialog(QtWidgets.QDialog):
         ("Canvas", "Wheel", "zoom at the cursor"),
         ("Canvas", "Middle drag / Space+drag", "pan"),
         ("Polygon", "Click first vertex / double-click / Enter", "close the polygon"),
+        ("Everything", "Click a candidate / Esc", "keep it (label dialog) / hide the candidates"),
     ]
 
     def __init__(self, parent: Optional[QtWidgets.QWidget], config: Config) -> None:
