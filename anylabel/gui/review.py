@@ -26,6 +26,7 @@ class Review(QtCore.QObject):
         window.file_list.model.checked = self._checked
         session.shapes_changed.connect(lambda _event: self._refresh_current())  # K, its undo and redo
         session.saved.connect(lambda _path: self._refresh_current())
+        session.image_changed.connect(self._sync_action)
 
     def _checked(self, row: int) -> bool:
         s = self.session
@@ -33,6 +34,15 @@ class Review(QtCore.QObject):
 
     def _refresh_current(self) -> None:
         self.window.file_list.model.refresh_row(self.session.row)
+        self._sync_action()
+
+    def _sync_action(self) -> None:
+        """The Mark checked action (menu, bottom tool bar) shows the shown image's state."""
+        action = getattr(self.window, "actions_", {}).get("toggle_checked")
+        if action is not None:
+            ann = self.session.annotation
+            action.setCheckable(True)
+            action.setChecked(bool(ann is not None and ann.checked))
 
     def _status(self, text: str, ms: int = 3000) -> None:
         self.window.statusBar().showMessage(text, ms)

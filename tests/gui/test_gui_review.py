@@ -34,11 +34,13 @@ def test_k_checks_shift_d_skips_checked_images_and_the_list_shows_it(make_window
     checked_icon = model._checked.cacheKey()
     assert icon_key(w, 2) == checked_icon and "checked (reviewed)" in tooltip(w, 2)
     assert icon_key(w, 0) != checked_icon and "not checked" in tooltip(w, 0)
+    action = w.actions_["toggle_checked"]
+    assert not action.isChecked()
     qtbot.keyClick(w.canvas, Qt.Key_K)
-    assert w.annotation.checked and w.history.dirty
+    assert w.annotation.checked and w.history.dirty and action.isChecked()
     assert w.file_list.model.is_checked(0)
     qtbot.keyClick(w.canvas, Qt.Key_D, Qt.ShiftModifier)  # next unchecked: img2 (autosave keeps the mark)
-    assert w.row == 1
+    assert w.row == 1 and not action.isChecked()
     assert json.loads((image_dir / "IMG1.json").read_text())["checked"] is True
     assert icon_key(w, 0) == checked_icon
     qtbot.keyClick(w.canvas, Qt.Key_D, Qt.ShiftModifier)  # img3 is checked: skipped to img10

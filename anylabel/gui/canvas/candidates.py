@@ -182,4 +182,19 @@ class CandidateLayer:
         if self._hover_image is not None:
             image, x0, y0 = self._hover_image
             p.drawImage(QtCore.QPointF(x0, y0), image)
+        p.resetTransform()
+        self._paint_hint(p)
         p.restore()
+
+    def _paint_hint(self, p: QtGui.QPainter) -> None:
+        """What a click does now (the AI tool's own hint, bottom left, is for prompts), top centre."""
+        n = int(self.render.alive.sum()) if self.render is not None else 0
+        text = f"{n} candidate{'s' * (n != 1)}: click one to keep it  ·  Esc hides them"
+        fm = p.fontMetrics()
+        rect = QtCore.QRectF(0, 10, fm.horizontalAdvance(text) + 20, fm.height() + 10)
+        rect.moveLeft((self.canvas.width() - rect.width()) / 2)
+        p.setPen(QtCore.Qt.NoPen)
+        p.setBrush(QtGui.QColor(0, 0, 0, 170))
+        p.drawRoundedRect(rect, 6, 6)
+        p.setPen(QtGui.QColor(255, 255, 255))
+        p.drawText(rect, QtCore.Qt.AlignCenter, text)
