@@ -56,6 +56,8 @@ class PolygonDetail(QtWidgets.QWidget):
         self.spin.valueChanged.connect(self.set_tolerance)
         window.ai.previewChanged.connect(self._on_preview)
         add_layer(self.canvas, self)
+        # the tolerance is a setting (``polygon_tolerance``): kept in the settings file, once the slider rests
+        self._save_timer = QtCore.QTimer(self, singleShot=True, interval=1000, timeout=self._save_setting)
         self._show(session.tolerance)
 
     @property
@@ -67,8 +69,24 @@ class PolygonDetail(QtWidgets.QWidget):
         tolerance = max(0.0, min(50.0, float(tolerance)))
         if tolerance != self.session.tolerance:
             self.session.assist.set_polygon_tolerance(tolerance)
+        if tolerance != self.window.config.polygon_tolerance:
+            self.window.config.polygon_tolerance = tolerance
+            self._save_timer.start()
         self._show(tolerance)
         self._on_preview()
+
+    def _save_setting(self) -> None:
+        config = self.window.config
+        if config.path is None:
+            return  # settings that did not come from a file (tests, scripts) are not written
+        from anylabel.config import save_config
+        from anylabel.errors import AnylabelError
+
+        try:
+            save_config(config)
+        except (AnylabelError, OSError) as e:
+            self.window.statusBar().showMessage(f"Polygon detail is used, but the settings file was not written: "
+                                                f"{e}", 8000)
 
     def finer(self) -> None:
         """Alt+=: the next smaller step (more vertices)."""
@@ -93,6 +111,8 @@ class PolygonDetail(QtWidgets.QWidget):
         detail = self.session.assist.detail()
         if detail is None:
             return ""
+        if self.session.mask_output:
+            return "mask output (O): no polygon"
         n, parts = self.session.assist.vertex_count(), detail.parts
         return f"{n} vertices" + (f" · {parts} parts" if parts > 1 else "")
 

@@ -140,6 +140,17 @@ def test_everything_progress_and_cancel_and_another_image_drops_it(make_window, 
     qtbot.waitUntil(lambda: not w.everything.tasks.busy, timeout=20000)
     qtbot.wait(50)
     assert w.row == 1 and not w.session.assist.candidates and not w.everything.layer.shown
+    # Esc cancels a run too
+    seg.gate.clear()
+    seg.entered.clear()
+    qtbot.keyClick(w.canvas, Qt.Key_G, Qt.ControlModifier)
+    assert seg.entered.wait(20) and w.everything.running
+    qtbot.keyClick(w.canvas, Qt.Key_Escape)
+    assert not w.everything.running
+    seg.gate.set()
+    qtbot.waitUntil(lambda: not w.everything.tasks.busy, timeout=20000)
+    qtbot.wait(50)
+    assert not w.session.assist.candidates
     # and a finished run shows its candidates; Ctrl+G again hides them
     w.everything.start()
     qtbot.waitUntil(lambda: len(w.session.assist.candidates) == 3, timeout=20000)
@@ -178,8 +189,11 @@ def test_view_adjustment_changes_the_display_only(make_window, image_dir, qtbot)
     assert w.canvas.pixmap.toImage().pixelColor(0, 0).red() == w.image[0, 0, 0]
 
 
-def test_polygon_detail_control_changes_the_preview_and_what_f_saves(make_window, image_dir, qtbot):
-    w = make_window({"disk": lambda: DiskSegmenter(radius=80)})
+def test_polygon_detail_control_changes_the_preview_and_what_f_saves(make_window, image_dir, qtbot, tmp_path):
+    from anylabel.config import load_config
+
+    settings = tmp_path / "settings.yaml"
+    w = make_window({"disk": lambda: DiskSegmenter(radius=80)}, config=load_config(settings))
     w.open_path(str(image_dir))
     h, wd = w.image.shape[:2]
     click(qtbot, w, wd / 2, h / 2)
@@ -204,3 +218,5 @@ def test_polygon_detail_control_changes_the_preview_and_what_f_saves(make_window
     qtbot.keyClick(w.canvas, Qt.Key_F)
     qtbot.waitUntil(lambda: bool(w.annotation.shapes), timeout=20000)
     assert sum(len(s.points) for s in w.annotation.shapes) == coarse  # F saved what the preview showed
+    qtbot.waitUntil(lambda: settings.exists(), timeout=5000)  # a setting: kept once the slider rests
+    assert load_config(settings).polygon_tolerance == 5.0

@@ -222,10 +222,16 @@ class SegmentEverything(QtCore.QObject):
         return shape_id
 
     def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:  # noqa: N802 - Qt's name
-        """While candidates are shown in AI mode: a left click keeps one, moving highlights one, Esc hides."""
-        if obj is not self.canvas or not self.layer.shown or self.canvas.mode != "ai":
+        """Esc cancels a run; while candidates are shown in AI mode: a left click keeps one, moving highlights
+        one, Esc hides them."""
+        if obj is not self.canvas:
             return False
         kind = ev.type()
+        if kind == QtCore.QEvent.KeyPress and ev.key() == Qt.Key_Escape and self.running:
+            self.cancel()
+            return True
+        if not self.layer.shown or self.canvas.mode != "ai":
+            return False
         if kind == QtCore.QEvent.MouseMove:
             self.layer.set_hover(self.layer.candidate_under(*self.canvas.to_image(ev.localPos())))
             return False
