@@ -116,10 +116,6 @@ class SegmentEverything(QtCore.QObject):
             return False
         self.serial += 1
         serial, image, image_key = self.serial, s.image, s.image_key
-        try:  # the key the click worker and the prefetch cache this image's embedding under
-            key: Optional[str] = file_key(image_key)
-        except (ImageLoadError, OSError, ValueError):
-            key = None  # not a readable file (pixels in memory): the segmenter hashes them
         self._running = True
         self.progress.setRange(0, 0)
         self.progress.show()
@@ -130,6 +126,10 @@ class SegmentEverything(QtCore.QObject):
         def run(ctx: JobContext) -> EverythingOutcome:
             segmenter = wait_for_segmenter(ctx, worker, "Segment everything")
             t0 = time.perf_counter()
+            try:  # the key the click worker and the prefetch cache this image's embedding under
+                key: Optional[str] = file_key(image_key)
+            except (ImageLoadError, OSError, ValueError):
+                key = None  # not a readable file (pixels in memory): the segmenter hashes them
 
             def batches(done: int, total: int) -> bool:  # progress, and a cancel between two point batches
                 ctx.progress(done, total, f"Segment everything ({worker.name}): {done}/{total}")
