@@ -8,7 +8,7 @@ import pytest
 from gui_fakes import DiskSegmenter
 from gui_testutil import when_dialog
 from PyQt5 import QtWidgets
-from PyQt5.QtCore import QPoint, Qt
+from PyQt5.QtCore import QPoint, QPointF, Qt
 
 from anylabel.backends import MaskCandidate
 from anylabel.errors import CancelledError
@@ -166,7 +166,8 @@ def test_view_adjustment_changes_the_display_only(make_window, image_dir, qtbot)
     qtbot.keyClick(w.canvas, Qt.Key_B, Qt.ControlModifier | Qt.ShiftModifier)
     dialog = w.view_adjust.dialog
     assert dialog is not None and dialog.isVisible()
-    scale, offset = w.canvas.scale, w.canvas.offset
+    w.canvas.zoom_at(1.5)  # the user's zoom and pan (not "fit", which follows resizes)
+    scale, offset = w.canvas.scale, QPointF(w.canvas.offset)
     dialog.sliders["brightness"].setValue(40)
     dialog.sliders["gamma"].setValue(150)
     qtbot.waitUntil(lambda: not w.session.view.adjustment.neutral)
