@@ -74,6 +74,14 @@ SHORTCUTS: Dict[str, tuple] = {
     "reset_tracker": (["Ctrl+Shift+R"], "Video: reset the tracker (annotations are kept)"),
     "export": (["Ctrl+Shift+E"], "Export the dataset"),
     "find_text": (["Ctrl+Shift+F"], "Find objects by text (CLIP): the best matches become the AI preview"),
+    # issue 15 part B (gui-review): segment everything, view adjustment, review, polygon detail
+    "everything": (["Ctrl+G"], "Segment everything: click a candidate to keep it, Esc hides them"),
+    "view_adjust": (["Ctrl+Shift+B"], "Adjust brightness / contrast / gamma of the display (never saved)"),
+    "toggle_checked": (["K"], "Mark the image checked (reviewed), or not any more"),
+    "next_unchecked": (["Shift+D"], "Go to the next image that is not checked"),
+    "prev_unchecked": (["Shift+A"], "Go to the previous image that is not checked"),
+    "detail_finer": (["Alt+="], "Polygon detail: finer AI polygons (more vertices)"),
+    "detail_coarser": (["Alt+-"], "Polygon detail: coarser AI polygons (fewer vertices)"),
 }
 
 

@@ -93,6 +93,16 @@ def build_actions(w: "MainWindow") -> Dict[str, QtWidgets.QAction]:
     add("propagate", "&Propagate tracks", w.video_action("propagate"))
     add("reset_tracker", "&Reset tracker", w.video_action("reset_tracker"))
     add("export", "&Export dataset…", w.open_export)
+    # issue 15 part B (gui-review): segment everything, view adjustment, review, polygon detail
+    add("everything", "Segment &everything", w.everything.toggle,
+        tip="Segment everything: every object the model finds becomes a candidate; click one to keep it")
+    add("view_adjust", "Adjust &image…", w.view_adjust.open,
+        tip="Brightness, contrast and gamma of the display only (the image and the files are unchanged)")
+    add("toggle_checked", "Mark &checked", w.review.toggle_checked, tip="Mark the image checked (reviewed) or not")
+    add("next_unchecked", "Next unchecked", w.review.next_unchecked, tip="Go to the next image not checked")
+    add("prev_unchecked", "Previous unchecked", w.review.prev_unchecked, tip="Go to the previous image not checked")
+    add("detail_finer", "&Finer polygons", w.polygon_detail.finer, tip="AI polygons with more vertices")
+    add("detail_coarser", "C&oarser polygons", w.polygon_detail.coarser, tip="AI polygons with fewer vertices")
     acts["autosave"] = QtWidgets.QAction("&Autosave", w, checkable=True)
     acts["autosave"].setChecked(w.config.autosave)
     acts["autosave"].toggled.connect(w.set_autosave)
@@ -127,9 +137,11 @@ def build_menus(w: "MainWindow", acts: Dict[str, QtWidgets.QAction]) -> Dict[str
     menu("edit", "&Edit", ["undo", "redo", None, "copy", "paste", "delete", "select_all", None, "change_label",
                            "duplicate", "bring_to_front", "send_to_back"])
     menu("mode", "&Mode", ["ai_mode", "polygon_mode", "rectangle_mode", "edit_mode"])
-    menu("ai", "&AI", ["finish_object", "clear_prompts", "cycle_candidate", None, "toggle_output"])
-    menu("view", "&View", ["fit_window", "zoom_in", "zoom_out", "zoom_original", None, "toggle_shapes"])
-    menu("go", "&Go", ["next_image", "prev_image"])
+    menu("ai", "&AI", ["finish_object", "clear_prompts", "cycle_candidate", None, "toggle_output", None,
+                       "everything", "detail_finer", "detail_coarser"])
+    menu("view", "&View", ["fit_window", "zoom_in", "zoom_out", "zoom_original", None, "toggle_shapes",
+                           "view_adjust"])
+    menu("go", "&Go", ["next_image", "prev_image", None, "next_unchecked", "prev_unchecked", "toggle_checked"])
     menu("video", "&Video", ["propagate", "reset_tracker"])
     menu("help", "&Help", ["shortcuts", "about"])
     menus["view"].addSeparator()

@@ -73,10 +73,13 @@ class Editing:
         return sorted(best.items(), key=lambda kv: -kv[1])
 
     def ask_label(self, text: str = "", suggestions: Optional[Dict[str, List[Suggestion]]] = None,
-                  group_id: Optional[int] = None, description: str = "", title: str = "Label") -> Optional[LabelChoice]:
-        """The label dialog (tests answer it through ``window.label_dialog``, the real widget)."""
+                  group_id: Optional[int] = None, description: str = "", title: str = "Label",
+                  shape: Optional[Shape] = None) -> Optional[LabelChoice]:
+        """The label dialog, with the settings' flags and attributes (pre-filled from ``shape``, editing one);
+        tests answer it through ``window.label_dialog``, the real widget."""
         w = self.window
-        dialog = LabelDialog(w, self.known_labels(), text, suggestions, w.colors, group_id, description, title)
+        dialog = LabelDialog(w, self.known_labels(), text, suggestions, w.colors, group_id, description, title,
+                             config=w.config, shape=shape)
         w.label_dialog = dialog  # reachable by tests and by the semantic helpers
         try:
             return dialog.ask()
@@ -91,14 +94,7 @@ class Editing:
         suggestion sources, or the label accepted directly above the threshold. Returns the new shape ids.
         ``polygons`` is accepted for the callers that have them; the shapes come from the core's one
         mask -> shape function (:meth:`AnnotationSession.shapes_for`)."""
-        sources = self.label_suggestion_sources(mask)
-        merged = sorted(((n, c) for items in sources.values() for n, c in items), key=lambda kv: -kv[1])
-        threshold = self.window.config.auto_accept_confidence
-        if merged and threshold is not None and merged[0][1] >= threshold:
-            choice: Optional[LabelChoice] = LabelChoice(merged[0][0])
-            self._status(f"Accepted {merged[0][0]} ({merged[0][1]:.0%}) without asking", 4000)
-        else:
-            choice = self.ask_label(merged[0][0] if merged else self.session.last_label, sources)
+        choice = self.choose_label(mask)
         shapes = self.finished_shapes(mask, polygons, choice)
         if shapes is None:
             return []
@@ -107,6 +103,17 @@ class Editing:
         self.window.ai.clear()
         self.after_object_finished()
         return ids
+
+    def choose_label(self, mask: np.ndarray) -> Optional[LabelChoice]:
+        """The label of a new object (bool HxW ``mask``): the label dialog pre-filled by the suggestion sources
+        (SSA vote, CLIP), or their best label accepted without asking above ``auto_accept_confidence``."""
+        sources = self.label_suggestion_sources(mask)
+        merged = sorted(((n, c) for items in sources.values() for n, c in items), key=lambda kv: -kv[1])
+        threshold = self.window.config.auto_accept_confidence
+        if merged and threshold is not None and merged[0][1] >= threshold:
+            self._status(f"Accepted {merged[0][0]} ({merged[0][1]:.0%}) without asking", 4000)
+            return LabelChoice(merged[0][0])
+        return self.ask_label(merged[0][0] if merged else self.session.last_label, sources)
 
     def finished_shapes(self, mask: np.ndarray, polygons: Sequence[np.ndarray],
                         choice: Optional[LabelChoice]) -> Optional[List[Shape]]:
@@ -124,13 +131,14 @@ class Editing:
         if not shapes:
             self._status("The mask is empty: nothing to add", 4000)
             return None
-        return shapes
+        return self.session.details.describe(shapes, **choice.details())  # flags, attributes, difficult
 
     def on_shape_drawn(self, shape: Shape) -> None:
         choice = self.ask_label(self.session.last_label)
         if choice is None:
             return
         shape.label, shape.group_id, shape.description = choice.label, choice.group_id, choice.description
+        self.session.details.describe([shape], **choice.details())
         self.session.last_label = choice.label
         self.session.add_shapes([shape], f"draw {shape.shape_type}")
         self.after_object_finished()
@@ -187,12 +195,14 @@ class Editing:
             self._status("Select shapes first (Ctrl+J, then click)")
             return
         first = s.shapes[positions[0]]
-        choice = self.ask_label(first.label, None, first.group_id, first.description, title="Change label")
+        choice = self.ask_label(first.label, None, first.group_id, first.description, title="Change label",
+                                shape=first)
         if choice is None:
             return
         one = len(positions) == 1
-        group = {"group_id": choice.group_id} if one or choice.group_id is not None else {}
-        s.relabel(ids, label=choice.label, description=choice.description if one else None, **group)
+        s.details.edit_shapes(s.ids_at(positions), label=choice.label, group_id=choice.group_id,
+                              set_group=one or choice.group_id is not None,
+                              description=choice.description if one else None, **choice.details())
 
     def undo(self) -> None:
         """Ctrl+Z: the last AI prompt first, then a half-drawn polygon vertex, then the last edit."""

@@ -32,6 +32,7 @@ from anylabel.document.history import HistoryEvent
 from anylabel.gui.actions import build_actions, build_menus, build_toolbar
 from anylabel.gui.ai.controller import AiController
 from anylabel.gui.ai.device_menu import DeviceMenu
+from anylabel.gui.ai.everything import SegmentEverything
 from anylabel.gui.ai.model_picker import ModelPicker
 from anylabel.gui.ai.models_glue import default_segmenter_factory, initial_model, load_registry
 from anylabel.gui.ai.worker import SegmentWorker
@@ -41,9 +42,13 @@ from anylabel.gui.dialogs.label import ShortcutsDialog, ask_changed_on_disk, ask
 from anylabel.gui.editing import Editing
 from anylabel.gui.features import FeatureFactory
 from anylabel.gui.navigation import VIDEO_EXTENSIONS, Navigation  # noqa: F401 - re-exported
+from anylabel.gui.panels.details import ImageDetailsPanel
 from anylabel.gui.panels.docks import LabelListWidget, ShapeListWidget
 from anylabel.gui.panels.file_list import FileListWidget
 from anylabel.gui.plugins import DEFAULT_FEATURES, PluginsMixin
+from anylabel.gui.polygon_detail import PolygonDetail, detail_toolbar
+from anylabel.gui.review import Review
+from anylabel.gui.view_adjust import ViewAdjust
 from anylabel.imaging.readahead import ImageReadAhead
 from anylabel.session import AnnotationSession, ImageFolder
 from anylabel.session.folder import display_name
@@ -86,7 +91,7 @@ class MainWindow(PluginsMixin, QtWidgets.QMainWindow):
         self.output_dir = output_dir or self.config.output_dir
         self.session = AnnotationSession(self.output_dir, self.config.polygon_tolerance, self.config.min_part_area,
                                          self.config.ai_output == "mask",
-                                         image_loader=lambda path: self.readahead.get(path))
+                                         image_loader=lambda path: self.readahead.get(path), config=self.config)
         self.session.last_label = self.config.labels[0] if self.config.labels else ""
         self.worker: Optional[SegmentWorker] = None
         self.label_dialog = None
@@ -107,16 +112,27 @@ class MainWindow(PluginsMixin, QtWidgets.QMainWindow):
         self.label_list = LabelListWidget(self.colors)
         self.label_list.add_known(self.config.labels)
         self.shape_list = ShapeListWidget(self.colors)
+        self.image_details = ImageDetailsPanel(self.session, self.config, ", ".join(self.config.shortcut(
+            "toggle_checked")))
         self.docks = {
             "labels": self._dock("Labels", self.label_list, Qt.RightDockWidgetArea),
             "shapes": self._dock("Shapes", self.shape_list, Qt.RightDockWidgetArea),
             "files": self._dock("Images", self.file_list, Qt.RightDockWidgetArea),
+            "image": self._dock("Image", self.image_details, Qt.RightDockWidgetArea),
         }
+        self.tabifyDockWidget(self.docks["labels"], self.docks["image"])  # flags, tags, checked: beside labels
+        self.docks["labels"].raise_()
+        # issue 15 part B: segment everything, view adjustment, review, polygon detail (their own modules)
+        self.everything = SegmentEverything(self, self.session)
+        self.view_adjust = ViewAdjust(self, self.session)
+        self.review = Review(self, self.session)
+        self.polygon_detail = PolygonDetail(self, self.session)
         self.model_picker = ModelPicker()
         self.actions_ = build_actions(self)
         self.menus = build_menus(self, self.actions_)
         self.device_menu = DeviceMenu(self, self.menus["ai"])  # AI > Device (anylabel.gui.ai.device_menu)
         self.toolbar = build_toolbar(self, self.actions_)
+        self.review_toolbar = detail_toolbar(self, self.polygon_detail, self.actions_)
         self._build_status_bar()
         self._connect()
         self.set_mode("ai")
@@ -294,8 +310,8 @@ class MainWindow(PluginsMixin, QtWidgets.QMainWindow):
         if image is None:
             self.canvas.set_image(None)
         else:
-            h, w = image.shape[:2]
-            self.canvas.set_image(QtGui.QImage(image.data, w, h, 3 * w, QtGui.QImage.Format_RGB888))
+            qimage, _pixels = self.view_adjust.display_qimage(image)  # the display adjustment, if any
+            self.canvas.set_image(qimage)
         self.canvas.set_shapes(self.session.shapes)
         self._refresh_lists()
         self._update_title()
@@ -373,6 +389,7 @@ class MainWindow(PluginsMixin, QtWidgets.QMainWindow):
         if not self.maybe_leave():
             event.ignore()
             return
+        self.everything.close()
         self.features.close()  # their workers too: a closed window leaves no thread running (embedded, or
         # a script that quits without an event loop, where QApplication.aboutToQuit never comes)
         self.model_picker.downloads.shutdown()  # cancels a download in progress

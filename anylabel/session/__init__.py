@@ -16,7 +16,8 @@ through its public methods and its :class:`~anylabel.document.history.History` (
 * ``session.assist`` (:mod:`~anylabel.session.assist`): ``reprompt_shape``, ``detail``,
   ``set_polygon_tolerance``, ``vertex_count``, ``set_everything``, ``keep_candidate_at``, ``suggest_label``;
 * ``session.details`` (:mod:`~anylabel.session.details`): ``set_shape_flags``, ``set_attributes``,
-  ``set_difficult``, ``set_image_flags``, ``set_tags``, ``set_checked``, ``toggle_checked``;
+  ``set_difficult``, ``set_image_flags``, ``set_tags``, ``set_checked``, ``toggle_checked``; ``describe`` (new
+  shapes), ``edit_shapes`` (label and details in one step), ``check_attributes``;
 * ``session.review`` (:mod:`~anylabel.session.review`): ``next_unchecked``, ``count_checked``;
 * ``session.view`` (:mod:`~anylabel.session.view`, not undoable, never saved): selection, hidden shapes,
   ``brush_radius``, ``adjustment`` / ``set_adjustment`` / ``display_image``.

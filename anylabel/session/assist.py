@@ -129,10 +129,13 @@ class Assist:
         """The position in :attr:`candidates` of the one a click at (x, y) keeps (the smallest holding it)."""
         return pick_candidate([c.mask for c in self.candidates], x, y)
 
-    def keep_candidate_at(self, x: float, y: float, label: Optional[str] = None) -> Optional[int]:
+    def keep_candidate_at(self, x: float, y: float, label: Optional[str] = None, group_id: Optional[int] = None,
+                          description: str = "", **details) -> Optional[int]:
         """Add the candidate under (x, y) as a shape (one undo step) and take it out of the candidates;
-        labelled ``label``, else :attr:`suggest_label`'s answer, else the last label. Returns the new shape's
-        id (the first part's for several polygons), or None when no candidate holds the point."""
+        labelled ``label``, else :attr:`suggest_label`'s answer, else the last label; ``details``: ``flags``,
+        ``attributes``, ``difficult`` (:meth:`LabelDetails.describe <anylabel.session.details.LabelDetails.describe>`).
+        Returns the new shape's id (the first part's for several polygons), or None when no candidate holds
+        the point."""
         k = self.candidate_at(x, y)
         if k is None:
             return None
@@ -141,7 +144,8 @@ class Assist:
         if label is None and self.suggest_label is not None:
             label = self.suggest_label(candidate)
         label = label or s.last_label
-        ids = s.add_shapes(s.shapes_for(candidate, label), f"keep {label}")
+        shapes = s.details.describe(s.shapes_for(candidate, label, group_id, description), **details)
+        ids = s.add_shapes(shapes, f"keep {label}")
         if not ids:
             return None
         s.last_label = label or s.last_label

@@ -95,3 +95,28 @@ def test_random_sam_vit_b_mask_shape_and_refinement(make_window, image_dir, regi
     saved = finish_undo_redo_save(qtbot, w, "thing")
     (shape,) = saved.shapes
     assert shape.shape_type == "mask" and mask_iou(rle_decode(shape.mask), mask) == 1.0
+
+
+def test_random_sam_vit_b_segment_everything_reuses_the_clicks_embedding(make_window, image_dir, registry, qtbot):
+    """Ctrl+G with a real SAM: the automatic masks run off the GUI thread under the key the click worker
+    cached the image's embedding under, so the encoder does not run a second time (random weights may
+    give no mask at all: then the window says so)."""
+    from anylabel.config import Config
+
+    w = make_window(registry=registry, model="sam_vit_b", config=Config(prefetch=0))  # no neighbours encoded
+    w.open_path(str(image_dir))
+    h, wd = w.image.shape[:2]
+    click(qtbot, w, wd * 0.5, h * 0.5)
+    wait_preview(qtbot, w)
+    seg = w.worker.segmenter
+    keys = list(seg.cache.keys())
+    qtbot.keyClick(w.canvas, Qt.Key_G, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: not w.everything.running, timeout=300000)
+    assert not w.messages.get("Segment everything") or not w.messages["Segment everything"].isVisible(), \
+        w.messages["Segment everything"].text()
+    assert list(seg.cache.keys()) == keys  # nothing new was encoded
+    assert all(seg.cache.contains(*k) for k in keys)
+    n = len(w.session.assist.candidates)
+    assert w.everything.layer.shown == bool(n)
+    assert (f"{n} candidates" in w.statusBar().currentMessage()) if n else \
+        ("found no mask" in w.statusBar().currentMessage())

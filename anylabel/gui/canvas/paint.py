@@ -168,6 +168,8 @@ def paint(canvas: "Canvas", p: QtGui.QPainter) -> None:
     p.setRenderHint(QtGui.QPainter.Antialiasing, True)
     _paint_shapes(canvas, p, pixel_t, shape_t)
     _paint_preview(canvas, p, pixel_t, shape_t)
+    for layer in getattr(canvas, "layers", ()):  # extra layers (gui/canvas/candidates.py add_layer)
+        layer.paint(p, pixel_t)
     p.resetTransform()
     _paint_prompts(canvas, p)
     canvas.tool.paint(p)

@@ -3,22 +3,34 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from PyQt5 import QtGui, QtWidgets
 from PyQt5.QtCore import Qt
 
 from anylabel.config import SHORTCUTS, Config, config_path
+from anylabel.document import Shape
 from anylabel.gui.canvas.colors import LabelColors
+from anylabel.gui.dialogs.shape_details import ShapeDetailsForm
 
 Suggestion = Tuple[str, float]
 
 
 @dataclass
 class LabelChoice:
+    """What the label dialog answered. ``flags`` / ``attributes`` / ``difficult`` are None when the dialog
+    did not offer them (the shape's details stay as they are)."""
+
     label: str
     group_id: Optional[int] = None
     description: str = ""
+    flags: Optional[Dict[str, bool]] = None
+    attributes: Optional[Dict[str, str]] = None
+    difficult: Optional[bool] = None
+
+    def details(self) -> Dict[str, Any]:
+        """The keyword arguments of ``session.details.describe`` / ``edit_shapes`` / ``keep_candidate_at``."""
+        return {"flags": self.flags, "attributes": self.attributes, "difficult": self.difficult}
 
 
 class LabelDialog(QtWidgets.QDialog):
@@ -29,11 +41,15 @@ class LabelDialog(QtWidgets.QDialog):
         text: the pre-filled label (the top suggestion, or the last label used).
         suggestions: source name (e.g. "SSA vote", "CLIP") -> [(label, confidence 0..1)], best first.
         group_id, description: pre-filled values (editing an existing shape).
+        config: the settings: with them the dialog offers the shape flags, the attributes of the label typed
+            and difficult (:class:`~anylabel.gui.dialogs.shape_details.ShapeDetailsForm`), pre-filled from
+            ``shape`` (editing an existing shape).
     """
 
     def __init__(self, parent: Optional[QtWidgets.QWidget], labels: Sequence[str], text: str = "",
                  suggestions: Optional[Dict[str, List[Suggestion]]] = None, colors: Optional[LabelColors] = None,
-                 group_id: Optional[int] = None, description: str = "", title: str = "Label") -> None:
+                 group_id: Optional[int] = None, description: str = "", title: str = "Label",
+                 config: Optional[Config] = None, shape: Optional[Shape] = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setModal(True)
@@ -79,6 +95,12 @@ class LabelDialog(QtWidgets.QDialog):
         extra.addWidget(self.group)
         extra.addWidget(self.description)
         layout.addLayout(extra)
+        self.details: Optional[ShapeDetailsForm] = None
+        if config is not None:
+            self.details = ShapeDetailsForm(config, text, shape.flags if shape else None,
+                                            shape.attributes if shape else None, bool(shape and shape.difficult))
+            self.edit.textChanged.connect(self.details.set_label)
+            layout.addWidget(self.details)
         layout.addWidget(self.list)
         buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
@@ -100,7 +122,12 @@ class LabelDialog(QtWidgets.QDialog):
 
     def choice(self) -> LabelChoice:
         group = self.group.text().strip()
-        return LabelChoice(self.edit.text().strip(), int(group) if group else None, self.description.text().strip())
+        choice = LabelChoice(self.edit.text().strip(), int(group) if group else None, self.description.text().strip())
+        if self.details is not None:
+            self.details.set_label(choice.label)
+            choice.flags, choice.attributes = self.details.flags(), self.details.attributes()
+            choice.difficult = self.details.is_difficult()
+        return choice
 
     def ask(self) -> Optional[LabelChoice]:
         """Run modally; the choice, or None when cancelled."""
@@ -121,6 +148,7 @@ class ShortcutsDialog(QtWidgets.QDialog):
         ("Canvas", "Wheel", "zoom at the cursor"),
         ("Canvas", "Middle drag / Space+drag", "pan"),
         ("Polygon", "Click first vertex / double-click / Enter", "close the polygon"),
+        ("Everything", "Click a candidate / Esc", "keep it (label dialog) / hide the candidates"),
     ]
 
     def __init__(self, parent: Optional[QtWidgets.QWidget], config: Config) -> None:

@@ -146,7 +146,8 @@ class StatsDialog(QtWidgets.QDialog):
         stats, report = result
         self.stats = stats
         self.summary.setText(f"{stats.images} images, {stats.instances} instances, {len(stats.per_class)} classes"
-                             + (f", {stats.ignored} __ignore__ regions" if stats.ignored else ""))
+                             + (f", {stats.ignored} __ignore__ regions" if stats.ignored else "")
+                             + f" · {stats.checked} of {stats.images} images checked (reviewed)")
         self.chart.set_bars(list(stats.per_class.items()))
         self.image_chart.set_bars([(f"{k} instances", n) for k, n in stats.histogram()])
         self._fill(self.class_table, [(c, n, stats.images_per_class.get(c, 0)) for c, n in stats.per_class.items()])

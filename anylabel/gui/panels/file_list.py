@@ -1,12 +1,27 @@
 """The image list dock: a lazy list model over :class:`ImageFolder` (10,000 rows cost nothing until shown)."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 from PyQt5.QtCore import Qt
 
 from anylabel.session.folder import ImageFolder, display_name
+
+
+def _check_icon(colour: QtGui.QColor) -> QtGui.QIcon:
+    """A check mark: the image is reviewed (``checked``)."""
+    pix = QtGui.QPixmap(12, 12)
+    pix.fill(Qt.transparent)
+    p = QtGui.QPainter(pix)
+    p.setRenderHint(QtGui.QPainter.Antialiasing)
+    pen = QtGui.QPen(colour, 2.2)
+    pen.setCapStyle(Qt.RoundCap)
+    pen.setJoinStyle(Qt.RoundJoin)
+    p.setPen(pen)
+    p.drawPolyline(QtGui.QPolygonF([QtCore.QPointF(2, 6.5), QtCore.QPointF(5, 9.5), QtCore.QPointF(10.5, 2.5)]))
+    p.end()
+    return QtGui.QIcon(pix)
 
 
 def _dot_icon(colour: QtGui.QColor, hollow: bool = False) -> QtGui.QIcon:
@@ -22,12 +37,18 @@ def _dot_icon(colour: QtGui.QColor, hollow: bool = False) -> QtGui.QIcon:
 
 
 class FileListModel(QtCore.QAbstractListModel):
-    """Rows are the folder's images; the data of a row is computed only when the view asks for it."""
+    """Rows are the folder's images; the data of a row is computed only when the view asks for it.
+
+    ``checked(row) -> bool`` (the session's review state, ``session.review.is_checked``) marks reviewed
+    images with a check mark."""
 
     def __init__(self, parent: Optional[QtCore.QObject] = None) -> None:
         super().__init__(parent)
         self.folder: Optional[ImageFolder] = None
         self.dirty_row: Optional[int] = None
+        self.checked: Optional[Callable[[int], bool]] = None
+        self._checked = _check_icon(QtGui.QColor(46, 204, 113))
+        self._checked_dirty = _check_icon(QtGui.QColor(255, 170, 0))  # checked, not saved yet
         self._done = _dot_icon(QtGui.QColor(46, 204, 113))
         self._todo = _dot_icon(QtGui.QColor(140, 140, 140), hollow=True)
         self._dirty = _dot_icon(QtGui.QColor(255, 170, 0))
@@ -48,14 +69,20 @@ class FileListModel(QtCore.QAbstractListModel):
         if role == Qt.DisplayRole:
             return display_name(self.folder.names[row])
         if role == Qt.DecorationRole:
+            if self.is_checked(row):
+                return self._checked_dirty if row == self.dirty_row else self._checked
             if row == self.dirty_row:
                 return self._dirty
             return self._done if self.folder.is_annotated(row) else self._todo
         if role == Qt.ToolTipRole:
             state = "unsaved changes" if row == self.dirty_row else (
                 "annotated" if self.folder.is_annotated(row) else "not annotated")
-            return f"{display_name(self.folder.image_path(row))}\n{state}"
+            review = "checked (reviewed)" if self.is_checked(row) else "not checked"
+            return f"{display_name(self.folder.image_path(row))}\n{state}, {review}"
         return None
+
+    def is_checked(self, row: int) -> bool:
+        return self.checked is not None and self.checked(row)
 
     def refresh_row(self, row: Optional[int]) -> None:
         if row is not None and self.folder is not None and 0 <= row < len(self.folder):

@@ -28,7 +28,7 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 from PyQt5.QtCore import Qt
 
 from anylabel.backends import MaskCandidate
-from anylabel.errors import CancelledError, ModelError
+from anylabel.errors import ModelError
 from anylabel.gui.actions import key_sequences
 from anylabel.gui.ai.worker import SegmentResult, mask_overlay
 from anylabel.session import BoxPrompt
@@ -285,16 +285,9 @@ class FindBox(QtCore.QObject):
 
     def _segmenter(self, ctx: JobContext, worker: Any) -> Any:
         """The window's segmenter, waiting for it to finish loading (the worker loads it in its thread)."""
-        told = False
-        while worker.segmenter is None:
-            if worker.load_error:
-                raise ModelError(f"the segmentation model {worker.name} could not be loaded: {worker.load_error}")
-            if not told:
-                ctx.progress(0, 0, f"Find: waiting for {worker.name} to load…")
-                told = True
-            if ctx.token.wait(0.05):
-                raise CancelledError("find cancelled")
-        return worker.segmenter
+        from anylabel.gui.ai.everything import wait_for_segmenter
+
+        return wait_for_segmenter(ctx, worker, "Find")
 
 
 def _add_candidate(out: FindOutcome, mask: np.ndarray, score: float, settings: tuple) -> None:
