@@ -82,6 +82,24 @@ SHORTCUTS: Dict[str, tuple] = {
     "prev_unchecked": (["Shift+A"], "Go to the previous image that is not checked"),
     "detail_finer": (["Alt+="], "Polygon detail: finer AI polygons (more vertices)"),
     "detail_coarser": (["Alt+-"], "Polygon detail: coarser AI polygons (fewer vertices)"),
+    # mask and shape editing (issue 15, gui-draw)
+    "brush_mode": (["W"], "Brush: paint the AI preview or the selected shape (it becomes a mask)"),
+    "eraser_mode": (["E"], "Eraser: erase from the AI preview or the selected shape"),
+    "brush_smaller": (["["], "Brush / eraser radius smaller"),
+    "brush_larger": (["]"], "Brush / eraser radius larger"),
+    "point_mode": (["Shift+P"], "Draw points (one click each)"),
+    "line_mode": (["L"], "Draw lines (two clicks, or drag)"),
+    "linestrip_mode": (["Shift+L"], "Draw line strips (click vertices; double-click or Enter ends)"),
+    "circle_mode": (["Shift+O"], "Draw circles (drag from the centre, or click centre then edge)"),
+    "rotation_mode": (["Shift+R"], "Draw rotated rectangles (drag a box, then Z / X turn it)"),
+    "rotate_left": (["Z"], "Turn the selected shapes 1° counter-clockwise"),
+    "rotate_right": (["X"], "Turn the selected shapes 1° clockwise"),
+    "union_shapes": (["Ctrl+Shift+U"], "Union of the selected shapes (a result with holes is a mask shape)"),
+    "subtract_shapes": (["Ctrl+Shift+-"], "Subtract: the second selected shape cut out of the first"),
+    "intersect_shapes": (["Ctrl+Shift+I"], "Intersection of the selected shapes"),
+    "to_mask": (["Ctrl+Shift+K"], "Turn the selected shapes into exact mask shapes"),
+    "to_polygons": (["Ctrl+Shift+O"], "Turn the selected mask shapes back into polygons"),
+    "reprompt_shape": (["Ctrl+R"], "Refine the selected shape: clicks / box, F replaces it, Esc cancels"),
 }
 
 

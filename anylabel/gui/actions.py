@@ -25,6 +25,20 @@ def key_sequences(keys: List[str]) -> List[QtGui.QKeySequence]:
     return out
 
 
+#: the drawing modes beyond AI / polygon / rectangle / edit: (mode, menu text, tip); see anylabel.gui.canvas
+DRAW_MODES = (
+    ("brush", "Brush", "Paint the AI preview or the selected shape (it becomes a mask); [ ] change the radius"),
+    ("eraser", "Eraser", "Erase from the AI preview or the selected shape; [ ] change the radius"),
+    ("point", "Point", "Draw points"),
+    ("line", "Line", "Draw lines"),
+    ("linestrip", "Line strip", "Draw line strips"),
+    ("circle", "Circle", "Draw circles"),
+    ("rotation", "Rotated rectangle", "Draw rotated rectangles (Z / X turn the selected one)"),
+)
+#: every canvas mode with an action ``<mode>_mode``, in menu order
+MODES = ("ai", "polygon", "rectangle", "edit") + tuple(m for m, _, _ in DRAW_MODES)
+
+
 def _module_exists(name: str) -> bool:
     try:
         return importlib.util.find_spec(name) is not None
@@ -77,8 +91,23 @@ def build_actions(w: "MainWindow") -> Dict[str, QtWidgets.QAction]:
             tip={"ai": "AI mode: click = positive point, right click = negative, drag = box",
                  "polygon": "Draw a polygon", "rectangle": "Draw a rectangle",
                  "edit": "Select, move and reshape shapes"}[mode]).setCheckable(True)
+    # ---- mask and shape editing (issue 15, gui-draw): modes, brush radius, boolean edits, turning, re-prompt
+    for mode, text, tip in DRAW_MODES:
+        add(f"{mode}_mode", text, lambda m=mode: w.set_mode(m), tip=tip).setCheckable(True)
+    se = w.shape_edits
+    add("brush_smaller", "Brush s&maller", lambda: se.change_brush_radius(False))
+    add("brush_larger", "Brush &larger", lambda: se.change_brush_radius(True))
+    add("rotate_left", "Turn &left (1°)", lambda: se.rotate(False))
+    add("rotate_right", "Turn &right (1°)", lambda: se.rotate(True))
+    add("union_shapes", "&Union of shapes", se.union)
+    add("subtract_shapes", "&Subtract shapes (second from first)", se.subtract)
+    add("intersect_shapes", "&Intersect shapes", se.intersect)
+    add("to_mask", "To &mask shapes", se.to_mask)
+    add("to_polygons", "To &polygons", se.to_polygons)
+    add("reprompt_shape", "&Refine shape with the model…", se.reprompt)
+    # ---- end of gui-draw's block
     group = QtWidgets.QActionGroup(w)
-    for mode in ("ai", "polygon", "rectangle", "edit"):
+    for mode in MODES:
         group.addAction(acts[f"{mode}_mode"])
     add("finish_object", "&Finish object", w.ai.finish, tip="Finish the object: label dialog, then a shape")
     add("clear_prompts", "Clear &prompts", w.ai.clear)
@@ -135,8 +164,10 @@ def build_menus(w: "MainWindow", acts: Dict[str, QtWidgets.QAction]) -> Dict[str
     menu("file", "&File", ["open_file", "open_dir", None, "save", "autosave", "output_dir", None,
                            "export", "import", "stats", None, "quit"])
     menu("edit", "&Edit", ["undo", "redo", None, "copy", "paste", "delete", "select_all", None, "change_label",
-                           "duplicate", "bring_to_front", "send_to_back"])
-    menu("mode", "&Mode", ["ai_mode", "polygon_mode", "rectangle_mode", "edit_mode"])
+                           "duplicate", "bring_to_front", "send_to_back",
+                           None, "union_shapes", "subtract_shapes", "intersect_shapes", "to_mask", "to_polygons",
+                           "reprompt_shape", "rotate_left", "rotate_right", "brush_smaller", "brush_larger"])
+    menu("mode", "&Mode", [f"{m}_mode" for m in MODES])
     menu("ai", "&AI", ["finish_object", "clear_prompts", "cycle_candidate", None, "toggle_output", None,
                        "everything", "detail_finer", "detail_coarser"])
     menu("view", "&View", ["fit_window", "zoom_in", "zoom_out", "zoom_original", None, "toggle_shapes",
@@ -158,7 +189,7 @@ def build_toolbar(w: "MainWindow", acts: Dict[str, QtWidgets.QAction]) -> QtWidg
     for n in ("open_dir", "save", "prev_image", "next_image"):
         tb.addAction(acts[n])
     tb.addSeparator()
-    for n in ("ai_mode", "polygon_mode", "rectangle_mode", "edit_mode"):
+    for n in ("ai_mode", "polygon_mode", "rectangle_mode", "edit_mode", "brush_mode", "eraser_mode"):
         tb.addAction(acts[n])
     tb.addSeparator()
     tb.addWidget(QtWidgets.QLabel(" Model "))

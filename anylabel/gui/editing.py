@@ -19,6 +19,7 @@ from PyQt5 import QtCore, QtWidgets
 
 from anylabel.backends import MaskCandidate
 from anylabel.document import Shape
+from anylabel.errors import AnylabelError
 from anylabel.gui.dialogs.label import LabelChoice, LabelDialog
 from anylabel.session import AnnotationSession
 
@@ -94,6 +95,8 @@ class Editing:
         suggestion sources, or the label accepted directly above the threshold. Returns the new shape ids.
         ``polygons`` is accepted for the callers that have them; the shapes come from the core's one
         mask -> shape function (:meth:`AnnotationSession.shapes_for`)."""
+        if self.session.assist.reprompting is not None:
+            return self.finish_refinement(mask)
         choice = self.choose_label(mask)
         shapes = self.finished_shapes(mask, polygons, choice)
         if shapes is None:
@@ -114,6 +117,24 @@ class Editing:
             self._status(f"Accepted {merged[0][0]} ({merged[0][1]:.0%}) without asking", 4000)
             return LabelChoice(merged[0][0])
         return self.ask_label(merged[0][0] if merged else self.session.last_label, sources)
+
+    def finish_refinement(self, mask: np.ndarray) -> List[int]:
+        """F while a shape is re-prompted (Ctrl+R): the refined mask replaces that shape, keeping its label and
+        details, as one undo step (no label dialog: the shape has its label). Returns the new shape ids."""
+        s = self.session
+        target = s.assist.reprompting
+        preview = s.preview
+        candidate = preview if preview is not None and preview.mask is mask else MaskCandidate(mask, None)
+        label = s.shape(target).label
+        try:
+            ids = s.assist.replace_reprompted(target, candidate)
+        except AnylabelError as e:
+            self._status(f"Not replaced: {e}", 5000)
+            return []
+        self.window.ai.clear()
+        self._status(f"Refined {label or 'the shape'} (Ctrl+Z brings the old one back)", 4000)
+        self.after_object_finished()
+        return ids
 
     def finished_shapes(self, mask: np.ndarray, polygons: Sequence[np.ndarray],
                         choice: Optional[LabelChoice]) -> Optional[List[Shape]]:

@@ -48,6 +48,7 @@ from anylabel.gui.panels.file_list import FileListWidget
 from anylabel.gui.plugins import DEFAULT_FEATURES, PluginsMixin
 from anylabel.gui.polygon_detail import PolygonDetail, detail_toolbar
 from anylabel.gui.review import Review
+from anylabel.gui.shape_edits import ShapeEditing
 from anylabel.gui.view_adjust import ViewAdjust
 from anylabel.imaging.readahead import ImageReadAhead
 from anylabel.session import AnnotationSession, ImageFolder
@@ -108,6 +109,7 @@ class MainWindow(PluginsMixin, QtWidgets.QMainWindow):
         self.setCentralWidget(self.canvas)
         self.navigation = Navigation(self, self.session)
         self.editing = Editing(self, self.session)
+        self.shape_edits = ShapeEditing(self, self.session)  # boolean edits, turning, re-prompt, brush radius
         self.file_list = FileListWidget()
         self.label_list = LabelListWidget(self.colors)
         self.label_list.add_known(self.config.labels)
@@ -186,6 +188,7 @@ class MainWindow(PluginsMixin, QtWidgets.QMainWindow):
         c.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
         c.shapeDrawn.connect(e.on_shape_drawn)
         c.shapesEdited.connect(e.on_shapes_edited)
+        c.toolMessage.connect(lambda m: self.statusBar().showMessage(m, 5000))
         c.selectionChanged.connect(self.shape_list.select)
         c.editLabelRequested.connect(lambda i: self.change_label([i]))
         self.ai.finishReady.connect(self.finish_ai_object)
@@ -361,8 +364,8 @@ class MainWindow(PluginsMixin, QtWidgets.QMainWindow):
     def set_mode(self, mode: str) -> None:
         self.canvas.set_mode(mode)
         self.actions_[f"{mode}_mode"].setChecked(True)
-        self.mode_label.setText({"ai": "AI: click / box", "polygon": "polygon", "rectangle": "rectangle",
-                                 "edit": "edit"}[mode])
+        self.mode_label.setText({"ai": "AI: click / box", "linestrip": "line strip", "rotation": "rotated rectangle",
+                                 }.get(mode, mode))
 
     def warn(self, message: str, title: str = "anylabel") -> None:
         """Show a problem without blocking: status bar plus a non-modal message box (one per title)."""

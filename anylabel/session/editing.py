@@ -145,6 +145,29 @@ class ShapeEdits:
         shape.points = rotated.rotate(shape.points, theta, pivot)
         self.session.replace({shape_id: shape}, "rotate")
 
+    def rotate_shapes(self, ids: Iterable[int], theta: float) -> List[int]:
+        """Turn each of these shapes by ``theta`` radians (clockwise on screen) around its own centre (a
+        rotated rectangle's, else its box's), as one undo step (Z / X in the window). Rectangles become
+        ``rotation`` shapes; circles and masks are left as they are. Returns the ids turned."""
+        s = self.session
+        new = {}
+        for i in ids:
+            shape = s.shape(i).copy()
+            if shape.shape_type in ("mask", "circle"):
+                continue
+            if shape.shape_type == "rectangle":
+                shape.points, shape.shape_type = rotated.from_box(*shape.bbox()), "rotation"
+            if shape.shape_type == "rotation":
+                pivot = None
+            else:
+                x1, y1, x2, y2 = shape.bbox()
+                pivot = ((x1 + x2) / 2, (y1 + y2) / 2)
+            shape.points = rotated.rotate(shape.points, theta, pivot)
+            new[i] = shape
+        if new:
+            s.replace(new, "rotate")
+        return list(new)
+
     def drag_rotation_corner(self, shape_id: int, index: int, to: Tuple[float, float]) -> None:
         """Drag corner ``index`` (0..3) of a rotated rectangle to ``to``: the opposite corner and the angle stay."""
         shape = self._rotation(shape_id).copy()

@@ -45,6 +45,7 @@ class AiController(QtCore.QObject):
         self.worker: Optional[SegmentWorker] = None
         self.colour = (0, 200, 255, 0.45)
         self._finish_pending = False
+        self._plain: Optional[Tuple[object, SegmentResult]] = None  # (a PlainAnswer, its view), see _view
         self._submit = True  # False while a prompt change is answered without the model (show_answer_for_box)
         canvas.pointPrompt.connect(self.add_point)
         canvas.boxPrompt.connect(self.add_box)
@@ -208,9 +209,21 @@ class AiController(QtCore.QObject):
         if res is None or not res.candidates:
             self.canvas.set_preview(None)
         else:
-            (overlay, x0, y0), polygons = res.view(k)
+            (overlay, x0, y0), polygons = self._view(k)
             self.canvas.set_preview(Preview(overlay, x0, y0, polygons))
         self.previewChanged.emit()
+
+    def _view(self, k: int):
+        """The shown answer's candidate ``k`` as (overlay, x0, y0), polygons. An answer made without the
+        model (a brushed or re-prompted mask: the session's PlainAnswer) gets them here, once."""
+        res = self.session.answer
+        if not isinstance(res, SegmentResult):
+            if self._plain is None or self._plain[0] is not res:
+                self._plain = (res, SegmentResult(res.image_id, res.version, getattr(res, "prompt", None),
+                                                  res.candidates, tolerance=self.tolerance,
+                                                  min_area=self.min_area, colour=self.colour))
+            res = self._plain[1]
+        return res.view(k)
 
     def cycle_candidate(self) -> None:
         """Show the next multimask candidate (whole / part / subpart)."""
@@ -238,7 +251,7 @@ class AiController(QtCore.QObject):
         if mask is None or not mask.any():
             self.message.emit("The mask is empty: add a positive point or a box")
             return
-        polygons: List[np.ndarray] = list(self.result.view(self.candidate)[1])
+        polygons: List[np.ndarray] = list(self._view(self.candidate)[1])
         self.finishReady.emit(mask, polygons)
 
     def set_colour(self, colour: QtGui.QColor, alpha: float) -> None:

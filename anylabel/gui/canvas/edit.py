@@ -12,7 +12,9 @@ from PyQt5 import QtCore, QtGui
 from PyQt5.QtCore import Qt
 
 from anylabel.document import Shape
-from anylabel.gui.canvas.paint import pen, segment_distances
+from anylabel.geometry.rotated import drag_corner
+from anylabel.gui.canvas.hit import segment_distances
+from anylabel.gui.canvas.paint import pen
 from anylabel.gui.canvas.tools import DRAG_PX, GRAB_PX, Tool
 from anylabel.session.shapes import translated
 
@@ -126,7 +128,9 @@ class EditTool(Tool):
             i, k = self.hover_vertex
             shape = (c.live.get(i) or self.originals[i]).copy()
             shape.points[k] = (x, y)
-            if shape.shape_type == "rectangle":
+            if shape.shape_type == "rotation":  # a corner drag keeps the angle and the opposite corner
+                shape.points = drag_corner(self.originals[i].points, k, (x, y))
+            elif shape.shape_type == "rectangle":
                 shape.points = [tuple(p) for p in shape.points]
             c.live[i] = shape
         else:

@@ -7,12 +7,13 @@ vertices is then one C++ ``drawPolygon`` call per shape; see ``benchmarks/canvas
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
 import numpy as np
 from PyQt5 import QtCore, QtGui
 from PyQt5.QtCore import Qt
 
+from anylabel.backends.masks import tight_box
 from anylabel.document import Shape
 from anylabel.geometry import rle_decode
 
@@ -40,7 +41,7 @@ def polygon_from_array(points: np.ndarray) -> QtGui.QPolygonF:
 class Geometry:
     """Cached drawing data of one Shape object (image coordinates)."""
 
-    __slots__ = ("shape", "points", "polygon", "box", "mask", "overlay_key", "overlay", "anchor")
+    __slots__ = ("shape", "points", "polygon", "box", "mask", "overlay_key", "overlay", "anchor", "_outline")
 
     def __init__(self, shape: Shape) -> None:
         self.shape = shape  # kept so that id(shape) is not reused while the entry lives
@@ -49,11 +50,11 @@ class Geometry:
         self.mask: Optional[np.ndarray] = None  # crop of a mask shape, bool, at (box[0], box[1])
         if shape.shape_type == "mask" and shape.mask is not None:
             full = rle_decode(shape.mask)
-            ys, xs = np.nonzero(full)
-            if len(xs):
-                x1, y1, x2, y2 = xs.min(), ys.min(), xs.max(), ys.max()
-                self.mask = full[y1 : y2 + 1, x1 : x2 + 1].copy()
-                self.box = (float(x1), float(y1), float(x2), float(y2))
+            tight = tight_box(full)  # 2 ms for 12 MP, where np.nonzero takes 250-550 ms
+            if tight is not None:
+                x1, y1, x2, y2 = tight
+                self.mask = full[y1:y2, x1:x2].copy()
+                self.box = (float(x1), float(y1), float(x2 - 1), float(y2 - 1))
             else:
                 self.box = (0.0, 0.0, 0.0, 0.0)
         elif len(self.points):
@@ -62,12 +63,23 @@ class Geometry:
             self.box = (0.0, 0.0, 0.0, 0.0)
         self.overlay_key: Optional[Tuple] = None
         self.overlay: Optional[QtGui.QImage] = None
+        self._outline: Optional[list] = None
         # where the label tag sits: the topmost vertex, so it stays on the object (a box corner may not)
         if len(self.points) and shape.shape_type not in ("mask", "circle", "rectangle"):
             top = int(np.lexsort((self.points[:, 0], self.points[:, 1]))[0])
             self.anchor = (float(self.points[top, 0]), float(self.points[top, 1]))
         else:
             self.anchor = (self.box[0], self.box[1])
+
+    def mask_outline(self) -> list:
+        """A mask shape's boundaries, holes included (QPolygonF, pixel centres), traced when first selected."""
+        if self._outline is None:
+            import cv2
+
+            found = cv2.findContours(self.mask.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)[0]
+            offset = np.array(self.box[:2])
+            self._outline = [polygon_from_array(c.reshape(-1, 2) + offset) for c in found]
+        return self._outline
 
     def mask_overlay(self, colour: QtGui.QColor, alpha: float) -> Optional[QtGui.QImage]:
         if self.mask is None:
@@ -228,11 +240,17 @@ def _paint_shapes(canvas: "Canvas", p: QtGui.QPainter, pixel_t: QtGui.QTransform
             overlay = geo.mask_overlay(colour, fill.alphaF())
             if overlay is not None:
                 p.drawImage(QtCore.QPointF(geo.box[0], geo.box[1]), overlay)
+                if state:  # selected or hovered: its outline shows which mask it is
+                    p.setTransform(shape_t)
+                    current_t = shape_t
+                    p.setBrush(Qt.NoBrush)
+                    for outline in geo.mask_outline():
+                        p.drawPolygon(outline)
             continue
         if current_t is not shape_t:
             p.setTransform(shape_t)
             current_t = shape_t
-        if kind == "polygon":
+        if kind in ("polygon", "rotation"):
             p.drawPolygon(geo.polygon)
         elif kind == "rectangle" and len(geo.points) == 2:
             p.drawRect(QtCore.QRectF(QtCore.QPointF(*geo.points[0]), QtCore.QPointF(*geo.points[1])).normalized())
@@ -350,49 +368,3 @@ def _paint_hint(canvas: "Canvas", p: QtGui.QPainter, text: str) -> None:
     p.drawRoundedRect(rect, 5, 5)
     p.setPen(QtGui.QColor(235, 235, 235))
     p.drawText(rect, Qt.AlignCenter, text)
-
-
-# -------------------------------------------------------------------------------------- hit testing
-def segment_distances(points: np.ndarray, x: float, y: float, closed: bool = True) -> Tuple[np.ndarray, np.ndarray]:
-    """Distance from (x, y) to every edge of a polyline, and the projection parameter t in [0, 1]."""
-    a = points
-    b = np.roll(points, -1, axis=0) if closed else points[1:]
-    a = a if closed else points[:-1]
-    d = b - a
-    length2 = np.maximum((d * d).sum(axis=1), 1e-12)
-    t = np.clip(((x - a[:, 0]) * d[:, 0] + (y - a[:, 1]) * d[:, 1]) / length2, 0.0, 1.0)
-    px, py = a[:, 0] + t * d[:, 0], a[:, 1] + t * d[:, 1]
-    return np.hypot(px - x, py - y), t
-
-
-def contains(geo: Geometry, x: float, y: float, tol: float) -> bool:
-    """True when image point (x, y) is inside the shape or within ``tol`` image pixels of its outline."""
-    x1, y1, x2, y2 = geo.box
-    if x < x1 - tol or x > x2 + tol or y < y1 - tol or y > y2 + tol:
-        return False
-    kind, pts = geo.shape.shape_type, geo.points
-    if kind == "polygon" and len(pts) >= 3:
-        if geo.polygon.containsPoint(QtCore.QPointF(x, y), Qt.OddEvenFill):
-            return True
-        return bool(segment_distances(pts, x, y)[0].min() <= tol)
-    if kind == "rectangle":
-        return True  # the box test above is the rectangle
-    if kind == "circle" and len(pts) == 2:
-        (cx, cy), (px, py) = pts
-        return bool(np.hypot(x - cx, y - cy) <= np.hypot(px - cx, py - cy) + tol)
-    if kind == "mask" and geo.mask is not None:
-        c, r = int(round(x - x1)), int(round(y - y1))
-        return 0 <= r < geo.mask.shape[0] and 0 <= c < geo.mask.shape[1] and bool(geo.mask[r, c])
-    if len(pts) >= 2:
-        return bool(segment_distances(pts, x, y, closed=False)[0].min() <= tol)
-    return len(pts) == 1 and bool(np.hypot(x - pts[0, 0], y - pts[0, 1]) <= tol * 2)
-
-
-def hit_shape(canvas: "Canvas", x: float, y: float, tol: float,
-              among: Optional[Callable[[int], bool]] = None) -> Optional[int]:
-    for i in reversed(canvas.visible_indices()):  # topmost (last drawn) first
-        if among is not None and not among(i):
-            continue
-        if contains(canvas.geometry_cache.get(canvas.shape_at(i)), x, y, tol):
-            return i
-    return None

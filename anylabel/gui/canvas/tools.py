@@ -4,7 +4,8 @@
   Ctrl+drag = negative box.
 * :class:`PolygonTool`: click vertices; click the first vertex, double-click or Enter closes; Backspace
   removes the last vertex; Esc cancels.
-* :class:`RectangleTool`: drag (or click two corners).
+* :class:`RectangleTool`: drag (or click two corners); :class:`TwoPointTool` is its base, also of the line,
+  circle and rotated-rectangle tools (:mod:`anylabel.gui.canvas.shape_tools`, with the point and line strip).
 * :class:`~anylabel.gui.canvas.edit.EditTool` (its own module): select, move, reshape.
 
 Tools emit the canvas's signals; none of them changes the document.
@@ -114,29 +115,48 @@ class AiTool(_DragTool):
                 self.canvas.pointPrompt.emit(float(sx), float(sy), not negative_click)
         self.cancel()
 
+    def key_press(self, ev):
+        session = self.canvas.view  # the AnnotationSession (a bare ViewState has no prompts)
+        if ev.key() == Qt.Key_Escape and getattr(session, "prompts", None):
+            refining = session.assist.reprompting is not None
+            session.clear_prompts()  # Esc, like B: a re-prompted shape stays as it was
+            self.canvas.toolMessage.emit("Refinement cancelled: the shape is unchanged" if refining
+                                         else "Prompts cleared")
+            return True
+        return False
+
     def paint(self, p):
         ctrl = bool(QtGui.QGuiApplication.keyboardModifiers() & Qt.ControlModifier)
         self.paint_band(p, NEGATIVE if ctrl else POSITIVE)
 
 
-class RectangleTool(_DragTool):
+class TwoPointTool(_DragTool):
+    """A shape given by two points: drag from the first to the second, or click both. Subclasses say what
+    the two points make (:meth:`make`) and how the half-drawn shape looks (:meth:`paint_between`)."""
+
     cursor = Qt.CrossCursor
-    hint = "drag (or click two corners) to draw a rectangle  ·  Esc cancels"
 
     def __init__(self, canvas):
         super().__init__(canvas)
         self.first: Optional[Tuple[float, float]] = None  # click-click mode
 
+    def make(self, a: Tuple[float, float], b: Tuple[float, float]) -> Optional[Shape]:
+        """The shape from image point ``a`` to ``b`` (both inside the image), or None when too small."""
+        raise NotImplementedError
+
+    def paint_between(self, p: QtGui.QPainter, a: QtCore.QPointF, b: QtCore.QPointF) -> None:
+        """Draw the half-drawn shape from widget point ``a`` to ``b``."""
+        p.drawRect(QtCore.QRectF(a, b).normalized())
+
     def release(self, ev, x, y):
         if self.start is None or ev.button() != Qt.LeftButton:
             return
         if self.dragging:
-            self._emit(self.drag_box(x, y))
+            self._emit(self.canvas.clamp_to_image(*self.start_img), self.canvas.clamp_to_image(x, y))
         elif self.first is None:
             self.first = self.canvas.clamp_to_image(x, y)
         else:
-            (ax, ay), (bx, by) = self.first, self.canvas.clamp_to_image(x, y)
-            self._emit((min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)))
+            self._emit(self.first, self.canvas.clamp_to_image(x, y))
         self.start, self.dragging = None, False
         self.canvas.update()
 
@@ -146,17 +166,19 @@ class RectangleTool(_DragTool):
             self.current = ev.localPos()
             self.canvas.update()
 
-    def _emit(self, box):
+    def _emit(self, a, b):
         self.first = None
-        if box[2] - box[0] >= 1 and box[3] - box[1] >= 1:
-            self.canvas.shapeDrawn.emit(Shape("", [(box[0], box[1]), (box[2], box[3])], "rectangle"))
+        shape = self.make(a, b)
+        if shape is not None:
+            self.canvas.shapeDrawn.emit(shape)
 
     def paint(self, p):
-        self.paint_band(p, QtGui.QColor(255, 255, 255))
-        if self.first is not None and self.current is not None:
-            p.setPen(pen(QtGui.QColor(255, 255, 255), 1.5, Qt.DashLine))
-            p.setBrush(Qt.NoBrush)
-            p.drawRect(QtCore.QRectF(self.canvas.to_widget(*self.first), self.current).normalized())
+        a = self.start if self.dragging else (self.canvas.to_widget(*self.first) if self.first is not None else None)
+        if a is None or self.current is None:
+            return
+        p.setPen(pen(QtGui.QColor(255, 255, 255), 1.5, Qt.DashLine))
+        p.setBrush(QtGui.QColor(255, 255, 255, 30))
+        self.paint_between(p, a, self.current)
 
     def cancel(self):
         self.first = None
@@ -171,9 +193,20 @@ class RectangleTool(_DragTool):
         return had
 
 
+class RectangleTool(TwoPointTool):
+    hint = "drag (or click two corners) to draw a rectangle  ·  Esc cancels"
+
+    def make(self, a, b):
+        (ax, ay), (bx, by) = a, b
+        if abs(bx - ax) < 1 or abs(by - ay) < 1:
+            return None
+        return Shape("", [(min(ax, bx), min(ay, by)), (max(ax, bx), max(ay, by))], "rectangle")
+
+
 class PolygonTool(Tool):
     cursor = Qt.CrossCursor
     hint = "click vertices  ·  click the first one, double-click or Enter to close  ·  Backspace undoes a vertex"
+    kind, min_points, closed = "polygon", 3, True  # the line strip tool is this one, open
 
     def __init__(self, canvas):
         super().__init__(canvas)
@@ -181,7 +214,7 @@ class PolygonTool(Tool):
         self.cursor_pos: Optional[QtCore.QPointF] = None
 
     def _near_first(self, pos: QtCore.QPointF) -> bool:
-        if len(self.points) < 3:
+        if not self.closed or len(self.points) < 3:
             return False
         d = self.canvas.to_widget(*self.points[0]) - pos
         return abs(d.x()) + abs(d.y()) <= GRAB_PX * 1.5
@@ -218,8 +251,8 @@ class PolygonTool(Tool):
     def close(self):
         pts = self.points
         self.points = []
-        if len(pts) >= 3:
-            self.canvas.shapeDrawn.emit(Shape("", pts, "polygon"))
+        if len(pts) >= self.min_points:
+            self.canvas.shapeDrawn.emit(Shape("", pts, self.kind))
         self.canvas.update()
 
     def cancel(self):

@@ -26,8 +26,11 @@ from PyQt5.QtCore import Qt
 
 from anylabel.document import Shape
 from anylabel.document.history import assign_ids
+from anylabel.gui.canvas import brush as canvas_brush
 from anylabel.gui.canvas import edit as canvas_edit
+from anylabel.gui.canvas import hit as canvas_hit
 from anylabel.gui.canvas import paint as canvas_paint
+from anylabel.gui.canvas import shape_tools as canvas_shape_tools
 from anylabel.gui.canvas import tools as canvas_tools
 from anylabel.gui.canvas.colors import LabelColors
 from anylabel.session.prompts import BoxPrompt, PointPrompt, PromptItem
@@ -67,6 +70,7 @@ class Canvas(QtWidgets.QWidget):
     cursorMoved = QtCore.pyqtSignal(float, float)
     zoomChanged = QtCore.pyqtSignal(float)
     editLabelRequested = QtCore.pyqtSignal(int)  # double-click on a shape in edit mode
+    toolMessage = QtCore.pyqtSignal(str)  # a tool refused an input and says why (the status bar shows it)
 
     def __init__(self, colors: Optional[LabelColors] = None, parent: Optional[QtWidgets.QWidget] = None) -> None:
         super().__init__(parent)
@@ -85,6 +89,8 @@ class Canvas(QtWidgets.QWidget):
         self.bind(ViewState())
         self.hovered: Optional[int] = None
         self.live: Dict[int, Shape] = {}  # shapes being dragged, shown instead of the document's
+        self.suppressed: Set[int] = set()  # positions a tool draws itself meanwhile (a brushed shape)
+        self.logit_frame: Callable[[], Optional[object]] = lambda: None  # the model's LogitFrame (brush)
         self.show_shapes = True
         self.fill_alpha = 0.45
         self.prompt_points: List[PointPrompt] = []
@@ -103,6 +109,9 @@ class Canvas(QtWidgets.QWidget):
             "polygon": canvas_tools.PolygonTool(self),
             "rectangle": canvas_tools.RectangleTool(self),
             "edit": canvas_edit.EditTool(self),
+            "brush": canvas_brush.BrushTool(self, erase=False),
+            "eraser": canvas_brush.BrushTool(self, erase=True),
+            **canvas_shape_tools.make_tools(self),  # point, line, linestrip, circle, rotation
         }
         self.mode = "ai"
 
@@ -194,7 +203,7 @@ class Canvas(QtWidgets.QWidget):
     def visible_indices(self) -> List[int]:
         if not self.show_shapes:
             return []
-        hidden = self.hidden
+        hidden = self.hidden | self.suppressed
         return [i for i in range(len(self.shapes)) if i not in hidden]
 
     def set_selection(self, indices: Iterable[int]) -> None:
@@ -223,7 +232,8 @@ class Canvas(QtWidgets.QWidget):
         return self.tools[self.mode]
 
     def set_mode(self, mode: str) -> None:
-        """``"ai"``, ``"polygon"``, ``"rectangle"`` or ``"edit"``."""
+        """A key of :attr:`tools`: ``"ai"``, ``"polygon"``, ``"rectangle"``, ``"edit"``, ``"brush"``,
+        ``"eraser"``, ``"point"``, ``"line"``, ``"linestrip"``, ``"circle"`` or ``"rotation"``."""
         if mode not in self.tools:
             raise ValueError(f"unknown canvas mode {mode!r}")
         if mode != getattr(self, "_mode", None):
@@ -365,4 +375,4 @@ class Canvas(QtWidgets.QWidget):
     def shape_index_at(self, x: float, y: float, radius_px: float = 4.0,
                        among: Optional[Callable[[int], bool]] = None) -> Optional[int]:
         """The topmost visible shape containing image point (x, y) or within ``radius_px`` of its outline."""
-        return canvas_paint.hit_shape(self, x, y, radius_px / self.scale, among)
+        return canvas_hit.hit_shape(self, x, y, radius_px / self.scale, among)
