@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import TYPE_CHECKING, List, Optional, Union
 
 import numpy as np
 
@@ -33,7 +33,9 @@ from anylabel.filelock import locked
 from anylabel.formats.labelme import load_labelme, save_labelme
 from anylabel.geometry import mask_to_polygons
 from anylabel.imaging.video import FrameSource
-from anylabel.tracking.session import FrameResult
+
+if TYPE_CHECKING:  # pragma: no cover - the session imports torch; the files need none of it
+    from anylabel.tracking.session import FrameResult
 
 PathLike = Union[str, Path]
 
