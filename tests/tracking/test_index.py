@@ -43,7 +43,8 @@ def test_rows_give_range_label_and_interpolated_frames() -> None:
 def test_votes_give_one_label_with_confidence_and_flag_disagreement() -> None:
     index = VideoIndex()
     for f in range(4):  # girl on 4 frames by vote, but a person typed "kid" on the first
-        index.update(f, _ann([_voted("kid" if f == 0 else "girl", 1, "girl"), _voted("dog", 2, "dog" if f < 2 else "cat")]))
+        index.update(f, _ann([_voted("kid" if f == 0 else "girl", 1, "girl"),
+                              _voted("dog", 2, "dog" if f < 2 else "cat")]))
     rows = {r.track_id: r for r in index.tracks()}
     assert rows[1].label == "girl" and abs(rows[1].confidence - 1.0) < 1e-6
     assert rows[1].review and rows[1].disagreeing == (0,), "frames whose labels differ are flagged"

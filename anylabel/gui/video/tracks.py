@@ -200,7 +200,7 @@ class VideoTracks:
         if self.active and row is not None and row in report.frames_written and not docs.dirty:
             ann, _ = folder.load(row)  # what the file holds now (and its version, so saving it is not refused)
             docs.push(SetShapes(ann.shapes, f"interpolate {what}"))  # Ctrl+Z takes it back on this frame
-            self.host.mark_saved()
+            docs.mark_saved()
         notes = report.skipped + report.kept
         cancelled = " (cancelled)" if report.cancelled else ""
         self._status(f"Interpolated {what}{cancelled}: {report.shapes} shape(s) on {len(report.frames_written)} "
