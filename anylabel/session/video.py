@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from anylabel.document.history import Command
 from anylabel.document.shape import ImageAnnotation, Shape
@@ -91,6 +91,24 @@ def start_frame(direction: str, shown: int, pending: Sequence[int]) -> Optional[
     if direction == "backward":
         return max([int(shown), *pending])
     return None
+
+
+def record_votes(shapes: Sequence[Shape], votes: Mapping[str, Sequence[Tuple[str, float]]]) -> None:
+    """Record label proposals for the mask of ``shapes`` (one object on one frame) in each shape, as
+    ``anylabel autolabel`` does: ``votes`` maps the key (``semantic``, ``classifier``) to ``(label, score)``
+    pairs, best first. The object list's one label per track (:mod:`anylabel.tracking.track_labels`) weighs
+    them over the track's frames; an empty list records nothing."""
+    from anylabel.semantic import Proposal, Vote
+
+    for key, items in votes.items():
+        ranked = sorted(((str(label), float(score)) for label, score in items), key=lambda p: -p[1])
+        if not ranked:
+            continue
+        vote = Vote(label=ranked[0][0], confidence=ranked[0][1],
+                    proposals=tuple(Proposal(label, -1, score) for label, score in ranked[:3]),
+                    source=key).to_dict()
+        for s in shapes:
+            s.extra[key] = dict(vote)
 
 
 #: how far a propagation goes: to the video's end (frame 0 backwards), N frames, or to a chosen frame

@@ -93,9 +93,13 @@ def test_backward_and_both_ways_from_a_late_prompt(qtbot, window, video_file, tm
     assert window.open_path(str(video_file))
     panel = window.features["video"]
     qtbot.waitUntil(lambda: panel.worker.session is not None, timeout=60000)
+    # what the SSA vote says at F is recorded in the shapes: the object list's one label per track
+    window.host.add_suggestion_provider("SSA vote", lambda image, mask: [("child", 0.8), ("dog", 0.2)])
     panel.goto(5)
     click_object(qtbot, window, 210, 350)
     finish(qtbot, window, "child")
+    assert {s.extra["semantic"]["label"] for s in window.annotation.shapes} == {"child"}
+    window.host.remove_suggestion_provider("SSA vote")
     with qtbot.waitSignal(panel.worker.propagationFinished, timeout=120000) as done:
         press(qtbot, window, Qt.Key_M, Qt.ControlModifier | Qt.ShiftModifier)  # backward
     assert done.args == [6, False]
@@ -113,7 +117,9 @@ def test_backward_and_both_ways_from_a_late_prompt(qtbot, window, video_file, tm
         assert (2, "bed") in frame_tracks(out, f), f
     assert all(t != 1 for t, _ in frame_tracks(out, 7)), "object 1 was not re-tracked"
     rows = {r[0]: r for r in panel.dock_widget.object_list.row_texts()}
-    assert rows["1"][1:3] == ["child", "0–5 (6)"] and rows["2"][1:3] == ["bed", "0–7 (8)"]
+    assert rows["1"][1:3] == ["child (80%)", "0–5 (6)"] and rows["2"][1:3] == ["bed", "0–7 (8)"]
+    assert json.loads((out / "clip_000005.json").read_text())["shapes"][0]["semantic"]["label"] == "child", \
+        "the vote outlives the re-tracking of its frame"
 
 
 def test_range_n_frames_and_keep_earlier_annotations(qtbot, window, video_file, tmp_path) -> None:

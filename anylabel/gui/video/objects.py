@@ -11,10 +11,16 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 import numpy as np
 
 from anylabel.gui.ai.worker import SegmentRequest
+from anylabel.gui.suggestions.clip import SOURCE as CLIP_SOURCE
+from anylabel.gui.suggestions.semantic import SOURCE as SSA_SOURCE
 from anylabel.gui.video.dock import VideoDock
 from anylabel.gui.video.frames import VideoFrameFolder, shape_mask
 from anylabel.gui.video.worker import Target, TrackerWorker
-from anylabel.session.video import ReplaceTrack, as_track, track_shape_ids
+from anylabel.session.video import ReplaceTrack, as_track, record_votes, track_shape_ids
+
+#: the label-suggestion sources whose proposals are recorded in a confirmed object's shapes, and under which
+#: key (the keys ``anylabel autolabel`` writes, read by :mod:`anylabel.tracking.track_labels`)
+VOTE_KEYS_BY_SOURCE = {SSA_SOURCE: "semantic", CLIP_SOURCE: "classifier"}
 
 if TYPE_CHECKING:  # pragma: no cover
     from anylabel.gui.features import FeatureHost
@@ -97,12 +103,15 @@ class VideoObjects:
         if not self.active:
             return False
         docs, obj = self.host.documents, self.current_obj
-        choice = self._choose_label(obj, mask)
+        sources = self.host.suggestion_sources(mask)
+        choice = self._choose_label(obj, sources)
         shapes = docs.finished_shapes(mask, polygons, choice)
         if shapes is None:
             return True
         corrected = obj in self.known_objects()  # before the push: the object list learns of it then
         shapes = as_track(shapes, obj, choice.group_id)  # its parts: group = track, as the tracker writes them
+        # what the SSA vote / CLIP said about this frame's mask: the object list's one label per track
+        record_votes(shapes, {key: sources.get(name, []) for name, key in VOTE_KEYS_BY_SOURCE.items()})
         old = track_shape_ids(docs.annotation, obj)
         indices = docs.push(ReplaceTrack(old, shapes, f"object {obj}: {choice.label}"))
         docs.object_finished(choice.label, indices)
@@ -118,12 +127,11 @@ class VideoObjects:
             self.new_object()
         return True
 
-    def _choose_label(self, obj: int, mask: np.ndarray) -> Any:
+    def _choose_label(self, obj: int, sources: Dict[str, list]) -> Any:
         """The label of a confirmed object: its own label pre-filled for a correction; for a new object the
-        suggestions (SSA vote, CLIP), accepted without asking above ``config.auto_accept_confidence``, as
-        the window does for images."""
+        suggestions (SSA vote, CLIP: ``sources``), accepted without asking above
+        ``config.auto_accept_confidence``, as the window does for images."""
         host = self.host
-        sources = host.suggestion_sources(mask)
         merged = sorted((s for items in sources.values() for s in items), key=lambda s: -s[1])
         threshold = host.config.auto_accept_confidence
         if obj not in self.known_objects() and merged and threshold is not None and merged[0][1] >= threshold:
