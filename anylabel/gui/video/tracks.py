@@ -8,6 +8,7 @@ declared below and set by the panel. Everything of the window is reached through
 """
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Dict, List, Optional
 
 from PyQt5 import QtCore
@@ -25,8 +26,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from anylabel.gui.features import FeatureHost
     from anylabel.tracking.interpolate import InterpolationReport
 
-#: the object list is refilled at most this often while the tracker writes frames
+#: the object list is refilled at most this often while the tracker writes frames ...
 REFRESH_MS = 250
+#: ... and never takes more than 1/REFRESH_SHARE of the GUI thread: on a long video, where refilling costs
+#: more, it is refilled less often (the tracker's thread shares the interpreter with it)
+REFRESH_SHARE = 20
 
 
 class VideoTracks:
@@ -41,6 +45,7 @@ class VideoTracks:
     index: VideoIndex
     jobs: TaskWorker  # reading the frame files, interpolation: the one worker idiom
     _refresh_timer: QtCore.QTimer
+    _refresh_ms: float
 
     @property
     def active(self) -> bool:
@@ -62,6 +67,7 @@ class VideoTracks:
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(REFRESH_MS)
         self._refresh_timer.timeout.connect(self.show_objects)
+        self._refresh_ms = 0.0  # what the last refill took
         self.worker.on_written = lambda frame, ann: self.index.update(frame, ann)
         self.host.documents.on_shapes_changed(self._on_shapes_changed)
         d = self.dock_widget
@@ -107,7 +113,7 @@ class VideoTracks:
 
     def schedule_refresh(self) -> None:
         if not self._refresh_timer.isActive():
-            self._refresh_timer.start()
+            self._refresh_timer.start(max(REFRESH_MS, int(REFRESH_SHARE * self._refresh_ms)))
 
     def known_objects(self) -> Dict[int, str]:
         """Every object of the video: the tracks of its files, and those confirmed in the tracker since."""
@@ -117,6 +123,7 @@ class VideoTracks:
 
     def show_objects(self) -> None:
         """Refill the object list and the object chooser."""
+        t0 = time.perf_counter()
         rows = self.index.tracks()
         extra = {o: label for o, label in self.objects.items() if o not in {r.track_id for r in rows}}
         d = self.dock_widget
@@ -124,6 +131,7 @@ class VideoTracks:
         objects = {r.track_id: r.label for r in rows}
         objects.update(extra)
         d.set_objects(objects, self.current_obj)
+        self._refresh_ms = (time.perf_counter() - t0) * 1000
 
     def _pick_object(self, track_id: int) -> None:
         """A click in the object list: the next clicks correct that object."""
