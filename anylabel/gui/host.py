@@ -161,9 +161,10 @@ class WindowDocuments:
         """The shown annotation equals its file now (a feature wrote the file and showed what it holds)."""
         self._w.history.mark_saved()
 
-    def on_shapes_changed(self, fn: Callable[[], None]) -> None:
-        """``fn()`` after every change of the shown annotation's shapes (an edit, undo, redo, a new image)."""
-        self._w.session.shapes_changed.connect(lambda *_: fn())
+    def on_shapes_changed(self, fn: Callable[[str], None]) -> None:
+        """``fn(kind)`` after every change of the shown annotation's shapes: ``do``, ``undo``, ``redo`` (a
+        person's edit), ``reset`` (an image shown or reloaded), ``saved``."""
+        self._w.session.shapes_changed.connect(lambda event: fn(event.kind))
 
 
 class WindowHost:

@@ -7,6 +7,8 @@
   multi-part mask share ``group_id = track_id`` as the tracker writes them
   (:func:`anylabel.tracking.output.mask_shapes`), so a correction on a later frame reads "track 1" like the
   tracked frames, not "#2 track 1" (an automatic group id).
+* :func:`update_outside`: deleting every shape of a track on a frame marks it "outside" there (interpolation
+  leaves the frame empty); undo takes the mark back.
 * :class:`SetShapes`: the whole frame replaced by what its file now holds (after interpolation wrote it),
   undoable.
 * :class:`PropagationSettings`: the Video dock's direction, range and keep / replace choice turned into the
@@ -15,7 +17,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from anylabel.document.history import Command
 from anylabel.document.shape import ImageAnnotation, Shape
@@ -109,6 +111,25 @@ def record_votes(shapes: Sequence[Shape], votes: Mapping[str, Sequence[Tuple[str
                     source=key).to_dict()
         for s in shapes:
             s.extra[key] = dict(vote)
+
+
+def update_outside(annotation: ImageAnnotation, before: Set[int], mark: bool = True) -> Set[int]:
+    """After a person's edit of a frame: a track whose every shape was deleted there (it was in ``before``, the
+    frame's tracks before the edit) is marked as not visible on the frame (CVAT's "outside", the key
+    :data:`~anylabel.tracking.interpolate.OUTSIDE`), so interpolation never puts it back; a track that is
+    back (undo, a new prompt) is visible again. ``mark=False`` (an undo: a removal that takes back an
+    addition) only clears marks. The shapes list is not touched. Returns the frame's tracks now."""
+    from anylabel.tracking.interpolate import OUTSIDE, outside_tracks
+
+    now = {int(s.track_id) for s in annotation.shapes if s.track_id is not None}
+    hidden = outside_tracks(annotation) - now
+    if mark:
+        hidden |= set(before) - now
+    if hidden:
+        annotation.extra[OUTSIDE] = sorted(hidden)
+    else:
+        annotation.extra.pop(OUTSIDE, None)
+    return now
 
 
 #: how far a propagation goes: to the video's end (frame 0 backwards), N frames, or to a chosen frame

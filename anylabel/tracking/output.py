@@ -88,11 +88,16 @@ def merge_result(annotation: ImageAnnotation, result: FrameResult, tolerance: fl
                  min_area: float = 4.0, existing: str = "replace") -> ImageAnnotation:
     """Replace, in ``annotation`` (in place), the shapes of the objects in ``result``; return it.
 
-    ``existing="keep"``: objects that already have shapes in ``annotation`` are left as they are."""
+    ``existing="keep"``: objects that already have shapes in ``annotation``, or that a person marked as not
+    visible on the frame (``outside``, :mod:`anylabel.tracking.interpolate`), are left as they are; with
+    ``replace`` an object the tracker sees there is visible again (its outside mark is cleared)."""
+    from anylabel.tracking.interpolate import mark_outside, outside_tracks
+
     check_existing(existing)
     tracked = set(result.masks)
+    hidden = outside_tracks(annotation)
     if existing == "keep":
-        tracked -= {s.track_id for s in annotation.shapes}
+        tracked -= {s.track_id for s in annotation.shapes} | hidden
     kept = [s for s in annotation.shapes if s.track_id not in tracked]
     before = {s.track_id: s for s in reversed(annotation.shapes) if s.track_id in tracked}  # first part of each
     new: List[Shape] = []
@@ -105,6 +110,8 @@ def merge_result(annotation: ImageAnnotation, result: FrameResult, tolerance: fl
             carry_details(before[obj_id], parts)
         new.extend(parts)
     annotation.shapes = kept + new
+    for obj_id in hidden & {s.track_id for s in new}:
+        mark_outside(annotation, obj_id, outside=False)
     annotation.frame_index = result.frame_index
     return annotation
 

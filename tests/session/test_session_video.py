@@ -81,3 +81,21 @@ def test_remembered_settings_survive_bad_values() -> None:
                                          "other": 1})
     assert bad == PropagationSettings()
     assert PropagationSettings.from_dict(None) == PropagationSettings()
+
+
+def test_deleting_a_tracks_last_shape_marks_it_outside_the_frame() -> None:
+    from anylabel.session.video import update_outside
+    from anylabel.tracking.interpolate import outside_tracks
+
+    ann = ImageAnnotation("a.jpg", 10, 10, [box("car", 0, 7), box("car", 3, 7), box("dog", 5, 2)])
+    before = {2, 7}
+    ann.shapes = ann.shapes[1:]  # one of the car's two parts: still visible
+    assert update_outside(ann, before) == {2, 7} and outside_tracks(ann) == set()
+    ann.shapes = ann.shapes[1:]
+    assert update_outside(ann, {2, 7}) == {2} and outside_tracks(ann) == {7}
+    shapes = ann.shapes
+    ann.shapes.append(box("car", 0, 7))  # undo, or prompted again
+    assert update_outside(ann, {2}) == {2, 7} and outside_tracks(ann) == set()
+    ann.shapes.pop()  # an undo of an addition: no deletion by a person
+    assert update_outside(ann, {2, 7}, mark=False) == {2} and outside_tracks(ann) == set()
+    assert ann.shapes is shapes, "the list the window draws is never replaced"

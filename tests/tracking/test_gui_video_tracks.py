@@ -181,5 +181,23 @@ def test_interpolation_in_the_window_is_marked_and_undoable(qtbot, window, video
     assert rows == [["7", "car", "0–4 (5), 3 interpolated", ""]]
     window.undo()
     assert window.annotation.shapes == [] and window.history.dirty
+    assert "outside_tracks" not in window.annotation.extra, "undoing the fill is no deletion"
     window.redo()
     assert len(window.annotation.shapes) == 1 and not window.history.dirty
+
+    # the car is hidden on frame 2: deleting its box marks it "outside" there, and interpolating again
+    # leaves the frame empty (as CVAT); frame 1 keeps frame 0's box, frame 3 stays empty up to frame 4
+    press(qtbot, window, Qt.Key_J, Qt.ControlModifier)  # edit mode
+    window.canvas.set_selection({0})
+    press(qtbot, window, Qt.Key_Delete)
+
+    assert window.annotation.shapes == [] and window.annotation.extra.get("outside_tracks") == [7]
+    window.undo()
+    assert len(window.annotation.shapes) == 1 and "outside_tracks" not in window.annotation.extra
+    window.redo()
+    assert window.annotation.shapes == [] and window.annotation.extra.get("outside_tracks") == [7]
+    assert window.save()
+    press(qtbot, window, Qt.Key_J, Qt.ControlModifier | Qt.ShiftModifier)
+    qtbot.waitUntil(lambda: "Interpolated" in panel.dock_widget.status.text(), timeout=20000)
+    assert window.annotation.shapes == [] and frame_tracks(out, 2) == set()
+    assert frame_tracks(out, 1) == {(7, "car")} and frame_tracks(out, 3) == set()

@@ -1,7 +1,8 @@
 """Video mode's tracks: the object list (from :class:`~anylabel.tracking.index.VideoIndex`, so it lists the
 objects of the files, which keep their ids after Reset tracker), the labels dock counting instances, and
 keyframe interpolation (:func:`anylabel.tracking.interpolate.interpolate_folder` on a worker, with progress
-and cancel; the shown frame's change is one undo step).
+and cancel; the shown frame's change is one undo step; deleting a track's last shape on a frame marks it
+"outside" there, :func:`anylabel.session.video.update_outside`, so interpolation leaves that frame empty).
 
 :class:`VideoTracks` is mixed into :class:`anylabel.gui.video.panel.VideoPanel`; the attributes it reads are
 declared below and set by the panel. Everything of the window is reached through the feature host.
@@ -9,7 +10,7 @@ declared below and set by the panel. Everything of the window is reached through
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
 
 from PyQt5 import QtCore
 
@@ -18,7 +19,7 @@ from anylabel.gui.tasks import TaskWorker
 from anylabel.gui.video.dock import VideoDock
 from anylabel.gui.video.frames import VideoFrameFolder
 from anylabel.gui.video.worker import TrackerWorker
-from anylabel.session.video import SetShapes
+from anylabel.session.video import SetShapes, update_outside
 from anylabel.tracking.index import VideoIndex
 from anylabel.tracking.instances import label_instances
 
@@ -46,6 +47,8 @@ class VideoTracks:
     jobs: TaskWorker  # reading the frame files, interpolation: the one worker idiom
     _refresh_timer: QtCore.QTimer
     _refresh_ms: float
+    _shown_tracks: Tuple[Optional[int], Set[int]]
+    _filling: bool
 
     @property
     def active(self) -> bool:
@@ -68,6 +71,8 @@ class VideoTracks:
         self._refresh_timer.setInterval(REFRESH_MS)
         self._refresh_timer.timeout.connect(self.show_objects)
         self._refresh_ms = 0.0  # what the last refill took
+        self._shown_tracks: Tuple[Optional[int], Set[int]] = (None, set())  # the shown frame and its tracks
+        self._filling = False  # interpolation is putting its result on the shown frame
         self.worker.on_written = lambda frame, ann: self.index.update(frame, ann)
         self.host.documents.on_shapes_changed(self._on_shapes_changed)
         d = self.dock_widget
@@ -105,11 +110,20 @@ class VideoTracks:
         self.jobs.cancel("index")
         self.host.set_label_counter(None)
 
-    def _on_shapes_changed(self) -> None:
+    def _on_shapes_changed(self, kind: str) -> None:
         docs = self.host.documents
-        if self.active and docs.row is not None:
-            self.index.update(docs.row, docs.annotation)
-            self.schedule_refresh()
+        ann = docs.annotation
+        if not self.active or docs.row is None or ann is None:
+            return
+        if kind in ("do", "undo", "redo") and self._shown_tracks[0] == docs.row and not self._filling:
+            # a person deleted a track's last shape here (or redid that): "outside" on this frame; an undo
+            # that brings it back clears the mark (an undo that takes an addition back marks nothing)
+            tracks = update_outside(ann, self._shown_tracks[1], mark=kind != "undo")
+        else:  # a frame shown or reloaded: what it holds is the baseline
+            tracks = {int(s.track_id) for s in ann.shapes if s.track_id is not None}
+        self._shown_tracks = (docs.row, tracks)
+        self.index.update(docs.row, ann)
+        self.schedule_refresh()
 
     def schedule_refresh(self) -> None:
         if not self._refresh_timer.isActive():
@@ -207,7 +221,11 @@ class VideoTracks:
         row = docs.row
         if self.active and row is not None and row in report.frames_written and not docs.dirty:
             ann, _ = folder.load(row)  # what the file holds now (and its version, so saving it is not refused)
-            docs.push(SetShapes(ann.shapes, f"interpolate {what}"))  # Ctrl+Z takes it back on this frame
+            self._filling = True  # not a person's deletion: interpolation may remove its stale shapes
+            try:
+                docs.push(SetShapes(ann.shapes, f"interpolate {what}"))  # Ctrl+Z takes it back on this frame
+            finally:
+                self._filling = False
             docs.mark_saved()
         notes = report.skipped + report.kept
         cancelled = " (cancelled)" if report.cancelled else ""
