@@ -201,3 +201,26 @@ def test_interpolation_in_the_window_is_marked_and_undoable(qtbot, window, video
     qtbot.waitUntil(lambda: "Interpolated" in panel.dock_widget.status.text(), timeout=20000)
     assert window.annotation.shapes == [] and frame_tracks(out, 2) == set()
     assert frame_tracks(out, 1) == {(7, "car")} and frame_tracks(out, 3) == set()
+
+
+def test_vote_track_labels_runs_the_ssa_vote_over_every_frame(qtbot, window, video_file, tmp_path) -> None:
+    from PIL import Image
+
+    out, maps = tmp_path / "out", tmp_path / "maps"
+    maps.mkdir()
+    (maps / "class_names.txt").write_text("_background_\ngirl\ndog\n")
+    for f in range(4):  # the label map says girl under track 1 on frames 0-2, dog on frame 3
+        cm = np.zeros((540, 960), np.uint8)
+        cm[100:181, 100:181] = 1 if f < 3 else 2
+        Image.fromarray(cm, mode="L").save(maps / f"clip_{f:06d}.png")
+    write_frames(video_file, out, {f: [part("child", 1)] for f in range(4)})
+    window.config.semantic = f"labelmap:{maps}"
+    assert window.open_path(str(video_file))
+    panel = window.features["video"]
+    qtbot.waitUntil(lambda: panel.index.track_ids() == [1], timeout=10000)
+    panel.dock_widget.vote_button.click()
+    qtbot.waitUntil(lambda: "Voted" in panel.dock_widget.status.text(), timeout=30000)
+    assert panel.dock_widget.object_list.row_texts() == [["1", "girl (75%)", "0–3 (4)", "⚑ review"]]
+    assert [s.label for s in window.annotation.shapes] == ["child"], "a person applies the decision"
+    assert window.annotation.shapes[0].extra["semantic"]["label"] == "girl" and not window.history.dirty
+    assert json.loads((out / "clip_000003.json").read_text())["shapes"][0]["semantic"]["label"] == "dog"

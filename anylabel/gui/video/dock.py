@@ -25,7 +25,8 @@ class VideoDock(QtWidgets.QWidget):
         frameRequested(int): the user moved the slider, pressed previous / next, or jumped.
         objectChosen(int): the object the next clicks are for (an existing id, or a new one).
         newObjectRequested(): "New object".
-        propagateRequested(), cancelRequested(), resetRequested(), interpolateRequested(): the buttons.
+        propagateRequested(), cancelRequested(), resetRequested(), interpolateRequested(), voteRequested():
+            the buttons.
         settingsChanged(): a propagation setting changed (direction, range, N, keep / replace).
     """
 
@@ -36,6 +37,7 @@ class VideoDock(QtWidgets.QWidget):
     cancelRequested = QtCore.pyqtSignal()
     resetRequested = QtCore.pyqtSignal()
     interpolateRequested = QtCore.pyqtSignal()
+    voteRequested = QtCore.pyqtSignal()
     settingsChanged = QtCore.pyqtSignal()
 
     def __init__(self, icon: Callable[[str], QtGui.QIcon] = lambda _label: QtGui.QIcon(),
@@ -72,6 +74,9 @@ class VideoDock(QtWidgets.QWidget):
         self.interpolate_button = QtWidgets.QPushButton("Interpolate")
         self.interpolate_button.setToolTip("Fill the frames between keyframes of the selected track, or of every "
                                            "track when none is selected (Ctrl+Shift+J)")
+        self.vote_button = QtWidgets.QPushButton("Vote labels")
+        self.vote_button.setToolTip("The SSA vote / CLIP over every frame of the selected track (or of every track): "
+                                    "one label per track with its confidence, ⚑ where frames disagree")
         self.object_list = ObjectList(icon)
         self.follow_box = QtWidgets.QCheckBox("Follow")
         self.follow_box.setToolTip("Show each frame as the tracker finishes it")
@@ -91,7 +96,8 @@ class VideoDock(QtWidgets.QWidget):
         track.addStretch(1)
         run = QtWidgets.QHBoxLayout()
         for w in (self.direction_box, self.range_box, self.count_box, self.end_box, self.existing_box,
-                  self.propagate_button, self.cancel_button, self.progress, self.follow_box, self.interpolate_button):
+                  self.propagate_button, self.cancel_button, self.progress, self.follow_box, self.interpolate_button,
+                  self.vote_button):
             run.addWidget(w)
         run.addStretch(1)
         controls = QtWidgets.QVBoxLayout()
@@ -114,6 +120,7 @@ class VideoDock(QtWidgets.QWidget):
         self.cancel_button.clicked.connect(self.cancelRequested.emit)
         self.reset_button.clicked.connect(self.resetRequested.emit)
         self.interpolate_button.clicked.connect(self.interpolateRequested.emit)
+        self.vote_button.clicked.connect(self.voteRequested.emit)
         for box in (self.direction_box, self.range_box, self.existing_box):
             box.activated.connect(lambda _i: self._settings_changed())
         for spin in (self.count_box, self.end_box):
@@ -175,6 +182,7 @@ class VideoDock(QtWidgets.QWidget):
     def set_running(self, running: bool, total: int = 0) -> None:
         self.propagate_button.setEnabled(not running)
         self.interpolate_button.setEnabled(not running)
+        self.vote_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         self.progress.setVisible(running)
         if running:

@@ -121,7 +121,8 @@ class VideoPanel(VideoObjects, VideoTracks, QtCore.QObject):
         act = QtWidgets.QAction("&Open video or frame folder…", parent)
         act.triggered.connect(self.open_dialog)
         menu.insertAction(first, act)
-        for text, slot in (("&Cancel propagation", self.cancel), ("&New object", self.new_object)):
+        for text, slot in (("&Vote track labels (SSA / CLIP over every frame)", self.vote_labels),
+                           ("&Cancel propagation", self.cancel), ("&New object", self.new_object)):
             action = QtWidgets.QAction(text, parent)
             action.triggered.connect(slot)
             menu.addAction(action)
@@ -280,7 +281,7 @@ class VideoPanel(VideoObjects, VideoTracks, QtCore.QObject):
         if not self.active or docs.row is None:
             host.status("Open a video first (Video → Open video or frame folder)", 4000)
             return
-        if self.worker.propagating or self.jobs.running_kind == "interpolate":
+        if self.worker.propagating or self.jobs.running_kind in ("interpolate", "vote"):
             host.status("Already propagating or interpolating (Cancel stops it)", 3000)
             return
         if self.tracking == "off":
@@ -318,6 +319,7 @@ class VideoPanel(VideoObjects, VideoTracks, QtCore.QObject):
         """Stop the running propagation (or interpolation) before its next frame."""
         self.worker.cancel()
         self.jobs.cancel("interpolate")
+        self.jobs.cancel("vote")
 
     def reset_tracker(self) -> None:
         """Ctrl+Shift+R: forget every object, prompt and memory of the tracker; files are kept."""

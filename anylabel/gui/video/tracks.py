@@ -26,6 +26,7 @@ from anylabel.tracking.instances import label_instances
 if TYPE_CHECKING:  # pragma: no cover
     from anylabel.gui.features import FeatureHost
     from anylabel.tracking.interpolate import InterpolationReport
+    from anylabel.tracking.track_votes import VoteReport
 
 #: the object list is refilled at most this often while the tracker writes frames ...
 REFRESH_MS = 250
@@ -79,6 +80,7 @@ class VideoTracks:
         d.object_list.objectPicked.connect(self._pick_object)
         d.object_list.objectActivated.connect(self._show_object)
         d.interpolateRequested.connect(self.interpolate)
+        d.voteRequested.connect(self.vote_labels)
 
     # ------------------------------------------------------------------------------ the index
     def _start_index(self) -> None:
@@ -169,8 +171,8 @@ class VideoTracks:
         if not self.active or self.folder is None:
             host.status("Open a video first (Video → Open video or frame folder)", 4000)
             return
-        if self.worker.propagating or self.jobs.running_kind == "interpolate":
-            host.status("Wait for the running propagation or interpolation (Cancel stops it)", 3000)
+        if self.worker.propagating or self.jobs.running_kind in ("interpolate", "vote"):
+            host.status("Wait for the running propagation, interpolation or vote (Cancel stops it)", 3000)
             return
         if docs.dirty and not docs.save():
             return
@@ -199,6 +201,77 @@ class VideoTracks:
                          on_progress=lambda n, total, *_: self._interpolation_progress(n, total),
                          on_cancelled=lambda: self._interpolation_failed("cancelled"))
 
+    def _show_written(self, frames: List[int], text: str) -> None:
+        """The worker rewrote the files of ``frames``: the shown frame, when among them and not edited, shows
+        what its file holds now as one undo step (Ctrl+Z takes it back on this frame)."""
+        docs, folder = self.host.documents, self.folder
+        row = docs.row
+        if folder is None or not self.active or row is None or row not in frames or docs.dirty:
+            return
+        ann, _ = folder.load(row)  # what the file holds now (and its version, so saving it is not refused)
+        self._filling = True  # not a person's deletion: interpolation may remove its stale shapes
+        try:
+            docs.push(SetShapes(ann.shapes, text))
+        finally:
+            self._filling = False
+        docs.mark_saved()
+
+    # ------------------------------------------------------------------------------ one label per track
+    def vote_labels(self) -> None:
+        """Video → Vote track labels: the SSA vote (the ``semantic`` setting) and CLIP (``clip_model``) over
+        every frame of the selected track, else of every track, on the worker with progress and cancel; the
+        object list then shows each track's one label, its confidence and the review flag. Labels are not
+        changed (a person applies the decision: Ctrl+E on the shapes)."""
+        host, docs, d = self.host, self.host.documents, self.dock_widget
+        if not self.active or self.folder is None:
+            host.status("Open a video first (Video → Open video or frame folder)", 4000)
+            return
+        if self.worker.propagating or self.jobs.running_kind in ("interpolate", "vote"):
+            host.status("Wait for the running propagation, interpolation or vote (Cancel stops it)", 3000)
+            return
+        cfg = host.config
+        if not cfg.semantic and not cfg.clip_model:
+            host.warn("Voting needs a semantic branch (SSA: the semantic setting) or a CLIP model (clip_model); "
+                      "set one in the AI menu first.", "Track labels")
+            return
+        if docs.dirty and not docs.save():
+            return
+        track = d.object_list.selected_track()
+        tracks: Optional[List[int]] = [track] if track is not None and track in self.index.track_ids() else None
+        from anylabel.tracking.folder import TrackedFolder
+
+        folder, index = self.folder, self.index
+        tracked = TrackedFolder(folder.output_dir, folder.annotations)
+        settings = (cfg.semantic, cfg.clip_model, cfg.clip_vocabulary, getattr(cfg, "device", None))
+        what = f"track {track}" if tracks else "every track"
+        d.set_running(True, 1)
+        self._status(f"Voting for the label of {what} on its frames…")
+
+        def job(ctx) -> "VoteReport":  # noqa: ANN001 - the worker's JobContext
+            from anylabel.tracking.track_votes import labeler_from_settings, vote_tracks
+
+            labeler = labeler_from_settings(*settings)
+            try:
+                report = vote_tracks(tracked, labeler, tracks, progress=lambda n, total: ctx.progress(n, total),
+                                     cancelled=lambda: ctx.cancelled)
+            finally:
+                labeler.close()
+            for f in report.frames_written:
+                index.update(f, load_labelme(folder.annotation_path(f)))
+            return report
+
+        self.jobs.submit(job, kind="vote", on_done=lambda r: self._voted(r, what), on_failed=self._interpolation_failed,
+                         on_progress=lambda n, total, *_: self._interpolation_progress(n, total),
+                         on_cancelled=lambda: self._interpolation_failed("cancelled"))
+
+    def _voted(self, report: "VoteReport", what: str) -> None:
+        self.dock_widget.set_running(False)
+        self._show_written(report.frames_written, f"vote the label of {what}")
+        flagged = [r.track_id for r in self.index.tracks() if r.review]
+        self._status(f"Voted for {what}{' (cancelled)' if report.cancelled else ''}: {report.votes} frame vote(s)"
+                     + (f"; review: {', '.join(map(str, flagged))}" if flagged else ""))
+        self.show_objects()
+
     def _interpolation_progress(self, done: int, total: int) -> None:
         bar = self.dock_widget.progress
         bar.setRange(0, max(1, total))
@@ -206,9 +279,9 @@ class VideoTracks:
 
     def _interpolation_failed(self, message: str) -> None:
         self.dock_widget.set_running(False)
-        self._status(f"Interpolation: {message}")
+        self._status(f"Stopped: {message}")
         if message != "cancelled":
-            self.host.warn(message, "Interpolation")
+            self.host.warn(message, "Video")
 
     def _interpolated(self, report: "InterpolationReport", what: str) -> None:
         docs, folder = self.host.documents, self.folder
@@ -218,15 +291,7 @@ class VideoTracks:
         for f in report.frames_written:
             folder.set_annotated(f, True)
             docs.refresh_row(f)
-        row = docs.row
-        if self.active and row is not None and row in report.frames_written and not docs.dirty:
-            ann, _ = folder.load(row)  # what the file holds now (and its version, so saving it is not refused)
-            self._filling = True  # not a person's deletion: interpolation may remove its stale shapes
-            try:
-                docs.push(SetShapes(ann.shapes, f"interpolate {what}"))  # Ctrl+Z takes it back on this frame
-            finally:
-                self._filling = False
-            docs.mark_saved()
+        self._show_written(report.frames_written, f"interpolate {what}")
         notes = report.skipped + report.kept
         cancelled = " (cancelled)" if report.cancelled else ""
         self._status(f"Interpolated {what}{cancelled}: {report.shapes} shape(s) on {len(report.frames_written)} "
