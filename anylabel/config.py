@@ -70,7 +70,10 @@ SHORTCUTS: Dict[str, tuple] = {
     "quit": (["Ctrl+Q"], "Quit"),
     # used by the video panel (issue 5) and the export dialog (issue 7); reserved here so that the file
     # validates and clashes are found in one place
-    "propagate": (["Ctrl+M"], "Video: propagate the tracked objects"),
+    "propagate": (["Ctrl+M"], "Video: propagate the tracked objects forward"),
+    "propagate_backward": (["Ctrl+Shift+M"], "Video: propagate the tracked objects backward (towards frame 0)"),
+    "propagate_both": (["Ctrl+Alt+M"], "Video: propagate both ways (an object gets the frames before its prompt too)"),
+    "interpolate": (["Ctrl+Shift+J"], "Video: interpolate between keyframes (the selected track, else all)"),
     "reset_tracker": (["Ctrl+Shift+R"], "Video: reset the tracker (annotations are kept)"),
     "export": (["Ctrl+Shift+E"], "Export the dataset"),
     "find_text": (["Ctrl+Shift+F"], "Find objects by text (CLIP): the best matches become the AI preview"),

@@ -120,6 +120,10 @@ def build_actions(w: "MainWindow") -> Dict[str, QtWidgets.QAction]:
     add("zoom_original", "Zoom &100 %", lambda: w.canvas.set_zoom(1.0))
     add("shortcuts", "&Shortcuts…", w.show_shortcuts)
     add("propagate", "&Propagate tracks", w.video_action("propagate"))
+    add("propagate_backward", "Propagate tracks &backward", w.video_action("propagate_backward"))
+    add("propagate_both", "Propagate tracks both &ways", w.video_action("propagate_both"))
+    add("interpolate", "&Interpolate between keyframes", w.video_action("interpolate"),
+        tip="Fill the frames between two keyframes of the selected track (or of every track)")
     add("reset_tracker", "&Reset tracker", w.video_action("reset_tracker"))
     add("export", "&Export dataset…", w.open_export)
     # issue 15 part B (gui-review): segment everything, view adjustment, review, polygon detail
@@ -173,7 +177,7 @@ def build_menus(w: "MainWindow", acts: Dict[str, QtWidgets.QAction]) -> Dict[str
     menu("view", "&View", ["fit_window", "zoom_in", "zoom_out", "zoom_original", None, "toggle_shapes",
                            "view_adjust"])
     menu("go", "&Go", ["next_image", "prev_image", None, "next_unchecked", "prev_unchecked", "toggle_checked"])
-    menu("video", "&Video", ["propagate", "reset_tracker"])
+    menu("video", "&Video", ["propagate", "propagate_backward", "propagate_both", "interpolate", "reset_tracker"])
     menu("help", "&Help", ["shortcuts", "about"])
     menus["view"].addSeparator()
     for dock in w.docks.values():

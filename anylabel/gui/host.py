@@ -157,6 +157,15 @@ class WindowDocuments:
     def on_selection_changed(self, fn: Callable[[List[int]], None]) -> None:
         self._w.canvas.selectionChanged.connect(fn)
 
+    def mark_saved(self) -> None:
+        """The shown annotation equals its file now (a feature wrote the file and showed what it holds)."""
+        self._w.history.mark_saved()
+
+    def on_shapes_changed(self, fn: Callable[[str], None]) -> None:
+        """``fn(kind)`` after every change of the shown annotation's shapes: ``do``, ``undo``, ``redo`` (a
+        person's edit), ``reset`` (an image shown or reloaded), ``saved``."""
+        self._w.session.shapes_changed.connect(lambda event: fn(event.kind))
+
 
 class WindowHost:
     """:class:`~anylabel.gui.features.FeatureHost` for a :class:`~anylabel.gui.main_window.MainWindow`."""
@@ -342,6 +351,16 @@ class WindowHost:
 
     def ask_label(self, default: str, sources: Mapping[str, List[LabelSuggestion]]) -> Any:
         return self._w.ask_label(default, dict(sources))
+
+    def label_icon(self, label: str) -> Any:
+        """The colour swatch of ``label`` as the canvas paints it (a QIcon)."""
+        return self._w.colors.icon(label)
+
+    def set_label_counter(self, counter: Optional[Callable[[List[Any]], Dict[str, int]]]) -> None:
+        """What the Labels dock counts per label: ``counter(shapes) -> {label: n}`` (video mode counts
+        instances), or None for the window's own rule (shapes); the list is refreshed."""
+        self._w.label_list.counter = counter
+        self._w.label_list.refresh(self._w.session.shapes)
 
     @property
     def last_label(self) -> str:

@@ -27,7 +27,10 @@ DEFAULT_FEATURES: Sequence[FeatureFactory] = (semantic_suggestions.attach, clip_
                                               video_panel.attach, export_dialog.attach, stats_dialog.attach)
 #: the Video menu's commands (``video_action(name)``), each a method of the video feature
 VIDEO_COMMANDS: Dict[str, Callable[[video_panel.VideoPanel], None]] = {
-    "propagate": video_panel.VideoPanel.propagate,
+    "propagate": video_panel.VideoPanel.propagate_forward,
+    "propagate_backward": video_panel.VideoPanel.propagate_backward,
+    "propagate_both": video_panel.VideoPanel.propagate_both,
+    "interpolate": video_panel.VideoPanel.interpolate,
     "reset_tracker": video_panel.VideoPanel.reset_tracker,
 }
 

@@ -111,3 +111,10 @@ def track_summaries(annotations: Dict[int, ImageAnnotation]) -> List[TrackSummar
         interp = sum(1 for shapes in frames.values() if all(is_interpolated(s) for s in shapes))
         out.append(TrackSummary(tid, label, min(frames), max(frames), len(frames), interp))
     return out
+
+
+def label_instances(shapes: Iterable[Shape]) -> Dict[str, int]:
+    """Label -> instances among one image's (or frame's) ``shapes``: :func:`count_instances`' rule, for a
+    labels list (a track's 202 polygons are one instance)."""
+    ann = ImageAnnotation(image_path="", image_height=0, image_width=0, shapes=list(shapes))
+    return {c.label: c.instances for c in count_instances(ann)}

@@ -32,7 +32,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -289,6 +289,7 @@ class InterpolationReport:
         shapes: interpolated shapes written.
         kept: frames left alone because a person put a keyframe of the track there meanwhile.
         skipped: reasons for keyframe pairs that could not be interpolated.
+        cancelled: the run stopped before writing every frame (the frames written are complete files).
     """
 
     tracks: List[int] = field(default_factory=list)
@@ -296,15 +297,19 @@ class InterpolationReport:
     shapes: int = 0
     kept: List[str] = field(default_factory=list)
     skipped: List[str] = field(default_factory=list)
+    cancelled: bool = False
 
 
 def interpolate_folder(tracked: "TrackedFolder", track_ids: Optional[Sequence[int]] = None,
-                       only: Optional[Tuple[int, int]] = None, dry_run: bool = False) -> InterpolationReport:
+                       only: Optional[Tuple[int, int]] = None, dry_run: bool = False,
+                       progress: Optional[Callable[[int, int], None]] = None,
+                       cancelled: Callable[[], bool] = lambda: False) -> InterpolationReport:
     """Interpolate every track (or ``track_ids``) of a folder of per-frame LabelMe files between its
     keyframes, writing each changed frame file once, atomically and under its lock. A frame whose file now
     holds a keyframe shape of the track (written by someone else since it was read) is left alone.
     Interpolated shapes that no gap covers any more (a keyframe was removed) are removed. ``only``: the
     (first, last) frames to change; ``dry_run``: report what would be written, write nothing.
+    ``progress(done, total)`` after each frame; ``cancelled()`` true stops before the next frame's file.
 
     Raises:
         FormatError: naming a file that cannot be read (nothing is written then).
@@ -338,7 +343,13 @@ def interpolate_folder(tracked: "TrackedFolder", track_ids: Optional[Sequence[in
             per_frame.setdefault(f, {})[tid] = shapes
         if fill.shapes:
             report.tracks.append(tid)
-    for f in sorted(per_frame):
+    total = len(per_frame)
+    for n, f in enumerate(sorted(per_frame)):
+        if cancelled():
+            report.cancelled = True
+            break
+        if progress is not None:
+            progress(n, total)
         if dry_run:
             report.frames_written.append(f)
             report.shapes += sum(len(v) for v in per_frame[f].values())
@@ -358,4 +369,6 @@ def interpolate_folder(tracked: "TrackedFolder", track_ids: Optional[Sequence[in
 
         if tracked.update(f, change):
             report.frames_written.append(f)
+    if progress is not None and not report.cancelled:
+        progress(total, total)
     return report

@@ -8,7 +8,9 @@ re-propagation overwrites only its object, and nothing confirmed is ever lost.
 Shapes: an object's mask becomes one polygon per connected part (``mask_to_polygons``), labelled with the
 object's label, ``track_id`` = object id, ``score`` = visibility probability. Parts of a multi-part mask
 share ``group_id = track_id`` so the COCO / YOLO exporters merge them into one instance. An empty mask
-(object hidden on that frame) removes the object's shapes from the frame.
+(object hidden on that frame) removes the object's shapes from the frame. A replaced object keeps, on that
+frame, what was said about it there (flags, attributes, difficult, description, recorded votes:
+:func:`carry_details`), so re-tracking a frame never loses a person's details.
 
 Earlier annotations of a tracked object (``existing``): ``replace`` (the default) puts the new result in
 their place, as above; ``keep`` leaves a frame where the object already has shapes exactly as it is (a
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import TYPE_CHECKING, List, Optional, Union
 
 import numpy as np
 
@@ -33,7 +35,9 @@ from anylabel.filelock import locked
 from anylabel.formats.labelme import load_labelme, save_labelme
 from anylabel.geometry import mask_to_polygons
 from anylabel.imaging.video import FrameSource
-from anylabel.tracking.session import FrameResult
+
+if TYPE_CHECKING:  # pragma: no cover - the session imports torch; the files need none of it
+    from anylabel.tracking.session import FrameResult
 
 PathLike = Union[str, Path]
 
@@ -53,6 +57,22 @@ def mask_shapes(mask: np.ndarray, obj_id: int, label: str, score: Optional[float
             for pts in parts]
 
 
+#: the keys of a shape's ``extra`` that describe the object on that frame and outlive its outline: the votes
+#: recorded for it (``anylabel autolabel``, F in the window) and the track's label decision
+CARRIED_EXTRA = ("semantic", "classifier", "mask_score", "track_label")
+
+
+def carry_details(old: Shape, parts: List[Shape]) -> None:
+    """The new outline of an object on a frame keeps what a person or a vote said about it there: flags,
+    attributes, difficult, description and the :data:`CARRIED_EXTRA` keys of its old shape."""
+    for s in parts:
+        s.flags = dict(old.flags)
+        s.attributes = dict(old.attributes)
+        s.difficult = old.difficult
+        s.description = old.description
+        s.extra.update({k: old.extra[k] for k in CARRIED_EXTRA if k in old.extra})
+
+
 #: what a propagation does with an object's shapes already on a frame (see the module docstring)
 EXISTING = ("replace", "keep")
 
@@ -68,19 +88,30 @@ def merge_result(annotation: ImageAnnotation, result: FrameResult, tolerance: fl
                  min_area: float = 4.0, existing: str = "replace") -> ImageAnnotation:
     """Replace, in ``annotation`` (in place), the shapes of the objects in ``result``; return it.
 
-    ``existing="keep"``: objects that already have shapes in ``annotation`` are left as they are."""
+    ``existing="keep"``: objects that already have shapes in ``annotation``, or that a person marked as not
+    visible on the frame (``outside``, :mod:`anylabel.tracking.interpolate`), are left as they are; with
+    ``replace`` an object the tracker sees there is visible again (its outside mark is cleared)."""
+    from anylabel.tracking.interpolate import mark_outside, outside_tracks
+
     check_existing(existing)
     tracked = set(result.masks)
+    hidden = outside_tracks(annotation)
     if existing == "keep":
-        tracked -= {s.track_id for s in annotation.shapes}
+        tracked -= {s.track_id for s in annotation.shapes} | hidden
     kept = [s for s in annotation.shapes if s.track_id not in tracked]
+    before = {s.track_id: s for s in reversed(annotation.shapes) if s.track_id in tracked}  # first part of each
     new: List[Shape] = []
     for obj_id, mask in result.masks.items():
         if obj_id not in tracked:
             continue
-        new.extend(mask_shapes(mask, obj_id, object_label(obj_id, result.labels.get(obj_id)),
-                               result.scores.get(obj_id), tolerance, min_area))
+        parts = mask_shapes(mask, obj_id, object_label(obj_id, result.labels.get(obj_id)),
+                            result.scores.get(obj_id), tolerance, min_area)
+        if obj_id in before:
+            carry_details(before[obj_id], parts)
+        new.extend(parts)
     annotation.shapes = kept + new
+    for obj_id in hidden & {s.track_id for s in new}:
+        mark_outside(annotation, obj_id, outside=False)
     annotation.frame_index = result.frame_index
     return annotation
 

@@ -200,6 +200,9 @@ def test_video_mode_click_finish_propagate_cancel_reset(qtbot, window, video_fil
     with qtbot.waitSignal(panel.worker.trackerReset, timeout=60000):
         press(qtbot, window, Qt.Key_R, Qt.ControlModifier | Qt.ShiftModifier)
     assert panel.worker.session.obj_ids == [] and panel.objects == {} and panel.current_obj == 4
+    box = panel.dock_widget.object_box  # the objects keep their ids in the object list (from the files)
+    assert [box.itemText(i) for i in range(box.count())] == ["1: child", "2: bed", "3: lamp", "4 (new)"]
+    assert [r[:2] for r in panel.dock_widget.object_list.row_texts()] == [["1", "child"], ["2", "bed"], ["3", "lamp"]]
     assert {p.name: p.read_bytes() for p in out.glob("*.json")} == before
     window.next_image()  # D moves to the next frame, which still shows the tracked shapes
     assert window.row == 4 and {s.track_id for s in window.annotation.shapes} >= {1, 2}

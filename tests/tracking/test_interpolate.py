@@ -235,3 +235,21 @@ def test_a_frame_marked_outside_stops_interpolation_and_is_never_refilled(tmp_pa
         assert not [s for s in load_labelme(folder / f"{f:05d}.json").shapes if s.track_id == 1], f
     mark_outside(ann, 1, outside=False)
     assert OUTSIDE not in ann.extra
+
+
+def test_interpolate_folder_reports_progress_and_stops_when_cancelled(tmp_path: Path) -> None:
+    from anylabel.tracking.folder import open_tracked_folder
+    from anylabel.tracking.interpolate import interpolate_folder
+
+    folder = _frame_folder(tmp_path)
+    _write(folder, 0, [_rect(0, 0, 10, 10)])
+    _write(folder, 5, [_rect(50, 0, 60, 10)])
+    calls = []
+    stop_after = 2
+    report = interpolate_folder(open_tracked_folder(folder), progress=lambda n, total: calls.append((n, total)),
+                                cancelled=lambda: len(calls) > stop_after)
+    assert report.cancelled and report.frames_written == [1, 2, 3] and calls == [(0, 4), (1, 4), (2, 4)]
+    assert not (folder / "00004.json").exists(), "nothing written after the cancel"
+    calls.clear()
+    report = interpolate_folder(open_tracked_folder(folder), progress=lambda n, total: calls.append((n, total)))
+    assert not report.cancelled and calls[-1] == (4, 4) and (folder / "00004.json").exists()

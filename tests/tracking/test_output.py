@@ -98,3 +98,29 @@ def test_keep_leaves_an_objects_earlier_shapes_and_fills_only_frames_without_the
     assert [s.label for s in replaced.shapes if s.track_id == 1] == ["a"]
     with pytest.raises(ValueError, match="existing must be one of"):
         merge_result(ann.copy(), result, existing="merge")
+
+
+def test_a_replaced_object_keeps_its_details_and_votes_on_that_frame() -> None:
+    old = Shape("child", [(0, 0), (1, 0), (1, 1)], track_id=1, flags={"occluded": True}, description="left",
+                attributes={"pose": "sitting"}, difficult=True)
+    old.extra.update({"semantic": {"label": "girl", "confidence": 0.8}, "other": 1})
+    ann = ImageAnnotation("f.jpg", 60, 80, [old])
+    mask = _disk(60, 80, 15, 15, 6) | _disk(60, 80, 60, 40, 9)
+    merge_result(ann, FrameResult(3, masks={1: mask}, scores={1: 0.9}, labels={1: "child"}))
+    assert len(ann.shapes) == 2
+    for s in ann.shapes:
+        assert (s.flags, s.attributes, s.difficult, s.description) == ({"occluded": True}, {"pose": "sitting"},
+                                                                         True, "left")
+        assert s.extra == {"semantic": {"label": "girl", "confidence": 0.8}}, "only the object's own keys"
+
+
+def test_an_object_marked_outside_is_kept_hidden_by_keep_and_shown_again_by_replace() -> None:
+    from anylabel.tracking.interpolate import OUTSIDE, mark_outside
+
+    mask = _disk(60, 80, 40, 30, 10)
+    ann = ImageAnnotation("f.jpg", 60, 80, [])
+    mark_outside(ann, 1)
+    merge_result(ann, FrameResult(2, masks={1: mask}, labels={1: "child"}), existing="keep")
+    assert ann.shapes == [] and ann.extra[OUTSIDE] == [1], "a person said it is not visible here"
+    merge_result(ann, FrameResult(2, masks={1: mask}, labels={1: "child"}))
+    assert [s.track_id for s in ann.shapes] == [1] and OUTSIDE not in ann.extra

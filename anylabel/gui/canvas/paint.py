@@ -16,6 +16,7 @@ from PyQt5.QtCore import Qt
 from anylabel.backends.masks import tight_box
 from anylabel.document import Shape
 from anylabel.geometry import rle_decode
+from anylabel.tracking.interpolate import MARK, is_interpolated
 
 if TYPE_CHECKING:  # pragma: no cover
     from anylabel.gui.canvas.widget import Canvas
@@ -213,7 +214,7 @@ def _paint_shapes(canvas: "Canvas", p: QtGui.QPainter, pixel_t: QtGui.QTransform
     view = inv.mapRect(QtCore.QRectF(canvas.rect()))
     vx1, vy1, vx2, vy2 = view.left(), view.top(), view.right(), view.bottom()
     margin = 8.0 / canvas.scale  # pen width and handles reach a few pixels beyond the box
-    styles: Dict[Tuple[str, int], Tuple[QtGui.QPen, QtGui.QColor]] = {}
+    styles: Dict[Tuple[str, int, bool], Tuple[QtGui.QPen, QtGui.QColor]] = {}
     current_t = None
     for i in indices:
         shape = canvas.shape_at(i)
@@ -224,12 +225,16 @@ def _paint_shapes(canvas: "Canvas", p: QtGui.QPainter, pixel_t: QtGui.QTransform
         colour = canvas.colors(shape.label)
         selected, hovered = i in canvas.selected, i == canvas.hovered
         state = 2 if selected else 1 if hovered else 0
-        style = styles.get((shape.label, state))
-        if style is None:  # one pen and brush per label and state, not per shape
+        # an interpolated shape nobody edited yet is dashed (the mark alone is a dict lookup; the digest only
+        # runs for marked shapes)
+        dashed = MARK in shape.extra and is_interpolated(shape)
+        style = styles.get((shape.label, state, dashed))
+        if style is None:  # one pen and brush per label, state and dash, not per shape
             fill = QtGui.QColor(colour)
             fill.setAlphaF(min(1.0, alpha * (0.5, 0.7, 0.9)[state]))  # the image stays visible
             width = 3.0 if selected else 2.0 if hovered or not many else 1.0
-            style = styles[(shape.label, state)] = (pen(colour.lighter(130) if state else colour, width), fill)
+            style = styles[(shape.label, state, dashed)] = (
+                pen(colour.lighter(130) if state else colour, width, Qt.DashLine if dashed else Qt.SolidLine), fill)
         p.setPen(style[0])
         p.setBrush(style[1])
         fill = style[1]

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, List, Optional, Set
+from typing import Callable, Dict, Iterable, List, Optional, Set
 
 from PyQt5 import QtCore, QtWidgets
 from PyQt5.QtCore import Qt
 
 from anylabel.document import Shape
 from anylabel.gui.canvas.colors import LabelColors
+from anylabel.tracking.interpolate import MARK, is_interpolated
 
 
 class LabelListWidget(QtWidgets.QListWidget):
@@ -25,6 +26,8 @@ class LabelListWidget(QtWidgets.QListWidget):
         self.colors = colors
         self.known: List[str] = []
         self.hidden_labels: Set[str] = set()
+        #: ``fn(shapes) -> {label: count}``; None counts shapes (video mode counts instances: tracks)
+        self.counter: Optional[Callable[[List[Shape]], Dict[str, int]]] = None
         self._updating = False
         self.itemChanged.connect(self._item_changed)
         self.itemDoubleClicked.connect(lambda it: self.labelActivated.emit(it.data(Qt.UserRole)))
@@ -36,7 +39,7 @@ class LabelListWidget(QtWidgets.QListWidget):
                 self.known.append(label)
 
     def refresh(self, shapes: List[Shape]) -> None:
-        counts = Counter(s.label for s in shapes)
+        counts = Counter(s.label for s in shapes) if self.counter is None else self.counter(shapes)
         self.add_known(counts)
         self._updating = True
         self.clear()
@@ -116,9 +119,12 @@ class ShapeListWidget(QtWidgets.QListWidget):
 
 
 def describe(shape: Shape) -> str:
-    """One line for a shape: label, group, type and size."""
+    """One line for a shape: label, group (unless it is the track's own: the parts of a tracked mask), track,
+    type and size, and "interpolated" while it is an interpolated shape nobody edited."""
     label = shape.label or "(no label)"
-    group = f" #{shape.group_id}" if shape.group_id is not None else ""
+    own = shape.track_id is not None and shape.group_id == shape.track_id
+    group = f" #{shape.group_id}" if shape.group_id is not None and not own else ""
     track = f" track {shape.track_id}" if shape.track_id is not None else ""
     kind = f"polygon, {len(shape.points)} pts" if shape.shape_type in ("polygon", "linestrip") else shape.shape_type
-    return f"{label}{group}{track}   {kind}"
+    mark = "   interpolated" if MARK in shape.extra and is_interpolated(shape) else ""
+    return f"{label}{group}{track}   {kind}{mark}"

@@ -15,13 +15,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import numpy as np
 
 from anylabel import __version__
 from anylabel.document import ImageAnnotation, Shape
-from anylabel.document.history import Command
 from anylabel.errors import AnylabelError
 from anylabel.fileio import atomic_write_text
 from anylabel.formats.labelme import load_labelme, save_labelme
@@ -171,28 +170,6 @@ class VideoFrameFolder:
         copy.image_path = relative_image_path(self.image_path(row), path.parent)
         save_labelme(copy, path)
         return path
-
-
-class ReplaceTrack(Command):
-    """Replace an object's shapes on one frame: remove those at ``old`` and append ``new`` (one undo step)."""
-
-    def __init__(self, old: Sequence[int], new: Sequence[Shape], text: str) -> None:
-        self.old, self.new, self.text = sorted(old), list(new), text
-        self._removed: List[Shape] = []
-
-    def apply(self, ann: ImageAnnotation) -> Tuple[int, ...]:
-        self._removed = [ann.shapes[i] for i in self.old]
-        for i in reversed(self.old):
-            del ann.shapes[i]
-        start = len(ann.shapes)
-        ann.shapes.extend(self.new)
-        return tuple(range(start, start + len(self.new)))
-
-    def revert(self, ann: ImageAnnotation) -> Tuple[int, ...]:
-        del ann.shapes[len(ann.shapes) - len(self.new):]
-        for i, s in zip(self.old, self._removed):
-            ann.shapes.insert(i, s)
-        return tuple(self.old)
 
 
 def shape_mask(shape: Shape, size: Tuple[int, int]) -> Optional[np.ndarray]:

@@ -6,14 +6,21 @@ reached through the feature host (:mod:`anylabel.gui.features`).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 import numpy as np
 
 from anylabel.gui.ai.worker import SegmentRequest
+from anylabel.gui.suggestions.clip import SOURCE as CLIP_SOURCE
+from anylabel.gui.suggestions.semantic import SOURCE as SSA_SOURCE
 from anylabel.gui.video.dock import VideoDock
-from anylabel.gui.video.frames import ReplaceTrack, VideoFrameFolder, shape_mask
+from anylabel.gui.video.frames import VideoFrameFolder, shape_mask
 from anylabel.gui.video.worker import Target, TrackerWorker
+from anylabel.session.video import ReplaceTrack, as_track, record_votes, track_shape_ids
+
+#: the label-suggestion sources whose proposals are recorded in a confirmed object's shapes, and under which
+#: key (the keys ``anylabel autolabel`` writes, read by :mod:`anylabel.tracking.track_labels`)
+VOTE_KEYS_BY_SOURCE = {SSA_SOURCE: "semantic", CLIP_SOURCE: "classifier"}
 
 if TYPE_CHECKING:  # pragma: no cover
     from anylabel.gui.features import FeatureHost
@@ -29,6 +36,8 @@ class VideoObjects:
     objects: Dict[int, str]  # confirmed object id -> label
     current_obj: int  # the object the next clicks are for
     max_track_id: int  # highest track id in the video's files or confirmed: new ids go above it
+    show_objects: Callable[[], None]  # VideoTracks: refill the object list and chooser
+    known_objects: Callable[[], Dict[int, str]]  # VideoTracks: every object of the video, id -> label
 
     @property
     def active(self) -> bool:
@@ -47,11 +56,11 @@ class VideoObjects:
         if obj_id != self.current_obj:
             self.host.prompting.clear()
         self.current_obj = int(obj_id)
-        self.dock_widget.set_objects(self.objects, self.current_obj)
+        self.show_objects()
 
     def new_object(self) -> None:
         """The next clicks start a new object, with a fresh id."""
-        self.set_object(max([self.max_track_id, *self.objects]) + 1)
+        self.set_object(max([self.max_track_id, *self.known_objects()]) + 1)
 
     def _on_selection(self, indices: List[int]) -> None:
         """Selecting a tracked object's shape (canvas or shape list) makes the next clicks correct that object,
@@ -69,7 +78,8 @@ class VideoObjects:
             self._status(f"Finish (F) or clear (B) the object being prompted to correct object {obj}")
             return
         self.set_object(obj)
-        self._status(f"Clicks now correct object {obj}" + (f" ({self.objects[obj]})" if obj in self.objects else ""))
+        label = self.known_objects().get(obj)
+        self._status(f"Clicks now correct object {obj}" + (f" ({label})" if label else ""))
 
     def _target(self, request: SegmentRequest) -> Target:
         """Where the tracker puts a click: (frame, object, the object's current mask on the frame)."""
@@ -93,16 +103,18 @@ class VideoObjects:
         if not self.active:
             return False
         docs, obj = self.host.documents, self.current_obj
-        choice = self._choose_label(obj, mask)
+        sources = self.host.suggestion_sources(mask)
+        choice = self._choose_label(obj, sources)
         shapes = docs.finished_shapes(mask, polygons, choice)
         if shapes is None:
             return True
-        for s in shapes:
-            s.track_id = obj
-        old = [i for i, s in enumerate(docs.annotation.shapes) if s.track_id == obj]
+        corrected = obj in self.known_objects()  # before the push: the object list learns of it then
+        shapes = as_track(shapes, obj, choice.group_id)  # its parts: group = track, as the tracker writes them
+        # what the SSA vote / CLIP said about this frame's mask: the object list's one label per track
+        record_votes(shapes, {key: sources.get(name, []) for name, key in VOTE_KEYS_BY_SOURCE.items()})
+        old = track_shape_ids(docs.annotation, obj)
         indices = docs.push(ReplaceTrack(old, shapes, f"object {obj}: {choice.label}"))
         docs.object_finished(choice.label, indices)
-        corrected = obj in self.objects
         self.objects[obj] = choice.label
         self.max_track_id = max(self.max_track_id, obj)
         self.worker.set_label(obj, choice.label)
@@ -110,23 +122,22 @@ class VideoObjects:
                      f"{docs.row}: Ctrl+M propagates it" + ("; clicks still correct it (New object for another)"
                                                             if corrected else ""))
         if corrected:
-            self.dock_widget.set_objects(self.objects, self.current_obj)
+            self.show_objects()
         else:
             self.new_object()
         return True
 
-    def _choose_label(self, obj: int, mask: np.ndarray) -> Any:
+    def _choose_label(self, obj: int, sources: Dict[str, list]) -> Any:
         """The label of a confirmed object: its own label pre-filled for a correction; for a new object the
-        suggestions (SSA vote, CLIP), accepted without asking above ``config.auto_accept_confidence``, as
-        the window does for images."""
+        suggestions (SSA vote, CLIP: ``sources``), accepted without asking above
+        ``config.auto_accept_confidence``, as the window does for images."""
         host = self.host
-        sources = host.suggestion_sources(mask)
         merged = sorted((s for items in sources.values() for s in items), key=lambda s: -s[1])
         threshold = host.config.auto_accept_confidence
-        if obj not in self.objects and merged and threshold is not None and merged[0][1] >= threshold:
+        if obj not in self.known_objects() and merged and threshold is not None and merged[0][1] >= threshold:
             from anylabel.gui.dialogs.label import LabelChoice
 
             host.status(f"Accepted {merged[0][0]} ({merged[0][1]:.0%}) without asking", 4000)
             return LabelChoice(merged[0][0])
-        default = self.objects.get(obj) or (merged[0][0] if merged else host.last_label)
+        default = self.known_objects().get(obj) or (merged[0][0] if merged else host.last_label)
         return host.ask_label(default, sources)

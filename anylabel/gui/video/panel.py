@@ -15,9 +15,14 @@ How video mode uses the window (so everything for images works for frames too):
   object's shapes on this frame
   are replaced by the new ones (one undo step) with ``track_id`` = the object id, and the tracker is told
   the object is confirmed;
-* Ctrl+M saves the frame, then tracks the confirmed objects from the current frame (or their earliest new
-  prompt) to the "to frame" box in the background: progress, Cancel, each frame written as it arrives and
-  shown when it is the current one ("follow" moves the view along with the tracker);
+* Ctrl+M saves the frame, then tracks the confirmed objects forward from the current frame (or their
+  earliest new prompt), Ctrl+Shift+M backward, Ctrl+Alt+M both ways (an object first prompted on a late
+  frame gets the frames before it), as far as the dock's range says (to the end, N frames, to a frame),
+  replacing or keeping an object's earlier shapes (the core's :class:`~anylabel.tracking.Propagation` and
+  ``existing``; the settings are remembered), in the background: progress, Cancel, each frame written as it
+  arrives and shown when it is the current one ("follow" moves the view along with the tracker);
+* the object list, the labels dock's instance counts and interpolation (Ctrl+Shift+J) are
+  :class:`~anylabel.gui.video.tracks.VideoTracks`;
 * opening images again hands the clicks back to the image worker (the panel notices the folder change);
 * without a usable SAM2 model (none declared, not downloaded, or its file does not load) tracking is off
   and says why: the clicks stay with the image model, the frames can be browsed, annotated and saved; a
@@ -34,12 +39,15 @@ from PyQt5.QtCore import Qt
 
 from anylabel.errors import AnylabelError
 from anylabel.gui.ai.model_picker import ask_download
+from anylabel.gui.dialogs.remembered import recall, remember
 from anylabel.gui.video import model as video_model
 from anylabel.gui.video.dock import VideoDock
 from anylabel.gui.video.frames import VideoFrameFolder, max_track_id
 from anylabel.gui.video.objects import VideoObjects
+from anylabel.gui.video.tracks import VideoTracks
 from anylabel.gui.video.worker import TrackerWorker
 from anylabel.session.folder import display_name
+from anylabel.session.video import PropagationSettings
 
 if TYPE_CHECKING:  # pragma: no cover
     from anylabel.gui.features import FeatureHost
@@ -52,8 +60,9 @@ def attach(host: "FeatureHost") -> "VideoPanel":
     return VideoPanel(host)
 
 
-class VideoPanel(VideoObjects, QtCore.QObject):
-    """The controller of video mode (see the module docstring; objects and F: :class:`VideoObjects`)."""
+class VideoPanel(VideoObjects, VideoTracks, QtCore.QObject):
+    """The controller of video mode (see the module docstring; objects and F: :class:`VideoObjects`; the object
+    list and interpolation: :class:`VideoTracks`)."""
 
     name = "video"
 
@@ -69,10 +78,12 @@ class VideoPanel(VideoObjects, QtCore.QObject):
         #: ``fn(parent, registry, spec) -> bool``: may the missing tracking model be downloaded? (tests answer)
         self.ask_download = lambda parent, registry, spec: ask_download(
             parent, registry, spec, "Tracking objects through the video needs a SAM2 model.")
-        self.dock_widget = VideoDock()
+        self.dock_widget = VideoDock(host.label_icon)
+        self.dock_widget.set_settings(PropagationSettings.from_dict(recall("video")))
         self.dock = host.add_dock("video", "Video", self.dock_widget, Qt.BottomDockWidgetArea)
         self.worker = TrackerWorker(self._load_predictor, self._target, precision=host.config.precision,
                                     device=lambda: getattr(host.config, "device", None))
+        self._init_tracks(self)
         self._connect()
         self._add_menu_actions()
 
@@ -90,6 +101,7 @@ class VideoPanel(VideoObjects, QtCore.QObject):
         d.propagateRequested.connect(self.propagate)
         d.cancelRequested.connect(self.cancel)
         d.resetRequested.connect(self.reset_tracker)
+        d.settingsChanged.connect(self._remember_settings)
         wk.status.connect(self._status)
         wk.error.connect(lambda m: host.warn(m, "Tracking"))
         wk.opened.connect(self._on_opened)
@@ -109,13 +121,15 @@ class VideoPanel(VideoObjects, QtCore.QObject):
         act = QtWidgets.QAction("&Open video or frame folder…", parent)
         act.triggered.connect(self.open_dialog)
         menu.insertAction(first, act)
-        for text, slot in (("&Cancel propagation", self.cancel), ("&New object", self.new_object)):
+        for text, slot in (("&Vote track labels (SSA / CLIP over every frame)", self.vote_labels),
+                           ("&Cancel propagation", self.cancel), ("&New object", self.new_object)):
             action = QtWidgets.QAction(text, parent)
             action.triggered.connect(slot)
             menu.addAction(action)
 
     def shutdown(self) -> None:
-        """Stop the tracker thread and join it (the window's close / application exit)."""
+        """Stop the tracker thread and the video jobs, and join them (the window's close / application exit)."""
+        self.jobs.shutdown()
         self.worker.stop()
 
     close = shutdown  # the Feature interface
@@ -153,7 +167,7 @@ class VideoPanel(VideoObjects, QtCore.QObject):
         self.max_track_id = max_track_id(folder.output_dir)
         self.current_obj = self.max_track_id + 1
         self.dock_widget.set_frame_count(len(folder))
-        self.dock_widget.set_objects(self.objects, self.current_obj)
+        self._start_index()
         self.dock.show()
         self.model, self.tracking = model, "off"
         missing = model is not None and not host.registry.is_available(host.registry.get(model))
@@ -212,6 +226,7 @@ class VideoPanel(VideoObjects, QtCore.QObject):
         """The window's folder changed: leaving video mode hands the clicks back to the image worker."""
         if self.folder is not None and not self.active:
             self.worker.cancel()
+            self._leave_tracks()
             self.folder = None
             self.dock.hide()
             if self.host.clicks_routed_to(self.worker):
@@ -259,28 +274,52 @@ class VideoPanel(VideoObjects, QtCore.QObject):
             self.dock_widget.show_frame(row)
 
     # ------------------------------------------------------------------------------ tracking
-    def propagate(self) -> None:
-        """Ctrl+M: save this frame, then track from it to the "to frame" box in the background."""
+    def propagate(self, direction: Optional[str] = None) -> None:
+        """Save this frame, then track in the background from it in ``direction`` (None: the dock's), as far
+        as the dock's range says, replacing or keeping earlier shapes as it says."""
         host, docs = self.host, self.host.documents
         if not self.active or docs.row is None:
             host.status("Open a video first (Video → Open video or frame folder)", 4000)
             return
-        if self.worker.propagating:
-            host.status("Already propagating (Cancel stops it)", 3000)
+        if self.worker.propagating or self.jobs.running_kind in ("interpolate", "vote"):
+            host.status("Already propagating or interpolating (Cancel stops it)", 3000)
             return
         if self.tracking == "off":
             host.warn(video_model.tracking_off_message(self.model), "Tracking")
             return
         if docs.dirty and not docs.save():
             return
-        row = docs.row
-        end = max(row, self.dock_widget.end_box.value())
-        self.dock_widget.set_running(True, end - row + 1)
-        self.worker.propagate(row, end)
+        settings = self.dock_widget.settings()
+        try:
+            plan = settings.plan(docs.row, len(self.folder), direction)
+        except AnylabelError as e:
+            host.warn(str(e), "Tracking")
+            return
+        self.dock_widget.set_running(True, 1)
+        self.worker.propagate(plan, docs.row, settings.existing)
+
+    def propagate_forward(self) -> None:
+        """Ctrl+M: towards the end."""
+        self.propagate("forward")
+
+    def propagate_backward(self) -> None:
+        """Ctrl+Shift+M: towards frame 0 (the frames before the objects' prompts)."""
+        self.propagate("backward")
+
+    def propagate_both(self) -> None:
+        """Ctrl+Alt+M: forward, then backward from each object's first prompt."""
+        self.propagate("both")
+
+    def _remember_settings(self) -> None:
+        values = self.dock_widget.settings().to_dict()
+        values.pop("to_frame")  # a frame of this video, not a choice for the next one
+        remember("video", values)
 
     def cancel(self) -> None:
-        """Stop the running propagation before its next frame."""
+        """Stop the running propagation (or interpolation) before its next frame."""
         self.worker.cancel()
+        self.jobs.cancel("interpolate")
+        self.jobs.cancel("vote")
 
     def reset_tracker(self) -> None:
         """Ctrl+Shift+R: forget every object, prompt and memory of the tracker; files are kept."""
@@ -288,7 +327,7 @@ class VideoPanel(VideoObjects, QtCore.QObject):
             self.host.status("Open a video first", 3000)
             return
         self.worker.reset()
-        self.objects = {}
+        self.objects = {}  # the tracker's objects; the object list keeps the video's (from its files)
         self.host.prompting.clear()
         self.new_object()
 
@@ -300,6 +339,7 @@ class VideoPanel(VideoObjects, QtCore.QObject):
         docs = self.host.documents
         self.dock_widget.progress.setValue(done)
         docs.refresh_row(frame)
+        self.schedule_refresh()
         if not self.active or docs.dirty:
             return
         if frame == docs.row:
@@ -311,6 +351,7 @@ class VideoPanel(VideoObjects, QtCore.QObject):
         docs = self.host.documents
         self.dock_widget.set_running(False)
         self._status(f"Tracking {'cancelled after' if cancelled else 'done:'} {frames} frame(s)")
+        self.show_objects()
         if self.active and docs.row is not None and not docs.dirty:
             self._reload(docs.row)
 

@@ -17,6 +17,7 @@ Nothing here blocks the GUI thread: every call only queues work and wakes the th
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any, Callable, Dict, Optional, Tuple
@@ -29,7 +30,9 @@ from anylabel.errors import AnylabelError, ModelError
 from anylabel.geometry import mask_to_box
 from anylabel.gui.ai.worker import SegmentRequest, SegmentResult, mask_overlay
 from anylabel.gui.tasks import TaskWorker
+from anylabel.session.video import start_frame
 from anylabel.tasks import JobContext, Policy
+from anylabel.tracking.propagation import Propagation
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,8 @@ class TrackerWorker(QtCore.QObject):
         self.confirmed: Dict[int, str] = {}  # object id -> label, for objects finished with F
         self.propagating = False
         self.frames_done = 0
+        #: ``fn(frame, annotation)`` called on the worker thread after each frame file is written
+        self.on_written: Optional[Callable[[int, Any], None]] = None
         self._predictors: Dict[Tuple[str, Optional[str]], Any] = {}
         self.tasks = TaskWorker("tracker-worker")
         self.tasks.message.connect(lambda _job, text: self.status.emit(text))
@@ -105,9 +110,11 @@ class TrackerWorker(QtCore.QObject):
         """Start a session on ``folder`` (a VideoFrameFolder) with zoo model ``model``."""
         self._queue("open", lambda ctx: self._open(ctx, folder, model))
 
-    def propagate(self, start: int, end: int) -> None:
-        """Track the confirmed objects from ``start`` (or their earliest new prompt) to ``end``."""
-        self._queue("propagate", lambda ctx: self._propagate(start, end))
+    def propagate(self, plan: Propagation, shown: int, existing: str = "replace") -> None:
+        """Track the confirmed objects as ``plan`` says (direction, range) from the frame ``shown`` (or an
+        object's newer prompt: :func:`anylabel.session.video.start_frame`); ``existing``: ``replace`` or
+        ``keep`` an object's shapes already on a frame."""
+        self._queue("propagate", lambda ctx: self._propagate(plan, shown, existing))
 
     def cancel(self) -> None:
         """Stop a running propagation before its next frame; drop queued ones."""
@@ -179,7 +186,7 @@ class TrackerWorker(QtCore.QObject):
         ctx.say(f"{self.name}: object {obj_id} on frame {frame} in {seconds * 1000:.0f} ms")
         return SegmentResult(req.image_id, req.version, req.prompt, [cand], [polygons], [overlay], 0.0, seconds)
 
-    def _propagate(self, start: int, end: int) -> None:
+    def _propagate(self, plan: Propagation, shown: int, existing: str) -> None:
         session = self.session
         if session is None:
             raise ModelError("the tracking model is not loaded yet")
@@ -192,15 +199,23 @@ class TrackerWorker(QtCore.QObject):
             self.tasks.emit(self.propagationFinished, 0, False)
             raise AnylabelError("Nothing to propagate: click an object and finish it with F first" + missing)
         marks = [f for o in pending for f in session.pending[o]]
-        start = min([start] + marks)
-        total = max(0, end - start + 1)
+        plan = dataclasses.replace(plan, start=start_frame(plan.direction, shown, marks))
+        try:
+            total = session.frames_to_track(plan, objs)
+            passes = session.passes(plan, objs)
+        except AnylabelError:
+            self.tasks.emit(self.propagationFinished, 0, False)
+            raise
         self.propagating, self.frames_done = True, 0
-        self.tasks.emit(self.propagationStarted, start, total)
+        self.folder.annotations.existing = existing
+        self.tasks.emit(self.propagationStarted, passes[0].start if passes else shown, total)
         done, cancelled = 0, False
         try:
-            for result in session.propagate(start=start, end=end, obj_ids=objs):
-                self.folder.annotations.write(result)
+            for result in session.run(plan, objs):
+                ann = self.folder.annotations.write(result)
                 self.folder.set_annotated(result.frame_index, True)
+                if self.on_written is not None:
+                    self.on_written(result.frame_index, ann)
                 done += 1
                 self.frames_done = done
                 self.tasks.emit(self.frameTracked, result.frame_index, done, total)
