@@ -186,6 +186,27 @@ def test_reprompt_refines_the_selected_shape_and_f_replaces_it_in_one_step(make_
     assert w.session.shape(sid).points == old.points
 
 
+def test_reprompt_sends_the_mask_on_the_first_click_before_the_model_saw_the_image(make_window, image_dir, qtbot):
+    """Ctrl+R on an image the model has not encoded yet: the first click's request already carries the shape's
+    mask as the model's mask input (the worker knows the logit grid once it has set the image), not its box."""
+    w = make_window({"disk": FramedDiskSegmenter})
+    w.open_path(str(image_dir))
+    qtbot.waitUntil(lambda: w.worker is not None and w.worker.segmenter is not None)
+    assert w.shape_edits.logit_frame() is None  # no image set on the model yet
+    sid = w.session.add_shapes([square("car", 60, 60, 80)])[0]
+    w.session.select([sid])
+    qtbot.keyClick(w.canvas, Qt.Key_R, Qt.ControlModifier)
+    w.ai.add_point(100, 100, True)
+    qtbot.waitUntil(lambda: answered(w))
+    (first,) = w.worker.segmenter.prompts
+    assert first.box is None and first.multimask is False
+    assert first.mask_logits is not None and first.mask_logits.shape == (1, 256, 256)
+    h, wd = w.session.image.shape[:2]
+    cell = 4 * max(h, wd) / 1024  # one logit cell in image pixels
+    assert first.mask_logits[0, int(100 / cell), int(100 / cell)] > 0 > first.mask_logits[0, int(20 / cell), 5]
+    assert w.ai.result.prompt is first  # the answer says what was sent
+
+
 def test_escape_and_b_cancel_a_reprompt(win, qtbot):
     w = win
     sid = w.session.add_shapes([square("car", 60, 60, 80)])[0]
