@@ -32,8 +32,7 @@ from anylabel.document.history import Callbacks, History, HistoryEvent
 from anylabel.errors import AnylabelError
 from anylabel.imaging.loader import load_image
 from anylabel.session.folder import ImageFolder
-from anylabel.session.prompts import (Answer, MaskPrompt, PlainAnswer, PromptPlan, PromptSet, is_current,
-                                      logits_to_reuse)
+from anylabel.session.prompts import Answer, MaskPrompt, PlainAnswer, PromptPlan, PromptSet, is_current, logits_to_reuse
 from anylabel.session.shapes import front_order, placed, relabeled, translated
 from anylabel.session.view import ViewState
 

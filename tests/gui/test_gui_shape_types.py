@@ -181,3 +181,32 @@ def test_z_x_turn_a_rectangle_into_a_rotation_and_refuse_circles(win, qtbot):
     w.session.select([])
     qtbot.keyClick(w.canvas, Qt.Key_Z)
     assert "Select shapes first" in w.statusBar().currentMessage()
+
+
+def test_the_shape_list_names_every_shape_type(win):
+    """Each row of the shape list says the shape's own type (a line strip is not a polygon) with its size."""
+    from anylabel.document import Shape
+    from anylabel.document.shape import SHAPE_TYPES
+    from anylabel.geometry import rle_encode
+
+    mask = np.zeros((480, 640), bool)
+    mask[10:30, 20:60] = True
+    shapes = {
+        "polygon": Shape("a", [(0, 0), (10, 0), (10, 10)]),
+        "rectangle": Shape("a", [(10, 20), (50, 80)], shape_type="rectangle"),
+        "point": Shape("a", [(5, 5)], shape_type="point"),
+        "points": Shape("a", [(5, 5), (6, 6), (7, 9)], shape_type="points"),
+        "line": Shape("a", [(0, 0), (30, 40)], shape_type="line"),
+        "linestrip": Shape("a", [(0, 0), (30, 40), (60, 0), (90, 40)], shape_type="linestrip"),
+        "circle": Shape("a", [(100, 100), (100, 125)], shape_type="circle"),
+        "mask": Shape("a", [(20, 10), (59, 29)], shape_type="mask", mask=rle_encode(mask)),
+        "rotation": Shape("a", rotated.rotation_corners(200, 200, 60, 20, math.radians(30)), shape_type="rotation"),
+    }
+    assert set(shapes) == set(SHAPE_TYPES)
+    win.session.add_shapes(list(shapes.values()))
+    rows = [win.shape_list.item(i).text() for i in range(win.shape_list.count())]
+    expected = {"polygon": "polygon, 3 pts", "rectangle": "rectangle 40×60", "point": "point",
+                "points": "points, 3", "line": "line 50 px", "linestrip": "line strip, 4 pts", "circle": "circle r 25",
+                "mask": "mask 40×20", "rotation": "rotated rectangle 60×20, 30°"}
+    for row, kind in zip(rows, shapes):
+        assert row.endswith(expected[kind]), (kind, row)
