@@ -210,3 +210,36 @@ def test_the_shape_list_names_every_shape_type(win):
                 "mask": "mask 40×20", "rotation": "rotated rectangle 60×20, 30°"}
     for row, kind in zip(rows, shapes):
         assert row.endswith(expected[kind]), (kind, row)
+
+
+def test_the_turn_handle_of_a_selected_rotated_rectangle_turns_it_with_the_mouse(win, qtbot):
+    """A knob beyond the p0 -> p1 edge of the one selected rotated rectangle: a drag around the centre turns
+    the box by the angle swept (one undo step), Shift snaps to 15°; other shapes or several selected: none."""
+    w = win
+    corners = rotated.rotation_corners(200, 200, 100, 50, 0.0)  # p0 -> p1 is the top edge: knob above it
+    sid = w.session.add_shapes([rotated_shape(corners)])[0]
+    w.set_mode("edit")
+    w.session.select([])
+    assert w.canvas.tool.turn_handle() is None  # not selected: no handle
+    w.session.select([sid])
+    _, mid, knob = w.canvas.tool.turn_handle()
+    top = w.canvas.to_widget(200, 175)
+    assert (mid.x(), mid.y()) == pytest.approx((top.x(), top.y()))
+    assert knob.y() < mid.y() and knob.x() == pytest.approx(mid.x())  # above the top edge
+    centre = w.canvas.to_widget(200, 200)
+    r = centre.y() - knob.y()
+    right = QPoint(round(centre.x() + r), round(centre.y()))  # a quarter turn clockwise, seen from the centre
+    drag(w.canvas, knob.toPoint(), right, steps=8)
+    after = rotated.rotation_params(w.session.shape(sid).points)
+    assert math.degrees(after.angle) == pytest.approx(90.0, abs=1.5)  # integer mouse positions
+    assert (after.cx, after.cy, after.width, after.height) == pytest.approx((200, 200, 100, 50), abs=1e-6)
+    assert w.history.undo_text == "rotate"
+    qtbot.keyClick(w.canvas, Qt.Key_Z, Qt.ControlModifier)
+    assert w.session.shape(sid).points == corners
+    _, _, knob = w.canvas.tool.turn_handle()
+    near = w.canvas.to_widget(200 + 60, 200 - 130)  # about 24.8° clockwise: Shift snaps it to 30°
+    drag(w.canvas, knob.toPoint(), near.toPoint(), modifier=Qt.ShiftModifier, steps=8)
+    assert math.degrees(rotated.rotation_params(w.session.shape(sid).points).angle) == pytest.approx(30.0)
+    other = w.session.add_shapes([rotated_shape(rotated.rotation_corners(400, 300, 40, 40, 0.0))])[0]
+    w.session.select([sid, other])
+    assert w.canvas.tool.turn_handle() is None

@@ -72,7 +72,7 @@ class Geometry:
             self.anchor = (self.box[0], self.box[1])
 
     def mask_outline(self) -> list:
-        """A mask shape's boundaries, holes included (QPolygonF, pixel centres), traced when first selected."""
+        """A mask shape's boundaries, holes included (QPolygonF, pixel centres), traced when first drawn."""
         if self._outline is None:
             import cv2
 
@@ -240,7 +240,7 @@ def _paint_shapes(canvas: "Canvas", p: QtGui.QPainter, pixel_t: QtGui.QTransform
             overlay = geo.mask_overlay(colour, fill.alphaF())
             if overlay is not None:
                 p.drawImage(QtCore.QPointF(geo.box[0], geo.box[1]), overlay)
-                if state:  # selected or hovered: its outline shows which mask it is
+                if state or not many:  # its outline shows where it ends (traced once, then cached)
                     p.setTransform(shape_t)
                     current_t = shape_t
                     p.setBrush(Qt.NoBrush)
