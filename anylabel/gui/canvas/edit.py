@@ -9,9 +9,8 @@ around its centre, Shift snaps the angle to 15°. Z / X turn it a degree at a ti
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
-
 import math
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 from PyQt5 import QtCore, QtGui
@@ -245,7 +244,8 @@ class EditTool(Tool):
             p.setPen(pen(QtGui.QColor(255, 255, 255), 1.5))
             p.drawLine(mid, knob)
             p.setPen(pen(QtGui.QColor(0, 0, 0), 1.0))
-            p.setBrush(QtGui.QColor(255, 220, 0) if self.hover_turn or self.drag == "turn" else QtGui.QColor(255, 255, 255))
+            active = self.hover_turn or self.drag == "turn"
+            p.setBrush(QtGui.QColor(255, 220, 0) if active else QtGui.QColor(255, 255, 255))
             p.drawEllipse(knob, 6.0, 6.0)
         if self.band is not None:
             p.setPen(pen(QtGui.QColor(255, 255, 255), 1.0, Qt.DashLine))
