@@ -225,3 +225,40 @@ def test_each_edit_is_undone_and_redone_exactly(win, qtbot, name):
     assert not w.session.dirty
     key(qtbot, w, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
     assert state(w) == after, f"Ctrl+Shift+Z after {name} did not give the edit back"
+
+
+def test_files_saved_after_brush_boolean_and_rotation_edits_open_in_labelme(win, qtbot):
+    """Ctrl+S after brush / eraser strokes (a mask with a hole), a union, a subtraction and a turn: labelme's
+    own LabelFile reads every shape, and its masks (a PNG crop placed at the first point) are our pixels."""
+    label_file = pytest.importorskip("labelme._label_file")
+    from anylabel.geometry import rle_decode
+
+    w = win
+    brush(qtbot, w)  # shape a: painted beyond its right edge -> a mask shape
+    select(w, 0)
+    key(qtbot, w, Qt.Key_E)
+    w.session.view.brush_radius = 6.0
+    stroke(w, (90, 90), (100, 90))  # a hole in it
+    boolean(Qt.Key_Minus)(qtbot, w)  # b cut out of a: still a mask (it has a hole)
+    select(w, 1, 3)
+    key(qtbot, w, Qt.Key_U, Qt.ControlModifier | Qt.ShiftModifier)  # b and the mask m: one mask shape
+    turn_handle(qtbot, w)
+    key(qtbot, w, Qt.Key_S, Qt.ControlModifier)
+    path = w.session.folder.annotation_path(w.session.row)
+    assert not w.session.dirty and path.exists()
+    ours = w.session.shapes
+    theirs = label_file.LabelFile(str(path)).shapes
+    assert [s["shape_type"] for s in theirs] == [s.shape_type for s in ours]
+    assert {s.shape_type for s in ours} >= {"mask", "rotation"}
+    h, wd = w.session.image.shape[:2]
+    for mine, their in zip(ours, theirs):
+        assert their["label"] == mine.label and their["points"] == [list(p) for p in mine.points]
+        if mine.shape_type != "mask":
+            continue
+        full = np.zeros((h, wd), bool)
+        (x1, y1), (x2, y2) = (int(v) for v in their["points"][0]), (int(v) for v in their["points"][1])
+        assert their["mask"].shape == (y2 - y1 + 1, x2 - x1 + 1)  # labelme's bbox-extent rule
+        full[y1:y2 + 1, x1:x2 + 1] = their["mask"]
+        np.testing.assert_array_equal(full, rle_decode(mine.mask))
+    holed = rle_decode(ours[0].mask)
+    assert ours[0].shape_type == "mask" and not holed[90, 95] and holed[60, 60] and holed[60, 185]
