@@ -219,3 +219,39 @@ def test_escape_and_b_cancel_a_reprompt(win, qtbot):
         assert w.session.assist.reprompting is None and w.session.preview is None
         assert w.session.shape(sid).points == square("car", 60, 60, 80).points
     assert QtWidgets.QApplication.activeWindow() is w
+
+
+def test_a_click_on_one_of_several_selected_shapes_selects_only_it(win, qtbot):
+    """After an undo restores a selection of two, a plain click on one of them (no drag) selects that one, so
+    the click, Ctrl+click order subtract follows can be given again; a drag still moves both."""
+    from gui_testutil import drag
+
+    w = win
+    a, b = w.session.add_shapes([square("a", 10, 10, 50), square("b", 100, 100, 50)])
+    w.set_mode("edit")
+    w.session.select([a, b])
+    qtbot.mouseClick(w.canvas, Qt.LeftButton, pos=at(w, 30, 30))
+    assert w.session.selected == {a}
+    qtbot.mouseClick(w.canvas, Qt.LeftButton, Qt.ControlModifier, pos=at(w, 120, 120))
+    assert w.session.selected == {a, b} and w.shape_edits.ordered_selection() == [a, b]
+    drag(w.canvas, at(w, 30, 30), at(w, 40, 30))
+    assert w.session.selected == {a, b} and w.session.shape(b).points[0] == pytest.approx((110, 100), abs=1)
+
+
+def test_an_unselected_mask_shape_shows_its_outline(win, qtbot):
+    """A mask shape reads like a polygon: its edge is drawn in the label's colour, not only its faint fill."""
+    from anylabel.geometry import rle_encode
+
+    w = win
+    h, wd = w.session.image.shape[:2]
+    m = np.zeros((h, wd), bool)
+    m[40:120, 40:160] = True
+    w.session.add_shapes([Shape("blob", [(40, 40), (159, 119)], "mask", mask=rle_encode(m))])
+    w.session.select([])
+    qtbot.wait(20)
+    shot = w.canvas.grab().toImage()
+    colour = w.colors("blob")
+    edge, inside = shot.pixelColor(at(w, 40, 80)), shot.pixelColor(at(w, 100, 80))
+    assert max(abs(edge.red() - colour.red()), abs(edge.green() - colour.green()),
+               abs(edge.blue() - colour.blue())) <= 40, (edge.name(), colour.name())
+    assert edge != inside

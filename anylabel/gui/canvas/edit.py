@@ -1,5 +1,6 @@
 """Edit mode on the canvas: select (click, Ctrl/Shift+click to add, drag on empty space for a rubber
-band), move shapes, drag vertices, click an edge's "+" to add a vertex, right-click a vertex to delete it,
+band; a click on one of several selected shapes selects only it, a drag moves them all), move shapes, drag
+vertices, click an edge's "+" to add a vertex, right-click a vertex to delete it,
 arrow keys nudge (Shift: 10 px), double-click edits the label. Edits are emitted as whole replaced shapes
 when the mouse is released, so one drag is one undo step.
 
@@ -35,6 +36,7 @@ class EditTool(Tool):
         self.hover_edge: Optional[Tuple[int, int, Tuple[float, float]]] = None  # (shape, edge, point)
         self.drag: Optional[str] = None  # "vertex", "move", "band", "turn"
         self.hover_turn = False  # the cursor is on the turn handle of the selected rotated rectangle
+        self.click_only: Optional[int] = None  # pressed on one of several selected shapes (see press)
         self.drag_from: Tuple[float, float] = (0.0, 0.0)
         self.originals: Dict[int, Shape] = {}
         self.band: Optional[Tuple[QtCore.QPointF, QtCore.QPointF]] = None
@@ -125,7 +127,7 @@ class EditTool(Tool):
             return
         if ev.button() != Qt.LeftButton:
             return
-        self.drag_from, self.moved = (x, y), False
+        self.drag_from, self.moved, self.click_only = (x, y), False, None
         if self.hover_turn:
             (i,) = c.selected
             self.originals, self.drag = {i: c.shapes[i]}, "turn"
@@ -146,6 +148,8 @@ class EditTool(Tool):
                 c.set_selection(c.selected ^ {i})
             elif i not in c.selected:
                 c.set_selection({i})
+            else:  # one of several selected: a drag moves them all, a click without one selects only it
+                self.click_only = i
             self.originals = {j: c.shapes[j] for j in c.selected}
             self.drag = "move" if self.originals else None
         else:
@@ -191,6 +195,8 @@ class EditTool(Tool):
                 inside = {i for i in c.visible_indices()
                           if _box_inside(c.geometry_cache.get(c.shape_at(i)).box, a, b)}
                 c.set_selection(c.selected | inside)
+        elif self.drag == "move" and not self.moved and self.click_only is not None:
+            c.set_selection({self.click_only})
         elif self.drag in ("vertex", "move", "turn") and self.moved and c.live:
             edits = {i: s for i, s in c.live.items()}
             c.shapesEdited.emit(edits, {"vertex": "move vertex", "turn": "rotate"}.get(self.drag, "move shapes"))

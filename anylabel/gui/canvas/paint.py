@@ -38,6 +38,9 @@ def polygon_from_array(points: np.ndarray) -> QtGui.QPolygonF:
     return poly
 
 
+MASK_OUTLINE_MAX = 20000  # vertices: an unselected mask shape's outline is drawn up to this size
+
+
 class Geometry:
     """Cached drawing data of one Shape object (image coordinates)."""
 
@@ -80,6 +83,10 @@ class Geometry:
             offset = np.array(self.box[:2])
             self._outline = [polygon_from_array(c.reshape(-1, 2) + offset) for c in found]
         return self._outline
+
+    def outline_size(self) -> int:
+        """How many vertices a mask shape's outline has (traced if needed)."""
+        return sum(poly.size() for poly in self.mask_outline())
 
     def mask_overlay(self, colour: QtGui.QColor, alpha: float) -> Optional[QtGui.QImage]:
         if self.mask is None:
@@ -240,7 +247,9 @@ def _paint_shapes(canvas: "Canvas", p: QtGui.QPainter, pixel_t: QtGui.QTransform
             overlay = geo.mask_overlay(colour, fill.alphaF())
             if overlay is not None:
                 p.drawImage(QtCore.QPointF(geo.box[0], geo.box[1]), overlay)
-                if state or not many:  # its outline shows where it ends (traced once, then cached)
+                # its outline shows where it ends (traced once, then cached); a speckled mask's thousands of
+                # rings only when selected or hovered (each repaint would stroke them all)
+                if state or (not many and geo.outline_size() <= MASK_OUTLINE_MAX):
                     p.setTransform(shape_t)
                     current_t = shape_t
                     p.setBrush(Qt.NoBrush)

@@ -41,6 +41,7 @@ class ShortcutsDialog(QtWidgets.QDialog):
         table = QtWidgets.QTableWidget(0, 3)
         table.setHorizontalHeaderLabels(["Action", "Keys", "What it does"])
         table.verticalHeader().setVisible(False)
+        table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)  # compact: more rows shown
         table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
         table.setSelectionMode(QtWidgets.QAbstractItemView.NoSelection)
         self.table = table
