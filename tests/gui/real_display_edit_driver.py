@@ -42,8 +42,16 @@ class Driver:
         if self.x is not None:
             self.x.key(combo)
         else:
-            seq = QKeySequence(combo)
-            QTest.keyClick(self.w.canvas, seq[0] & ~0xFE000000, seq[0] & 0xFE000000)
+            from PyQt5 import QtWidgets
+            from PyQt5.QtCore import Qt
+
+            try:  # QTest's keys reach window shortcuts only in the active window (a real key press activates it)
+                wait_until(lambda: QtWidgets.QApplication.activeWindow() is self.w, 5, "the window to be active")
+            except TimeoutError:
+                pass  # a modal dialog is up: the key is for the canvas anyway
+            code = QKeySequence(combo)[0]
+            mods = code & int(Qt.KeyboardModifierMask)
+            QTest.keyClick(self.w.canvas, Qt.Key(code & ~mods), Qt.KeyboardModifiers(mods))
         QTest.qWait(50)
 
     def drag(self, points, button: int = 1) -> None:
@@ -113,7 +121,6 @@ def when_dialog(get, act) -> None:
 
 
 def run(folder: str, model: str, shots: Path, refine_model: str = "", out: Optional[dict] = None) -> dict:
-    from PyQt5 import QtWidgets
 
     from anylabel.gui.app import create_window
 
@@ -121,6 +128,16 @@ def run(folder: str, model: str, shots: Path, refine_model: str = "", out: Optio
     w = create_window(folder, model=model)
     w.ask_unsaved = lambda *a: "discard"
     w.resize(1560, 940)
+    try:
+        steps(w, out, model, shots, refine_model)
+    finally:  # also after a failed step: the window's threads end, the process exits
+        w.close()
+    return out
+
+
+def steps(w, out: dict, model: str, shots: Path, refine_model: str) -> None:
+    from PyQt5 import QtWidgets
+
     wait_until(lambda: w.isVisible() and w.image is not None and w.worker.segmenter is not None, 120, "the window")
     d = Driver(w, shots)
     out["input"] = "xtest" if d.x is not None else "qtest"
@@ -309,8 +326,6 @@ def run(folder: str, model: str, shots: Path, refine_model: str = "", out: Optio
     d.key("Shift+D")
     out["row_after_next_unchecked"] = s.row
     out["shots"] = d.taken
-    w.close()
-    return out
 
 
 def main() -> int:
