@@ -241,6 +241,9 @@ class Canvas(QtWidgets.QWidget):
                 self.tool.cancel()
             self._mode = mode
             self.setCursor(self.tool.cursor)
+            here = QtCore.QPointF(self.mapFromGlobal(QtGui.QCursor.pos()))
+            if hasattr(self.tool, "hover_at") and self.rect().contains(here.toPoint()):
+                self.tool.hover_at(here)  # the brush circle shows at once, not at the next mouse move
             self.update()
 
     mode = property(lambda self: self._mode, set_mode)
