@@ -166,6 +166,7 @@ def test_reprompt_refines_the_selected_shape_and_f_replaces_it_in_one_step(make_
     qtbot.keyClick(w.canvas, Qt.Key_R, Qt.ControlModifier)
     assert w.canvas.mode == "ai" and w.session.assist.reprompting == sid
     assert "Refining car" in status(w)
+    assert w.canvas.tool.hint.startswith("refining car:")  # the canvas's own line says it too
     np.testing.assert_array_equal(w.session.preview.mask[100, 55:66], [False] * 5 + [True] * 6)  # its mask shows
     w.ai.add_point(100, 100, True)
     qtbot.waitUntil(lambda: answered(w))
