@@ -105,6 +105,23 @@ SHORTCUTS: Dict[str, tuple] = {
     "reprompt_shape": (["Ctrl+R"], "Refine the selected shape: clicks / box, F replaces it, Esc cancels"),
 }
 
+#: the sections of Help → Shortcuts and of the README's tables (tests/gui/test_shortcut_docs.py keeps them equal)
+SHORTCUT_GROUPS: Dict[str, tuple] = {
+    "Files and images": ("open_file", "open_dir", "save", "next_image", "prev_image", "toggle_checked",
+                         "next_unchecked", "prev_unchecked", "export", "quit"),
+    "Modes": ("ai_mode", "polygon_mode", "rectangle_mode", "edit_mode"),
+    "AI objects": ("finish_object", "clear_prompts", "cycle_candidate", "toggle_output", "find_text", "everything",
+                   "detail_finer", "detail_coarser"),
+    "Editing": ("undo", "redo", "delete", "copy", "paste", "change_label", "select_all", "duplicate",
+                "bring_to_front", "send_to_back"),
+    "Mask and shape editing": ("brush_mode", "eraser_mode", "brush_smaller", "brush_larger", "point_mode",
+                               "line_mode", "linestrip_mode", "circle_mode", "rotation_mode", "rotate_left",
+                               "rotate_right", "union_shapes", "subtract_shapes", "intersect_shapes", "to_mask",
+                               "to_polygons", "reprompt_shape"),
+    "View": ("toggle_shapes", "fit_window", "zoom_in", "zoom_out", "zoom_original", "view_adjust", "shortcuts"),
+    "Video": ("propagate", "propagate_backward", "propagate_both", "interpolate", "reset_tracker"),
+}
+
 
 @dataclass
 class Config:

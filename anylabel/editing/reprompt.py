@@ -16,6 +16,7 @@ SAM2's clamp (+-32); its effect on refinements with trained weights is not measu
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence, Tuple
 
@@ -56,7 +57,10 @@ class LogitFrame:
             return None
         if emb.logit_hw is None:
             return None
-        return cls(valid_hw=(float(emb.logit_hw[0]), float(emb.logit_hw[1])), pre_scale=int(emb.pre_scale))
+        valid = (float(emb.logit_hw[0]), float(emb.logit_hw[1]))
+        if int(emb.pre_scale) == 1:  # SAM2, SAM 3: the image covers the whole grid, whatever its size (SAM 3: 288)
+            return cls(valid_hw=valid, pre_scale=1, grid_hw=(int(math.ceil(valid[0])), int(math.ceil(valid[1]))))
+        return cls(valid_hw=valid, pre_scale=int(emb.pre_scale))  # SAM: the padded 1024 square at 1/4
 
 
 def mask_logits(mask: np.ndarray, frame: LogitFrame, scale: float = MASK_LOGIT,

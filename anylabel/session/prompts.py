@@ -234,25 +234,62 @@ class PromptSet:
         self._bump(refine=False)
 
     def to_prompt(self, mask_logits: Optional[np.ndarray] = None) -> Prompt:
-        """The backend :class:`~anylabel.backends.prompt.Prompt` of these prompts (the newest positive box)."""
-        pts = self.points
-        boxes = self.boxes
-        positive_boxes = [b.box for b in boxes if not b.negative]
-        clicks = ([(p.x, p.y) for p in pts if p.positive], [(p.x, p.y) for p in pts if not p.positive])
-        box = positive_boxes[-1] if positive_boxes else None
-        negative_boxes = [b.box for b in boxes if b.negative]
+        """The backend :class:`~anylabel.backends.prompt.Prompt` of these prompts (the newest positive box),
+        a mask base on the logit grid it was made with (see :class:`PromptPlan` for a grid known later)."""
         base = self.base
-        if base is not None and not base.mask.any():  # erased to nothing: only the clicks are left
-            base = None
-        if base is not None:  # the base mask as the model's mask input (or its box, for models without one)
-            from anylabel.editing.reprompt import reprompt
+        return build_prompt(self.items, mask_logits, base.frame if base is not None else None)
 
-            prompt = reprompt(base.mask, base.frame, *clicks, box=box, negative_boxes=negative_boxes)
-        else:
-            prompt = Prompt.from_clicks(*clicks, box=box, negative_boxes=negative_boxes)
-        if mask_logits is not None or base is None:  # a newer answer's logits refine further
-            prompt.mask_logits = mask_logits
-        return prompt
+    def plan(self, mask_logits: Optional[np.ndarray] = None) -> Optional["PromptPlan"]:
+        """A snapshot of these prompts to build on the model's side, when they start from a mask (a
+        re-prompted shape, a brushed preview); None without one (:meth:`to_prompt` is then final)."""
+        if self.base is None:
+            return None
+        return PromptPlan(tuple(self.items), mask_logits)
+
+
+@dataclass(frozen=True, eq=False)
+class PromptPlan:
+    """Prompts that start from a mask, built once the model's logit grid is known.
+
+    The mask becomes the model's mask input on its logit grid (:class:`~anylabel.editing.reprompt.LogitFrame`),
+    which only the model knows, and only once it has an image set: Ctrl+R on an image not encoded yet has
+    no grid on the GUI side. The worker calls :meth:`prompt` after setting the image, so even the first click
+    sends the shape's mask (not its box). Frozen, a copy of the items: safe to hand to another thread.
+    """
+
+    items: Tuple["PromptItem", ...]
+    mask_logits: Optional[np.ndarray] = None
+
+    def prompt(self, frame: Optional[object]) -> Prompt:
+        """The backend prompt with the base mask on ``frame`` (None: a model without mask prompts, the
+        mask's box is the box prompt)."""
+        return build_prompt(self.items, self.mask_logits, frame)
+
+
+def build_prompt(items: Sequence["PromptItem"], mask_logits: Optional[np.ndarray],
+                 frame: Optional[object]) -> Prompt:
+    """The backend prompt of ``items``: the clicks, the newest positive box, the negative boxes; the newest
+    mask base as the model's mask input on ``frame`` (:func:`anylabel.editing.reprompt.reprompt`);
+    ``mask_logits`` (a newer answer's, when it may refine) replace the base's."""
+    pts = [a for a in items if isinstance(a, PointPrompt)]
+    boxes = [a for a in items if isinstance(a, BoxPrompt)]
+    masks = [a for a in items if isinstance(a, MaskPrompt)]
+    positive_boxes = [b.box for b in boxes if not b.negative]
+    clicks = ([(p.x, p.y) for p in pts if p.positive], [(p.x, p.y) for p in pts if not p.positive])
+    box = positive_boxes[-1] if positive_boxes else None
+    negative_boxes = [b.box for b in boxes if b.negative]
+    base = masks[-1] if masks else None
+    if base is not None and not base.mask.any():  # erased to nothing: only the clicks are left
+        base = None
+    if base is not None:  # the base mask as the model's mask input (or its box, for models without one)
+        from anylabel.editing.reprompt import reprompt
+
+        prompt = reprompt(base.mask, frame, *clicks, box=box, negative_boxes=negative_boxes)
+    else:
+        prompt = Prompt.from_clicks(*clicks, box=box, negative_boxes=negative_boxes)
+    if mask_logits is not None or base is None:  # a newer answer's logits refine further
+        prompt.mask_logits = mask_logits
+    return prompt
 
 
 def is_current(answer: Answer, image_id: Optional[str], prompts: PromptSet) -> bool:

@@ -32,7 +32,7 @@ from anylabel.document.history import Callbacks, History, HistoryEvent
 from anylabel.errors import AnylabelError
 from anylabel.imaging.loader import load_image
 from anylabel.session.folder import ImageFolder
-from anylabel.session.prompts import Answer, MaskPrompt, PlainAnswer, PromptSet, is_current, logits_to_reuse
+from anylabel.session.prompts import Answer, MaskPrompt, PlainAnswer, PromptPlan, PromptSet, is_current, logits_to_reuse
 from anylabel.session.shapes import front_order, placed, relabeled, translated
 from anylabel.session.view import ViewState
 
@@ -360,6 +360,11 @@ class AnnotationSession:
         """The backend prompt for the current prompts, with the logits of the shown answer when they may
         refine it (:func:`~anylabel.session.prompts.logits_to_reuse`)."""
         return self.prompts.to_prompt(logits_to_reuse(self.answer, self.candidate, self.prompts))
+
+    def prompt_plan(self) -> Optional[PromptPlan]:
+        """:meth:`prompt` to build where the model's logit grid is known (the GUI's worker), when the prompts
+        start from a mask; else None (:class:`~anylabel.session.prompts.PromptPlan`)."""
+        return self.prompts.plan(logits_to_reuse(self.answer, self.candidate, self.prompts))
 
     # ---------------------------------------------------------------------------------- answers
     def accept(self, answer: Answer) -> bool:

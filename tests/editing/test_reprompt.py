@@ -125,3 +125,21 @@ def test_cell_fractions_are_exact_areas() -> None:
     g = cell_fractions(full, LogitFrame(valid_hw=(2.5, 3.5), pre_scale=2, grid_hw=(4, 4)))
     assert np.allclose(g[:2, :3], 1) and np.allclose(g[2, :3], 0.5) and np.allclose(g[:2, 3], 0.5)
     assert g[3].max() == 0 and g[2, 3] == pytest.approx(0.25)
+
+
+def test_a_model_whose_logit_grid_is_not_256_gets_its_own_size() -> None:
+    """SAM 3's low-resolution logits are 288 x 288 (4 x its 72-cell feature map at 1008 px) and cover the image:
+    the mask input must be on that grid, not on SAM's 256 x 256."""
+    from anylabel.backends.promptable import Embedding
+
+    class Sam3Like:
+        def current_embedding(self):
+            return Embedding(orig_hw=(300, 500), features=None, logit_hw=(288.0, 288.0))
+
+    frame = LogitFrame.of(Sam3Like())
+    assert frame.grid_hw == (288, 288) and frame.pre_scale == 1
+    mask = np.zeros((300, 500), bool)
+    mask[:, :250] = True
+    logits = mask_logits(mask, frame)
+    assert logits.shape == (1, 288, 288)
+    assert logits[0, :, :143].min() > 0 > logits[0, :, 145:].max()  # the left half of the grid

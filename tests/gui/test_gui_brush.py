@@ -247,3 +247,15 @@ def test_a_selected_mask_shape_shows_its_outline_and_its_hole(win, qtbot, monkey
     for x, y in ((80, 80), (55, 55)):  # the hole stays open, the fill is not covered
         p = at(w, x, y)
         assert bare.pixelColor(p) == outlined.pixelColor(p)
+
+
+def test_the_brush_circle_shows_as_soon_as_w_is_pressed_over_the_canvas(win, qtbot):
+    """W with the mouse resting on the image: the circle of the radius is there at once (no move needed)."""
+    w = win
+    where = at(w, 120, 90)
+    QtGui.QCursor.setPos(w.canvas.mapToGlobal(where))
+    if w.canvas.mapFromGlobal(QtGui.QCursor.pos()) != where:
+        pytest.skip("this platform plugin does not move the cursor")
+    qtbot.keyClick(w.canvas, Qt.Key_W)
+    assert w.canvas.mode == "brush"
+    assert w.canvas.tool.pos is not None and w.canvas.tool.pos.toPoint() == where

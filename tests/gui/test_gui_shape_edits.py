@@ -166,6 +166,7 @@ def test_reprompt_refines_the_selected_shape_and_f_replaces_it_in_one_step(make_
     qtbot.keyClick(w.canvas, Qt.Key_R, Qt.ControlModifier)
     assert w.canvas.mode == "ai" and w.session.assist.reprompting == sid
     assert "Refining car" in status(w)
+    assert w.canvas.tool.hint.startswith("refining car:")  # the canvas's own line says it too
     np.testing.assert_array_equal(w.session.preview.mask[100, 55:66], [False] * 5 + [True] * 6)  # its mask shows
     w.ai.add_point(100, 100, True)
     qtbot.waitUntil(lambda: answered(w))
@@ -186,6 +187,27 @@ def test_reprompt_refines_the_selected_shape_and_f_replaces_it_in_one_step(make_
     assert w.session.shape(sid).points == old.points
 
 
+def test_reprompt_sends_the_mask_on_the_first_click_before_the_model_saw_the_image(make_window, image_dir, qtbot):
+    """Ctrl+R on an image the model has not encoded yet: the first click's request already carries the shape's
+    mask as the model's mask input (the worker knows the logit grid once it has set the image), not its box."""
+    w = make_window({"disk": FramedDiskSegmenter})
+    w.open_path(str(image_dir))
+    qtbot.waitUntil(lambda: w.worker is not None and w.worker.segmenter is not None)
+    assert w.shape_edits.logit_frame() is None  # no image set on the model yet
+    sid = w.session.add_shapes([square("car", 60, 60, 80)])[0]
+    w.session.select([sid])
+    qtbot.keyClick(w.canvas, Qt.Key_R, Qt.ControlModifier)
+    w.ai.add_point(100, 100, True)
+    qtbot.waitUntil(lambda: answered(w))
+    (first,) = w.worker.segmenter.prompts
+    assert first.box is None and first.multimask is False
+    assert first.mask_logits is not None and first.mask_logits.shape == (1, 256, 256)
+    h, wd = w.session.image.shape[:2]
+    cell = 4 * max(h, wd) / 1024  # one logit cell in image pixels
+    assert first.mask_logits[0, int(100 / cell), int(100 / cell)] > 0 > first.mask_logits[0, int(20 / cell), 5]
+    assert w.ai.result.prompt is first  # the answer says what was sent
+
+
 def test_escape_and_b_cancel_a_reprompt(win, qtbot):
     w = win
     sid = w.session.add_shapes([square("car", 60, 60, 80)])[0]
@@ -198,3 +220,39 @@ def test_escape_and_b_cancel_a_reprompt(win, qtbot):
         assert w.session.assist.reprompting is None and w.session.preview is None
         assert w.session.shape(sid).points == square("car", 60, 60, 80).points
     assert QtWidgets.QApplication.activeWindow() is w
+
+
+def test_a_click_on_one_of_several_selected_shapes_selects_only_it(win, qtbot):
+    """After an undo restores a selection of two, a plain click on one of them (no drag) selects that one, so
+    the click, Ctrl+click order subtract follows can be given again; a drag still moves both."""
+    from gui_testutil import drag
+
+    w = win
+    a, b = w.session.add_shapes([square("a", 10, 10, 50), square("b", 100, 100, 50)])
+    w.set_mode("edit")
+    w.session.select([a, b])
+    qtbot.mouseClick(w.canvas, Qt.LeftButton, pos=at(w, 30, 30))
+    assert w.session.selected == {a}
+    qtbot.mouseClick(w.canvas, Qt.LeftButton, Qt.ControlModifier, pos=at(w, 120, 120))
+    assert w.session.selected == {a, b} and w.shape_edits.ordered_selection() == [a, b]
+    drag(w.canvas, at(w, 30, 30), at(w, 40, 30))
+    assert w.session.selected == {a, b} and w.session.shape(b).points[0] == pytest.approx((110, 100), abs=1)
+
+
+def test_an_unselected_mask_shape_shows_its_outline(win, qtbot):
+    """A mask shape reads like a polygon: its edge is drawn in the label's colour, not only its faint fill."""
+    from anylabel.geometry import rle_encode
+
+    w = win
+    h, wd = w.session.image.shape[:2]
+    m = np.zeros((h, wd), bool)
+    m[40:120, 40:160] = True
+    w.session.add_shapes([Shape("blob", [(40, 40), (159, 119)], "mask", mask=rle_encode(m))])
+    w.session.select([])
+    qtbot.wait(20)
+    shot = w.canvas.grab().toImage()
+    colour = w.colors("blob")
+    edge, inside = shot.pixelColor(at(w, 40, 80)), shot.pixelColor(at(w, 100, 80))
+    assert max(abs(edge.red() - colour.red()), abs(edge.green() - colour.green()),
+               abs(edge.blue() - colour.blue())) <= 40, (edge.name(), colour.name())
+    assert edge != inside

@@ -181,3 +181,65 @@ def test_z_x_turn_a_rectangle_into_a_rotation_and_refuse_circles(win, qtbot):
     w.session.select([])
     qtbot.keyClick(w.canvas, Qt.Key_Z)
     assert "Select shapes first" in w.statusBar().currentMessage()
+
+
+def test_the_shape_list_names_every_shape_type(win):
+    """Each row of the shape list says the shape's own type (a line strip is not a polygon) with its size."""
+    from anylabel.document import Shape
+    from anylabel.document.shape import SHAPE_TYPES
+    from anylabel.geometry import rle_encode
+
+    mask = np.zeros((480, 640), bool)
+    mask[10:30, 20:60] = True
+    shapes = {
+        "polygon": Shape("a", [(0, 0), (10, 0), (10, 10)]),
+        "rectangle": Shape("a", [(10, 20), (50, 80)], shape_type="rectangle"),
+        "point": Shape("a", [(5, 5)], shape_type="point"),
+        "points": Shape("a", [(5, 5), (6, 6), (7, 9)], shape_type="points"),
+        "line": Shape("a", [(0, 0), (30, 40)], shape_type="line"),
+        "linestrip": Shape("a", [(0, 0), (30, 40), (60, 0), (90, 40)], shape_type="linestrip"),
+        "circle": Shape("a", [(100, 100), (100, 125)], shape_type="circle"),
+        "mask": Shape("a", [(20, 10), (59, 29)], shape_type="mask", mask=rle_encode(mask)),
+        "rotation": Shape("a", rotated.rotation_corners(200, 200, 60, 20, math.radians(30)), shape_type="rotation"),
+    }
+    assert set(shapes) == set(SHAPE_TYPES)
+    win.session.add_shapes(list(shapes.values()))
+    rows = [win.shape_list.item(i).text() for i in range(win.shape_list.count())]
+    expected = {"polygon": "polygon, 3 pts", "rectangle": "rectangle 40×60", "point": "point",
+                "points": "points, 3", "line": "line 50 px", "linestrip": "line strip, 4 pts", "circle": "circle r 25",
+                "mask": "mask 40×20", "rotation": "rotated rectangle 60×20, 30°"}
+    for row, kind in zip(rows, shapes):
+        assert row.endswith(expected[kind]), (kind, row)
+
+
+def test_the_turn_handle_of_a_selected_rotated_rectangle_turns_it_with_the_mouse(win, qtbot):
+    """A knob beyond the p0 -> p1 edge of the one selected rotated rectangle: a drag around the centre turns
+    the box by the angle swept (one undo step), Shift snaps to 15°; other shapes or several selected: none."""
+    w = win
+    corners = rotated.rotation_corners(200, 200, 100, 50, 0.0)  # p0 -> p1 is the top edge: knob above it
+    sid = w.session.add_shapes([rotated_shape(corners)])[0]
+    w.set_mode("edit")
+    w.session.select([])
+    assert w.canvas.tool.turn_handle() is None  # not selected: no handle
+    w.session.select([sid])
+    _, mid, knob = w.canvas.tool.turn_handle()
+    top = w.canvas.to_widget(200, 175)
+    assert (mid.x(), mid.y()) == pytest.approx((top.x(), top.y()))
+    assert knob.y() < mid.y() and knob.x() == pytest.approx(mid.x())  # above the top edge
+    centre = w.canvas.to_widget(200, 200)
+    r = centre.y() - knob.y()
+    right = QPoint(round(centre.x() + r), round(centre.y()))  # a quarter turn clockwise, seen from the centre
+    drag(w.canvas, knob.toPoint(), right, steps=8)
+    after = rotated.rotation_params(w.session.shape(sid).points)
+    assert math.degrees(after.angle) == pytest.approx(90.0, abs=1.5)  # integer mouse positions
+    assert (after.cx, after.cy, after.width, after.height) == pytest.approx((200, 200, 100, 50), abs=1e-6)
+    assert w.history.undo_text == "rotate"
+    qtbot.keyClick(w.canvas, Qt.Key_Z, Qt.ControlModifier)
+    assert w.session.shape(sid).points == corners
+    _, _, knob = w.canvas.tool.turn_handle()
+    near = w.canvas.to_widget(200 + 60, 200 - 130)  # about 24.8° clockwise: Shift snaps it to 30°
+    drag(w.canvas, knob.toPoint(), near.toPoint(), modifier=Qt.ShiftModifier, steps=8)
+    assert math.degrees(rotated.rotation_params(w.session.shape(sid).points).angle) == pytest.approx(30.0)
+    other = w.session.add_shapes([rotated_shape(rotated.rotation_corners(400, 300, 40, 40, 0.0))])[0]
+    w.session.select([sid, other])
+    assert w.canvas.tool.turn_handle() is None

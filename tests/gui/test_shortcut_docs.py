@@ -42,3 +42,31 @@ def test_the_check_notices_a_missing_row() -> None:
     text = README.read_text(encoding="utf-8")
     without = "\n".join(line for line in text.splitlines() if "| `brush_mode` |" not in line)
     assert "brush_mode" in SHORTCUTS and "brush_mode" not in readme_shortcuts(without)
+
+
+def readme_sections(text: str) -> Dict[str, List[str]]:
+    """Section title (the bold line above each table) -> the actions of its rows, in order."""
+    start = text.index(SECTION) + len(SECTION)
+    following = re.search(r"^#{1,3} ", text[start:], flags=re.M)
+    section = text[start:start + following.start()] if following else text[start:]
+    out: Dict[str, List[str]] = {}
+    title = None
+    for line in section.splitlines():
+        bold = re.fullmatch(r"\*\*(.+)\*\*", line.strip())
+        if bold:
+            title = bold.group(1)
+            out[title] = []
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if title is not None and len(cells) >= 3 and re.fullmatch(r"`[a-z0-9_]+`", cells[1]):
+            out[title].append(cells[1].strip("`"))
+    return out
+
+
+def test_help_shortcuts_sections_are_the_readme_tables() -> None:
+    """Help → Shortcuts groups the actions as the README's tables do: same titles, same actions, same order."""
+    from anylabel.config import SHORTCUT_GROUPS
+
+    grouped = [a for actions in SHORTCUT_GROUPS.values() for a in actions]
+    assert sorted(grouped) == sorted(SHORTCUTS) and len(grouped) == len(set(grouped)), "each action in one group"
+    assert readme_sections(README.read_text(encoding="utf-8")) == {t: list(a) for t, a in SHORTCUT_GROUPS.items()}

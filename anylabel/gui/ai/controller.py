@@ -174,7 +174,7 @@ class AiController(QtCore.QObject):
             return
         self.canvas.set_busy("⏳ segmenting…")
         self.worker.submit(SegmentRequest(s.image_key, s.prompts.version, s.image_key, prompt, s.image,
-                                          s.tolerance, s.min_area, self.colour))
+                                          s.tolerance, s.min_area, self.colour, plan=s.prompt_plan()))
 
     def show_answer_for_box(self, box: Box, answer: Callable[[int, Prompt], SegmentResult]) -> SegmentResult:
         """Make ``box`` the only prompt (a positive box that clicks then refine) and show an answer computed

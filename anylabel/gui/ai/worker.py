@@ -33,9 +33,11 @@ from PyQt5 import QtCore, QtGui
 from anylabel.backends import MaskCandidate, Prompt, Segmenter
 from anylabel.backends.engines import notices
 from anylabel.backends.prefetch import Prefetcher
+from anylabel.editing.reprompt import LogitFrame
 from anylabel.errors import ModelError
 from anylabel.gui.tasks import TaskWorker
 from anylabel.imaging.loader import file_key
+from anylabel.session.prompts import PromptPlan
 from anylabel.tasks import JobContext, Policy, error_message
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,9 @@ class SegmentRequest:
         image: the decoded HxWx3 uint8 RGB pixels when the GUI already has them (saves a decode).
         tolerance, min_area: mask -> polygon settings (pixels).
         colour: (r, g, b, alpha 0..1) of the preview overlay.
+        plan: when the prompts start from a mask (a re-prompted shape, a brushed preview), the prompt is
+            rebuilt from it once the image is set, on the model's own logit grid (the GUI may not have known
+            it: Ctrl+R before the model encoded the image); ``prompt`` is then only the GUI's guess.
     """
 
     image_id: str
@@ -63,6 +68,7 @@ class SegmentRequest:
     tolerance: float = 1.0
     min_area: float = 25.0
     colour: Tuple[int, int, int, float] = (0, 200, 255, 0.45)
+    plan: Optional[PromptPlan] = None
 
 
 @dataclass
@@ -241,10 +247,11 @@ class SegmentWorker(QtCore.QObject):
         ctx.check()  # a newer prompt set arrived while encoding: answer that one instead
         ctx.say(f"{self.name}: segmenting…")
         t0 = time.perf_counter()
-        candidates = self._segmenter.predict(req.prompt)
+        prompt = req.prompt if req.plan is None else req.plan.prompt(LogitFrame.of(self._segmenter))
+        candidates = self._segmenter.predict(prompt)
         predict = time.perf_counter() - t0
         self.requests_run += 1
-        result = SegmentResult(req.image_id, req.version, req.prompt, candidates, encode_seconds=encode,
+        result = SegmentResult(req.image_id, req.version, prompt, candidates, encode_seconds=encode,
                                predict_seconds=predict, tolerance=req.tolerance, min_area=req.min_area,
                                colour=req.colour)
         if candidates:

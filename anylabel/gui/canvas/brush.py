@@ -186,6 +186,11 @@ class BrushTool(Tool):
         r = self.radius * self.canvas.scale + 4
         return QtCore.QRectF(pos.x() - r, pos.y() - r, 2 * r, 2 * r).toAlignedRect()
 
+    def hover_at(self, pos: QtCore.QPointF) -> None:
+        """The cursor is at widget point ``pos`` (the mode was chosen with the mouse over the canvas)."""
+        self.pos = QtCore.QPointF(pos)
+        self.canvas.update(self._cursor_rect(self.pos))
+
     def leave(self):
         old, self.pos = self.pos, None
         self.canvas.update(self._cursor_rect(old))

@@ -39,6 +39,9 @@ def polygon_from_array(points: np.ndarray) -> QtGui.QPolygonF:
     return poly
 
 
+MASK_OUTLINE_MAX = 20000  # vertices: an unselected mask shape's outline is drawn up to this size
+
+
 class Geometry:
     """Cached drawing data of one Shape object (image coordinates)."""
 
@@ -73,7 +76,7 @@ class Geometry:
             self.anchor = (self.box[0], self.box[1])
 
     def mask_outline(self) -> list:
-        """A mask shape's boundaries, holes included (QPolygonF, pixel centres), traced when first selected."""
+        """A mask shape's boundaries, holes included (QPolygonF, pixel centres), traced when first drawn."""
         if self._outline is None:
             import cv2
 
@@ -81,6 +84,10 @@ class Geometry:
             offset = np.array(self.box[:2])
             self._outline = [polygon_from_array(c.reshape(-1, 2) + offset) for c in found]
         return self._outline
+
+    def outline_size(self) -> int:
+        """How many vertices a mask shape's outline has (traced if needed)."""
+        return sum(poly.size() for poly in self.mask_outline())
 
     def mask_overlay(self, colour: QtGui.QColor, alpha: float) -> Optional[QtGui.QImage]:
         if self.mask is None:
@@ -245,7 +252,9 @@ def _paint_shapes(canvas: "Canvas", p: QtGui.QPainter, pixel_t: QtGui.QTransform
             overlay = geo.mask_overlay(colour, fill.alphaF())
             if overlay is not None:
                 p.drawImage(QtCore.QPointF(geo.box[0], geo.box[1]), overlay)
-                if state:  # selected or hovered: its outline shows which mask it is
+                # its outline shows where it ends (traced once, then cached); a speckled mask's thousands of
+                # rings only when selected or hovered (each repaint would stroke them all)
+                if state or (not many and geo.outline_size() <= MASK_OUTLINE_MAX):
                     p.setTransform(shape_t)
                     current_t = shape_t
                     p.setBrush(Qt.NoBrush)

@@ -98,7 +98,18 @@ class _DragTool(Tool):
 
 class AiTool(_DragTool):
     cursor = Qt.CrossCursor
-    hint = "click: object  ·  right-click: not object  ·  drag: box  ·  F finish  ·  B clear  ·  C other mask"
+    HINT = "click: object  ·  right-click: not object  ·  drag: box  ·  F finish  ·  B clear  ·  C other mask"
+    REFINING = "refining {}: click / right-click / drag a box refine it  ·  F replaces it  ·  Esc or B cancels"
+
+    @property
+    def hint(self) -> str:
+        """The gestures; while a finished shape is re-prompted (Ctrl+R), what they do to it."""
+        session = self.canvas.view
+        assist = getattr(session, "assist", None)
+        target = assist.reprompting if assist is not None else None
+        if target is None:
+            return self.HINT
+        return self.REFINING.format(session.shape(target).label or "the shape")
 
     def release(self, ev, x, y):
         if self.start is None:

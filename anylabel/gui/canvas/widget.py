@@ -241,6 +241,9 @@ class Canvas(QtWidgets.QWidget):
                 self.tool.cancel()
             self._mode = mode
             self.setCursor(self.tool.cursor)
+            here = QtCore.QPointF(self.mapFromGlobal(QtGui.QCursor.pos()))
+            if hasattr(self.tool, "hover_at") and self.rect().contains(here.toPoint()):
+                self.tool.hover_at(here)  # the brush circle shows at once, not at the next mouse move
             self.update()
 
     mode = property(lambda self: self._mode, set_mode)
@@ -347,6 +350,15 @@ class Canvas(QtWidgets.QWidget):
     def mouseDoubleClickEvent(self, event: QtGui.QMouseEvent) -> None:
         if self.pixmap is not None and event.button() == Qt.LeftButton:
             self.tool.double_click(event, *self.to_image(event.localPos()))
+
+    def event(self, event: QtCore.QEvent) -> bool:
+        # a half-drawn shape owns Enter (close / end it) and Esc (cancel), even where the settings bind an
+        # action to them (e.g. finish_object: Return): Qt then delivers the key here, not to the shortcut
+        if (event.type() == QtCore.QEvent.ShortcutOverride and self.tool.has_pending()
+                and event.key() in (Qt.Key_Return, Qt.Key_Enter, Qt.Key_Escape)):
+            event.accept()
+            return True
+        return super().event(event)
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
         if event.key() == Qt.Key_Space and not event.isAutoRepeat():

@@ -8,10 +8,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from PyQt5 import QtGui, QtWidgets
 from PyQt5.QtCore import Qt
 
-from anylabel.config import SHORTCUTS, Config, config_path
+from anylabel.config import Config
 from anylabel.document import Shape
 from anylabel.gui.canvas.colors import LabelColors
 from anylabel.gui.dialogs.shape_details import ShapeDetailsForm
+from anylabel.gui.dialogs.shortcuts import ShortcutsDialog  # noqa: F401 - re-exported (the window, tests)
 
 Suggestion = Tuple[str, float]
 
@@ -133,56 +134,6 @@ class LabelDialog(QtWidgets.QDialog):
         """Run modally; the choice, or None when cancelled."""
         self.edit.setFocus()
         return self.choice() if self.exec_() == QtWidgets.QDialog.Accepted else None
-
-
-class ShortcutsDialog(QtWidgets.QDialog):
-    """Help → Shortcuts: every action, its keys and what it does, plus the mouse gestures."""
-
-    MOUSE = [
-        ("AI mode", "Left click", "positive point"),
-        ("AI mode", "Right click / Shift+click", "negative point"),
-        ("AI mode", "Drag / Ctrl+drag", "box / negative box"),
-        ("Edit mode", "Drag a shape / a vertex", "move it"),
-        ("Edit mode", "Click the + on an edge", "add a vertex"),
-        ("Edit mode", "Right-click a vertex", "delete the vertex"),
-        ("Canvas", "Wheel", "zoom at the cursor"),
-        ("Canvas", "Middle drag / Space+drag", "pan"),
-        ("Polygon", "Click first vertex / double-click / Enter", "close the polygon"),
-        ("Everything", "Click a candidate / Esc", "keep it (label dialog) / hide the candidates"),
-    ]
-
-    def __init__(self, parent: Optional[QtWidgets.QWidget], config: Config) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Keyboard shortcuts")
-        table = QtWidgets.QTableWidget(0, 3)
-        table.setHorizontalHeaderLabels(["Action", "Keys", "What it does"])
-        table.verticalHeader().setVisible(False)
-        table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
-        table.setSelectionMode(QtWidgets.QAbstractItemView.NoSelection)
-        rows = [(a, ", ".join(config.shortcut(a)) or "—", d) for a, (_, d) in SHORTCUTS.items()]
-        rows += [(f"{where}", keys, what) for where, keys, what in self.MOUSE]
-        for action, keys, what in rows:
-            r = table.rowCount()
-            table.insertRow(r)
-            for c, text in enumerate((action.replace("_", " "), keys, what)):
-                item = QtWidgets.QTableWidgetItem(text)
-                item.setToolTip(text)
-                table.setItem(r, c, item)
-        table.setColumnWidth(0, 160)
-        table.setColumnWidth(1, 250)
-        table.horizontalHeader().setStretchLastSection(True)
-        self.table = table
-        where = config.path or config_path()
-        note = QtWidgets.QLabel(f"Change shortcuts in <code>{where}</code>, e.g.<br>"
-                                "<code>shortcuts: {finish_object: Return, next_image: Right}</code>")
-        note.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(table)
-        layout.addWidget(note)
-        layout.addWidget(buttons)
-        self.resize(860, 680)
 
 
 def ask_unsaved(parent: Optional[QtWidgets.QWidget], name: str) -> str:

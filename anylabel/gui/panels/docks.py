@@ -1,6 +1,7 @@
 """The label list (colours, counts, hide a whole label) and the shape list (visibility, selection)."""
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Callable, Dict, Iterable, List, Optional, Set
 
@@ -8,6 +9,7 @@ from PyQt5 import QtCore, QtWidgets
 from PyQt5.QtCore import Qt
 
 from anylabel.document import Shape
+from anylabel.geometry import rotated
 from anylabel.gui.canvas.colors import LabelColors
 from anylabel.tracking.interpolate import MARK, is_interpolated
 
@@ -120,11 +122,31 @@ class ShapeListWidget(QtWidgets.QListWidget):
 
 def describe(shape: Shape) -> str:
     """One line for a shape: label, group (unless it is the track's own: the parts of a tracked mask), track,
-    type and size, and "interpolated" while it is an interpolated shape nobody edited."""
+    its own type and size, and "interpolated" while it is an interpolated shape nobody edited."""
     label = shape.label or "(no label)"
     own = shape.track_id is not None and shape.group_id == shape.track_id
     group = f" #{shape.group_id}" if shape.group_id is not None and not own else ""
     track = f" track {shape.track_id}" if shape.track_id is not None else ""
-    kind = f"polygon, {len(shape.points)} pts" if shape.shape_type in ("polygon", "linestrip") else shape.shape_type
     mark = "   interpolated" if MARK in shape.extra and is_interpolated(shape) else ""
-    return f"{label}{group}{track}   {kind}{mark}"
+    return f"{label}{group}{track}   {shape_kind(shape)}{mark}"
+
+
+def shape_kind(shape: Shape) -> str:
+    """The shape's type in words with its size: ``line strip, 4 pts``, ``rectangle 40×60``, ``circle r 25``."""
+    t, pts = shape.shape_type, shape.points
+    if t in ("polygon", "linestrip"):
+        return f"{'polygon' if t == 'polygon' else 'line strip'}, {len(pts)} pts"
+    if t == "points":
+        return f"points, {len(pts)}"
+    if t == "line" and len(pts) == 2:
+        return f"line {math.dist(pts[0], pts[1]):.0f} px"
+    if t == "circle" and len(pts) == 2:
+        return f"circle r {math.dist(pts[0], pts[1]):.0f}"
+    if t == "rectangle" and len(pts) == 2:
+        return f"rectangle {abs(pts[1][0] - pts[0][0]):.0f}×{abs(pts[1][1] - pts[0][1]):.0f}"
+    if t == "mask" and len(pts) == 2:  # the box's corners are pixels (inclusive), as labelme writes them
+        return f"mask {abs(pts[1][0] - pts[0][0]) + 1:.0f}×{abs(pts[1][1] - pts[0][1]) + 1:.0f}"
+    if t == "rotation" and len(pts) == 4:
+        r = rotated.rotation_params(pts)
+        return f"rotated rectangle {r.width:.0f}×{r.height:.0f}, {math.degrees(rotated.direction(pts)):.0f}°"
+    return {"linestrip": "line strip", "rotation": "rotated rectangle"}.get(t, t)  # odd point counts

@@ -15,11 +15,13 @@ def _check_icon(colour: QtGui.QColor) -> QtGui.QIcon:
     pix.fill(Qt.transparent)
     p = QtGui.QPainter(pix)
     p.setRenderHint(QtGui.QPainter.Antialiasing)
-    pen = QtGui.QPen(colour, 2.2)
-    pen.setCapStyle(Qt.RoundCap)
-    pen.setJoinStyle(Qt.RoundJoin)
-    p.setPen(pen)
-    p.drawPolyline(QtGui.QPolygonF([QtCore.QPointF(2, 6.5), QtCore.QPointF(5, 9.5), QtCore.QPointF(10.5, 2.5)]))
+    tick = QtGui.QPolygonF([QtCore.QPointF(2, 6.5), QtCore.QPointF(5, 9.5), QtCore.QPointF(10.5, 2.5)])
+    for c, width in ((QtGui.QColor(255, 255, 255), 4.2), (colour, 2.2)):  # a white halo: readable on a selected row
+        pen = QtGui.QPen(c, width)
+        pen.setCapStyle(Qt.RoundCap)
+        pen.setJoinStyle(Qt.RoundJoin)
+        p.setPen(pen)
+        p.drawPolyline(tick)
     p.end()
     return QtGui.QIcon(pix)
 
