@@ -198,5 +198,13 @@ class Features(Mapping[str, Feature]):
 
 def attach_features(host: FeatureHost, factories: Sequence[FeatureFactory]) -> Features:
     """``factory(host)`` for each factory, in order. An exception in one is an error of the start-up, raised
-    as it is (a feature that is listed must work)."""
-    return Features([factory(host) for factory in factories])
+    as it is (a feature that is listed must work), once the features already attached are closed (their threads:
+    a window that failed to start must not keep the process from exiting)."""
+    attached: List[Feature] = []
+    try:
+        for factory in factories:
+            attached.append(factory(host))
+    except BaseException:
+        Features(attached).close()
+        raise
+    return Features(attached)

@@ -151,7 +151,11 @@ class MainWindow(PluginsMixin, QtWidgets.QMainWindow):
             self.set_model(name)
         if self.bad_shortcuts:
             self.warn("Some shortcuts in the settings file were ignored:\n" + "\n".join(self.bad_shortcuts))
-        self._attach_features(DEFAULT_FEATURES if features is None else features)  # anylabel.gui.plugins
+        try:
+            self._attach_features(DEFAULT_FEATURES if features is None else features)  # anylabel.gui.plugins
+        except BaseException:  # a window that failed to start leaves no thread behind (the process could not exit)
+            self._stop_threads()
+            raise
         self.semantic = self.features.get("ssa")  # the SSA vote (AI menu, settings)
 
     # -------------------------------------------------------------------------------- building
@@ -392,12 +396,17 @@ class MainWindow(PluginsMixin, QtWidgets.QMainWindow):
         if not self.maybe_leave():
             event.ignore()
             return
+        self._stop_threads()
+        event.accept()
+
+    def _stop_threads(self) -> None:
+        """Every thread of the window ends: a closed window leaves none running (embedded, or a script that
+        quits without an event loop, where QApplication.aboutToQuit never comes)."""
         self.everything.close()
-        self.features.close()  # their workers too: a closed window leaves no thread running (embedded, or
-        # a script that quits without an event loop, where QApplication.aboutToQuit never comes)
+        if hasattr(self, "features"):  # not yet there when a feature failed to start
+            self.features.close()
         self.model_picker.downloads.shutdown()  # cancels a download in progress
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
         self.readahead.close()
-        event.accept()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -36,8 +38,20 @@ def test_a_feature_that_fails_is_an_error_at_start_up(qtbot) -> None:
     def broken(host: FeatureHost) -> Feature:
         raise RuntimeError("this feature cannot start")
 
+    started = []
+
+    def starts_a_worker(host: FeatureHost) -> Feature:
+        feature = mock.Mock(name="a feature with a thread")
+        started.append(feature)
+        return feature
+
+    before = set(threading.enumerate())
     with pytest.raises(RuntimeError, match="cannot start"):
-        MainWindow(registry=ModelRegistry([]), features=(broken,))
+        MainWindow(registry=ModelRegistry([]), features=(starts_a_worker, broken))
+    # before: the classical model's worker thread stayed alive and the interpreter hung at exit
+    left = [t.name for t in set(threading.enumerate()) - before if t.is_alive() and not t.daemon]
+    assert left == []
+    started[0].close.assert_called_once_with()
 
 
 def test_a_missing_feature_module_is_an_error_at_start_up() -> None:
