@@ -69,10 +69,15 @@ def build_sam3_tracker(checkpoint: Optional[Path], device: str = "cpu", memory_s
         raise ModelError(f"SAM 3 needs Meta's sam3 package (pip install \"anylabel[sam3]\"): {e}") from e
     from anylabel.backends.sam3_device import on_device
 
+    weights = None
+    if checkpoint is not None:  # read first: a wrong file is refused before 1.8 GB of model are built
+        weights = tracker_weights(Path(checkpoint))
+        if not any(k.startswith("backbone.") for k in weights) or all(k.startswith("backbone.") for k in weights):
+            raise ModelError("this file is not a SAM 3 checkpoint (sam3.pt): it has no tracker.* and "
+                             "detector.backbone.vision_backbone.* weights", checkpoint)
     with on_device("cpu"), contextlib.redirect_stdout(io.StringIO()):
         model = build_tracker(apply_temporal_disambiguation=bool(memory_selection), with_backbone=True)
-    if checkpoint is not None:
-        weights = tracker_weights(Path(checkpoint))
+    if weights is not None:
         expected = set(model.state_dict())
         missing = sorted(expected - set(weights))
         if missing:
