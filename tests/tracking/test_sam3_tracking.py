@@ -27,13 +27,29 @@ POINT = Prompt(points=np.array([[420.0, 300.0]]), labels=np.array([1]))
 BOX = Prompt.from_clicks(box=(600, 150, 900, 500))
 
 
-@pytest.fixture(scope="module", params=[True, False], ids=["memory-selection", "fixed-window"])
-def tracker(request):
-    from sam3_testutil import small_sam3_tracker
+_BUILT: Dict[bool, object] = {}
 
-    model = small_sam3_tracker(memory_selection=request.param)
-    model.max_obj_ptrs_in_encoder = 3  # a short memory, so that 8 frames release outputs
-    return model
+
+def _tracker(memory_selection: bool):
+    if memory_selection not in _BUILT:
+        from sam3_testutil import small_sam3_tracker
+
+        model = small_sam3_tracker(memory_selection=memory_selection)
+        model.max_obj_ptrs_in_encoder = 3  # a short memory, so that 8 frames release outputs
+        _BUILT[memory_selection] = model
+    return _BUILT[memory_selection]
+
+
+@pytest.fixture(params=[True, False], ids=["memory-selection", "fixed-window"])
+def tracker(request):
+    """Both memory designs (the masks are compared with upstream's for each)."""
+    return _tracker(request.param)
+
+
+@pytest.fixture
+def selecting():
+    """The tracker as SAM 3's video model builds it (memory selection on)."""
+    return _tracker(True)
 
 
 def _session(tracker, frames_dir: Path, **kw):
@@ -75,10 +91,10 @@ def _masks(results, obj: int = 1) -> Dict[int, np.ndarray]:
     return out
 
 
-def test_the_session_is_sam3s_and_answers_a_click_at_the_frames_size(tracker, frames_dir: Path) -> None:
+def test_the_session_is_sam3s_and_answers_a_click_at_the_frames_size(selecting, frames_dir: Path) -> None:
     from anylabel.tracking.sam3_session import Sam3TrackingSession
 
-    session = _session(tracker, frames_dir)
+    session = _session(selecting, frames_dir)
     assert isinstance(session, Sam3TrackingSession) and session.precision == "float32"
     mask = session.add_prompt(0, 1, POINT, label="bed")
     assert mask.shape == (540, 960) and mask.dtype == bool and mask.any()
@@ -135,9 +151,9 @@ def test_releasing_memory_changes_no_mask_and_keeps_memory_flat(tracker, frames_
     assert bounded.stats()["non_cond_frame_outputs"] <= window and bounded.released >= 7 - window
 
 
-def test_a_new_object_after_propagation_leaves_the_first_as_it_was(tracker, frames_dir: Path) -> None:
+def test_a_new_object_after_propagation_leaves_the_first_as_it_was(selecting, frames_dir: Path) -> None:
     """Upstream's one state refuses a new object once tracking started; one state per object does not."""
-    session = _session(tracker, frames_dir)
+    session = _session(selecting, frames_dir)
     session.add_prompt(0, 1, POINT)
     first = _masks(session.run())
     session.add_prompt(4, 2, BOX)
@@ -150,8 +166,8 @@ def test_a_new_object_after_propagation_leaves_the_first_as_it_was(tracker, fram
         assert np.array_equal(r.masks[1], first[r.frame_index]), f"frame {r.frame_index}"
 
 
-def test_a_correction_becomes_a_conditioning_frame_and_repropagates_from_it(tracker, frames_dir: Path) -> None:
-    session = _session(tracker, frames_dir)
+def test_a_correction_becomes_a_conditioning_frame_and_repropagates_from_it(selecting, frames_dir: Path) -> None:
+    session = _session(selecting, frames_dir)
     session.add_prompt(0, 1, POINT)
     list(session.run())
     fixed = session.add_prompt(5, 1, Prompt(points=np.array([[420.0, 300.0], [100.0, 100.0]]), labels=np.array([1, 0])),
@@ -164,10 +180,10 @@ def test_a_correction_becomes_a_conditioning_frame_and_repropagates_from_it(trac
     assert np.array_equal(rerun[0].masks[1], fixed)
 
 
-def test_remove_and_reset(tracker, frames_dir: Path) -> None:
+def test_remove_and_reset(selecting, frames_dir: Path) -> None:
     from anylabel.errors import TrackingError
 
-    session = _session(tracker, frames_dir)
+    session = _session(selecting, frames_dir)
     session.add_prompt(0, 1, POINT)
     session.add_prompt(0, 2, BOX)
     session.remove_object(1)
