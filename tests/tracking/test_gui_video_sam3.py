@@ -95,3 +95,5 @@ def test_with_sam3_chosen_clicks_and_ctrl_m_track_with_sam3(qtbot, window, clip:
     for f in range(8):
         assert frame_tracks(out, f) == {(1, "bed")}, f"frame {f}"
     assert StubSegmenter.calls == image_model_calls, "video clicks never reach the image model"
+    shot = window.grab()  # what the user sees after Ctrl+M (looked at under Xvfb too)
+    assert not shot.isNull() and shot.save(str(tmp_path / "sam3_video.png"))
