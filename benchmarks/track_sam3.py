@@ -36,10 +36,13 @@ def main() -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--model", default="sam3")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
+                        help="both trackers' arithmetic (bfloat16: CPU autocast, as the session's --precision)")
     args = parser.parse_args()
 
     import torch
 
+    from anylabel.backends.precision import encoder_autocast
     from anylabel.backends.prompt import Prompt
     from anylabel.backends.sam3_device import on_device
     from anylabel.imaging.video import open_frames
@@ -60,11 +63,12 @@ def main() -> int:
     h, w = frames.size
     click = Prompt(points=np.array([[420.0, 300.0]]), labels=np.array([1]))
 
-    session = open_session(predictor, frames)
+    session = open_session(predictor, frames, precision=args.precision)
     t0 = time.perf_counter()
     session.add_prompt(0, 1, click)
     ours_click = time.perf_counter() - t0
-    with on_device(args.device), torch.inference_mode():
+    autocast = encoder_autocast(args.precision, torch.device(args.device).type)
+    with on_device(args.device), torch.inference_mode(), autocast:
         state = predictor.init_state(video_height=h, video_width=w, num_frames=len(frames))
         state["images"] = session.images
         state["storage_device"] = state["device"]
@@ -80,7 +84,7 @@ def main() -> int:
         for name, gen in (order if i % 2 == 0 else order[::-1]):
             w0, c0 = time.perf_counter(), time.process_time()
             if name == "upstream":
-                with on_device(args.device):
+                with on_device(args.device), encoder_autocast(args.precision, torch.device(args.device).type):
                     next(gen)
             else:
                 next(gen)
@@ -90,7 +94,8 @@ def main() -> int:
         load = f.read().split()[:3]
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
     print(f"SAM 3 tracker ({args.model}), {len(frames)} bedroom frames {w}x{h}, 1 object, {args.device}, "
-          f"{torch.get_num_threads()} torch threads; {cpu}, {os.cpu_count()} CPUs, load {' '.join(load)}")
+          f"{args.precision}, {torch.get_num_threads()} torch threads; {cpu}, {os.cpu_count()} CPUs, "
+          f"load {' '.join(load)}")
     print(f"model load {load_s:.1f} s; click: ours {ours_click:.2f} s, upstream {up_click:.2f} s")
     print("| tracker | s / frame (wall, median) | CPU s / frame (median) | frames |")
     print("| --- | --- | --- | --- |")

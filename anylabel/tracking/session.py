@@ -20,8 +20,9 @@ Built on ``sam2.sam2_video_predictor.SAM2VideoPredictor`` (its per-object infere
    serialises the session like sam2's demo server does, so a GUI worker thread and the GUI thread can
    share one session.
 
-Coordinates: points and boxes are (x, y) pixels of the full-size frame; masks are bool HxW at the
-frame's size.
+Coordinates: points and boxes are (x, y) pixels of the full-size frame; masks are bool HxW at the frame's
+size. The model's calls sit in small hooks that :class:`~anylabel.tracking.sam3_session.Sam3TrackingSession`
+overrides for SAM 3's tracker (one interface; :func:`anylabel.tracking.model.open_session` picks).
 """
 from __future__ import annotations
 
@@ -94,8 +95,7 @@ class TrackingSession:
     def _preflight(self) -> None:
         self.predictor.propagate_in_video_preflight(self.state)
 
-    def _second_pass_protect(self, second: Optional[Pass]) -> Set[int]:
-        """Frames whose outputs ``second`` (the pass after the one starting) reads from it: kept."""
+    def _second_pass_protect(self, second: Optional[Pass]) -> Set[int]:  # what the next pass reads: kept
         return set() if second is None else second_pass_reads(self.predictor, second, self.num_frames)
 
     def _release(self, t: int, reverse: bool, objs: List[int], protect: Optional[Set[int]]) -> int:
@@ -105,6 +105,12 @@ class TrackingSession:
 
     def _stored(self) -> Dict[str, int]:
         return stored_outputs(self.state)
+
+    def _remove_model(self, obj_id: int) -> None:
+        self.predictor.remove_object(self.state, obj_id, strict=True, need_output=False)
+
+    def _reset_model(self) -> None:
+        self.predictor.reset_state(self.state)
 
     # ----------------------------------------------------------------------------------- queries
     @property
@@ -207,12 +213,6 @@ class TrackingSession:
                 self._reset_model()
             self.labels.clear()
             self.pending.clear()
-
-    def _remove_model(self, obj_id: int) -> None:
-        self.predictor.remove_object(self.state, obj_id, strict=True, need_output=False)
-
-    def _reset_model(self) -> None:
-        self.predictor.reset_state(self.state)
 
     def _compute(self) -> Any:
         """The context of every sam2 call: inference mode, in the session's precision."""

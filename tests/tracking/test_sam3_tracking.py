@@ -197,6 +197,19 @@ def test_remove_and_reset(selecting, frames_dir: Path) -> None:
         list(session.run())
 
 
+def test_bfloat16_when_asked_for_tracks_close_to_float32(selecting, frames_dir: Path) -> None:
+    """Only when asked for (no measured CPU choice for SAM 3): auto stays float32."""
+    assert _session(selecting, frames_dir).precision == "float32"
+    runs = {}
+    for precision in ("float32", "bfloat16"):
+        session = _session(selecting, frames_dir, precision=precision)
+        assert session.precision == precision
+        session.add_prompt(0, 1, POINT)
+        runs[precision] = [r.masks[1] for r in session.run(Propagation("forward", count=3))]
+    for a, b in zip(runs["float32"], runs["bfloat16"]):
+        assert (a & b).sum() / max(1, (a | b).sum()) > 0.95
+
+
 def test_a_file_that_is_not_sam3_pt_is_refused_before_the_model_is_built(tmp_path: Path, monkeypatch) -> None:
     from anylabel.tracking import sam3_model
 
