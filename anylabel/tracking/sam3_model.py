@@ -7,7 +7,7 @@ plus a tracker. Clicks and boxes on one object are the tracker's job: ``Sam3Trac
 is what Ctrl+M and ``anylabel track --model sam3`` use, built by sam3's own ``build_tracker(...,
 with_backbone=True)`` (the tracker with its own vision backbone, as the detector's is shared in the video
 model), and loaded from ``sam3.pt``: the ``tracker.*`` weights, and the vision backbone from
-``detector.backbone.vision_backbone.*`` (the text encoder and the detector are not loaded: 1.2 GB less).
+``detector.backbone.vision_backbone.*``: 1.9 of the file's 3.45 GB (the text encoder and detector are not loaded).
 
 ``settings.memory_selection`` (default true, as ``build_sam3_video_model``'s
 ``apply_temporal_disambiguation``): the tracker's memory keeps only frames where the object was seen
@@ -34,7 +34,7 @@ _BACKBONE = "detector.backbone.vision_backbone."
 
 
 def tracker_weights(checkpoint: Path) -> Dict[str, Any]:
-    """The tracker's ``state_dict`` out of ``sam3.pt`` (read with ``mmap``: the detector's 2 GB are not read)."""
+    """The tracker's ``state_dict`` out of ``sam3.pt`` (read with ``mmap``: the other 1.5 GB are never read)."""
     import torch
 
     try:
