@@ -1,4 +1,4 @@
-"""``anylabel track``: SAM2 video tracking from the command line.
+"""``anylabel track``: video tracking from the command line, with SAM2 or SAM 3's tracker (``--model sam3``).
 
 Example::
 
@@ -33,7 +33,7 @@ from anylabel.tracking.output import EXISTING
 from anylabel.tracking.propagation import DIRECTIONS
 
 COMMAND = "track"
-HELP = "track objects through a video or a folder of frames with SAM2 (LabelMe per frame + MOT tracks)"
+HELP = "track objects through a video or a folder of frames with SAM2 or SAM 3 (LabelMe per frame + MOT tracks)"
 
 _NUM = r"-?\d+(?:\.\d+)?"
 _POINT = re.compile(rf"^(\d+):(-?\d+):({_NUM}),({_NUM})(?:,([01]))?$")
@@ -44,7 +44,9 @@ _LABEL = re.compile(r"^(-?\d+):(.+)$")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``anylabel track``."""
     parser.add_argument("video", help="a video file (mp4, avi, mov, mkv, ...) or a folder of frame images")
-    parser.add_argument("--model", required=True, help="a sam2 model of the zoo, e.g. sam2.1_hiera_tiny")
+    parser.add_argument("--model", required=True,
+                        help="a sam2 model of the zoo, e.g. sam2.1_hiera_tiny, or sam3 (SAM 3's tracker, its sam3.pt "
+                        "named in a models file)")
     parser.add_argument("--point", action="append", default=[], metavar="FRAME:OBJ:X,Y[,1|0]",
                         help="a click on object OBJ in frame FRAME, pixels; 1 positive (default), 0 negative")
     parser.add_argument("--box", action="append", default=[], metavar="FRAME:OBJ:X1,Y1,X2,Y2",
@@ -131,8 +133,8 @@ def run(args: argparse.Namespace) -> int:
 
     from anylabel.backends.prompt import Prompt
     from anylabel.imaging.video import open_frames
-    from anylabel.tracking import Propagation, TrackingSession
-    from anylabel.tracking.model import load_video_predictor
+    from anylabel.tracking import Propagation
+    from anylabel.tracking.model import load_video_predictor, open_session
     from anylabel.tracking.output import FrameAnnotations
 
     if Path(args.output).exists() and not Path(args.output).is_dir():
@@ -165,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     from anylabel.cli._segmenting import stderr_notices
 
     with stderr_notices():
-        session = TrackingSession(predictor, frames, precision=args.precision)
+        session = open_session(predictor, frames, precision=args.precision)
     for (frame, obj), p in sorted(prompts.items()):
         prompt = Prompt.from_clicks(p["pos"], p["neg"], box=p["box"])
         session.add_prompt(frame, obj, prompt, label=labels.get(obj))

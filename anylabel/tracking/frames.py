@@ -22,7 +22,8 @@ IMG_MEAN = (0.485, 0.456, 0.406)
 IMG_STD = (0.229, 0.224, 0.225)
 
 
-def prepare_frame(rgb: np.ndarray, image_size: int) -> torch.Tensor:
+def prepare_frame(rgb: np.ndarray, image_size: int, mean: Sequence[float] = IMG_MEAN,
+                  std: Sequence[float] = IMG_STD) -> torch.Tensor:
     """One frame as the model input: 3 x S x S float32, normalised.
 
     Mirrors ``sam2.utils.misc._load_img_as_tensor`` + ``load_video_frames_from_jpg_images`` exactly:
@@ -32,13 +33,12 @@ def prepare_frame(rgb: np.ndarray, image_size: int) -> torch.Tensor:
     Args:
         rgb: HxWx3 uint8 RGB frame.
         image_size: the model's square input size S (``predictor.image_size``).
+        mean, std: the model's normalisation (sam2's ImageNet statistics; SAM 3: 0.5, 0.5).
     """
     resized = np.asarray(Image.fromarray(rgb).resize((image_size, image_size)))
     img = torch.from_numpy(resized / 255.0).permute(2, 0, 1).to(torch.float32)
-    mean = torch.tensor(IMG_MEAN, dtype=torch.float32)[:, None, None]
-    std = torch.tensor(IMG_STD, dtype=torch.float32)[:, None, None]
-    img -= mean
-    img /= std
+    img -= torch.tensor(mean, dtype=torch.float32)[:, None, None]
+    img /= torch.tensor(std, dtype=torch.float32)[:, None, None]
     return img
 
 
@@ -51,9 +51,12 @@ class LazyFrameTensors(Sequence):
         device: where the returned tensors live (the model's device).
         cache_size: prepared tensors kept (LRU). sam2 caches the image *features* of the last frame it
             encoded, so one or two prepared frames are enough.
+        mean, std: the normalisation (see :func:`prepare_frame`).
     """
 
-    def __init__(self, source: FrameSource, image_size: int, device: torch.device, cache_size: int = 2) -> None:
+    def __init__(self, source: FrameSource, image_size: int, device: torch.device, cache_size: int = 2,
+                 mean: Sequence[float] = IMG_MEAN, std: Sequence[float] = IMG_STD) -> None:
+        self.mean, self.std = tuple(mean), tuple(std)
         self.source = source
         self.image_size = int(image_size)
         self.device = torch.device(device)
@@ -71,7 +74,7 @@ class LazyFrameTensors(Sequence):
         if hit is not None:
             self._cache.move_to_end(index)
             return hit
-        img = prepare_frame(self.source[index], self.image_size).to(self.device)
+        img = prepare_frame(self.source[index], self.image_size, self.mean, self.std).to(self.device)
         self.prepared += 1
         if self.cache_size:
             self._cache[index] = img

@@ -62,7 +62,7 @@ def frames_read(model: Any, frame: int, reverse: bool, num_frames: int) -> Set[i
         else:
             prev = -(-(frame + 2) // r) * r + (t_rel - 2) * r
         needed.add(prev)
-    if getattr(model, "use_obj_ptrs_in_encoder", False):
+    if getattr(model, "use_obj_ptrs_in_encoder", True):  # SAM 3's tracker has no switch: always on
         max_ptrs = min(num_frames, int(model.max_obj_ptrs_in_encoder))
         for t_diff in range(1, max_ptrs):
             needed.add(frame + t_diff if reverse else frame - t_diff)

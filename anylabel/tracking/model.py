@@ -1,4 +1,6 @@
-"""sam2's video predictor for a model of the zoo (family ``sam2``), set up for tracking.
+"""The video predictor of a model of the zoo, set up for tracking: sam2's (family ``sam2``) or SAM 3's tracker
+(family ``sam3``: :mod:`anylabel.tracking.sam3_model`), and the tracking session that fits it
+(:func:`open_session`).
 
 Building goes through :func:`anylabel.backends.sam2_build.build_sam2_model` (sam2's own
 ``build_sam2_video_predictor``: packaged config names and config files, ``weights_only`` checkpoint
@@ -16,6 +18,9 @@ from typing import Any, Iterable, List, Optional, Union
 from anylabel.errors import ModelError
 
 PathLike = Union[str, Path]
+
+#: the model families that track objects through a video
+TRACKING_FAMILIES = ("sam2", "sam3")
 
 
 def has_sam2_extension() -> bool:
@@ -63,7 +68,8 @@ def load_video_predictor(name: str, models_files: Optional[Iterable[PathLike]] =
 
     Args:
         name: registry name of a ``sam2`` model (``settings.config``: config name or file; a relative file
-            is resolved against the models file that declares it).
+            is resolved against the models file that declares it) or of a ``sam3`` model (its ``sam3.pt``;
+            ``settings.memory_selection``, see :mod:`anylabel.tracking.sam3_model`).
         models_files: extra models files (``--models FILE``), besides the shipped one and
             ``$ANYLABEL_MODELS`` (ignored when ``registry`` is given).
         progress: ``progress(done_bytes, total_bytes)`` during a download or first verification.
@@ -74,9 +80,17 @@ def load_video_predictor(name: str, models_files: Optional[Iterable[PathLike]] =
 
         registry = ModelRegistry.load(models_files)
     spec = registry.get(name)
-    if spec.family != "sam2":
-        raise ModelError(f"model {name!r} is a {spec.family} model; tracking needs a sam2 model "
-                         f"({', '.join(sam2_models(registry)) or 'none declared'})")
+    if spec.family not in TRACKING_FAMILIES:
+        raise ModelError(f"model {name!r} is a {spec.family} model; tracking needs a sam2 or sam3 model "
+                         f"({', '.join(tracking_models(registry)) or 'none declared'})")
+    if spec.family == "sam3":
+        from anylabel.devices import resolve_device
+        from anylabel.tracking.sam3_model import build_sam3_tracker
+
+        device = resolve_device(device)  # DeviceError before the file is read
+        checkpoint = registry.ensure(spec, progress=progress)
+        selection = bool(spec.settings.get("memory_selection", True))
+        return build_sam3_tracker(checkpoint, device, memory_selection=selection)
     config = spec.settings.get("config")
     if not config or not isinstance(config, str):
         raise ModelError(f"model {name!r} has no settings.config (the SAM2 config name or file)", spec.source)
@@ -89,6 +103,27 @@ def load_video_predictor(name: str, models_files: Optional[Iterable[PathLike]] =
     device = resolve_device(device)  # DeviceError before a download
     checkpoint = registry.ensure(spec, progress=progress)
     return build_video_predictor(config, checkpoint, device=device)
+
+
+def open_session(predictor: Any, frames: Any, release_memory: bool = True, precision: Optional[str] = None) -> Any:
+    """The tracking session for ``predictor``: :class:`~anylabel.tracking.session.TrackingSession` for sam2's,
+    :class:`~anylabel.tracking.sam3_session.Sam3TrackingSession` for SAM 3's tracker (one interface)."""
+    from anylabel.tracking.sam3_model import is_sam3_tracker
+
+    if is_sam3_tracker(predictor):
+        from anylabel.tracking.sam3_session import Sam3TrackingSession
+
+        return Sam3TrackingSession(predictor, frames, release_memory=release_memory, precision=precision)
+    from anylabel.tracking.session import TrackingSession
+
+    return TrackingSession(predictor, frames, release_memory=release_memory, precision=precision)
+
+
+def tracking_models(registry: Any) -> List[str]:
+    """Names of the models that can track: the sam2 models (available first), then the sam3 models whose file
+    is there (SAM 3's weights are gated: never offered for a download that cannot happen)."""
+    sam3 = [s.name for s in registry.specs() if s.family == "sam3" and registry.is_available(s)]
+    return sam2_models(registry) + sam3
 
 
 def sam2_models(registry: Any) -> List[str]:

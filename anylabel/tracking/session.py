@@ -20,8 +20,9 @@ Built on ``sam2.sam2_video_predictor.SAM2VideoPredictor`` (its per-object infere
    serialises the session like sam2's demo server does, so a GUI worker thread and the GUI thread can
    share one session.
 
-Coordinates: points and boxes are (x, y) pixels of the full-size frame; masks are bool HxW at the
-frame's size.
+Coordinates: points and boxes are (x, y) pixels of the full-size frame; masks are bool HxW at the frame's
+size. The model's calls sit in small hooks that :class:`~anylabel.tracking.sam3_session.Sam3TrackingSession`
+overrides for SAM 3's tracker (one interface; :func:`anylabel.tracking.model.open_session` picks).
 """
 from __future__ import annotations
 
@@ -63,16 +64,15 @@ class TrackingSession:
         # with AMX (anylabel.backends.precision); None = $ANYLABEL_PRECISION or auto
         device = torch.device(predictor.device)
         self.device = "cuda:0" if device.type == "cuda" and device.index is None else str(device)
-        # on a GPU, auto = sam2's own choice there (bfloat16 autocast, TF32 for the rest)
-        self.precision = resolve_precision(precision, self.device, gpu_auto=GPU_AUTO["sam2"])
+        self.precision = self._precision(precision)
         if self.precision == "bfloat16":
             cuda_matmul_setup(self.device)
         predictor.add_all_frames_to_correct_as_cond = True
         self.frames = frames
         self.release_memory = release_memory
-        self.images = LazyFrameTensors(frames, predictor.image_size, predictor.device)
+        self.images = self._frame_tensors()
         h, w = frames.size
-        self.state = new_inference_state(predictor, self.images, h, w)
+        self.state = self._new_state(h, w)
         self.labels: Dict[int, str] = {}
         self.pending: Dict[int, Set[int]] = {}  # obj id -> prompted frames not yet propagated through
         self.released = 0  # per-object frame outputs released so far
@@ -80,6 +80,37 @@ class TrackingSession:
         self._cancel = threading.Event()
         self._lock = threading.Lock()
         self._owner: Optional[int] = None
+
+    # ------------------------------------------------ what differs between models (sam3_session overrides)
+    def _precision(self, precision: Optional[str]) -> str:
+        # on a GPU, auto = sam2's own choice there (bfloat16 autocast, TF32 for the rest)
+        return resolve_precision(precision, self.device, gpu_auto=GPU_AUTO["sam2"])
+
+    def _frame_tensors(self) -> LazyFrameTensors:
+        return LazyFrameTensors(self.frames, self.predictor.image_size, self.predictor.device)
+
+    def _new_state(self, height: int, width: int) -> Dict[str, Any]:
+        return new_inference_state(self.predictor, self.images, height, width)
+
+    def _preflight(self) -> None:
+        self.predictor.propagate_in_video_preflight(self.state)
+
+    def _second_pass_protect(self, second: Optional[Pass]) -> Set[int]:  # what the next pass reads: kept
+        return set() if second is None else second_pass_reads(self.predictor, second, self.num_frames)
+
+    def _release(self, t: int, reverse: bool, objs: List[int], protect: Optional[Set[int]]) -> int:
+        nxt = t - 1 if reverse else t + 1
+        idx = [self.state["obj_id_to_idx"][o] for o in objs]
+        return release_outside(self.predictor, self.state, nxt, reverse, idx, keep=protect)
+
+    def _stored(self) -> Dict[str, int]:
+        return stored_outputs(self.state)
+
+    def _remove_model(self, obj_id: int) -> None:
+        self.predictor.remove_object(self.state, obj_id, strict=True, need_output=False)
+
+    def _reset_model(self) -> None:
+        self.predictor.reset_state(self.state)
 
     # ----------------------------------------------------------------------------------- queries
     @property
@@ -94,7 +125,7 @@ class TrackingSession:
     def stats(self) -> Dict[str, int]:
         """What the tracker holds in memory (see :func:`anylabel.tracking.memory.stored_outputs`), plus
         the frames decoded and prepared so far and the outputs released."""
-        out = stored_outputs(self.state)
+        out = self._stored()
         out.update(frames_decoded=self.frames.decoded, frames_prepared=self.images.prepared,
                    released=self.released)
         return out
@@ -133,24 +164,29 @@ class TrackingSession:
             raise TrackingError(f"the prompt for object {obj_id} on frame {frame} has no positive point and no box")
         prompt = prompt.fit(self.frames.size)  # outside the frame: refused or clipped as by every backend
         with self._exclusive():
-            points = labels = None
-            if len(prompt.points):
-                points = prompt.points.astype(np.float32)
-                labels = prompt.labels.astype(np.int32)
-            injected = self._inject_previous_mask(frame, obj_id, previous_mask)
-            try:
-                with self._compute():
-                    _, ids, masks = self.predictor.add_new_points_or_box(
-                        self.state, frame_idx=frame, obj_id=obj_id, points=points, labels=labels,
-                        box=prompt.box, clear_old_points=True, normalize_coords=True)
-            except BaseException:
-                if injected is not None:
-                    injected.pop(frame, None)
-                raise
+            mask = self._prompt_model(frame, obj_id, prompt, previous_mask)
             self.pending.setdefault(obj_id, set()).add(frame)
             if label is not None:
                 self.labels[obj_id] = str(label)
-            return (masks[list(ids).index(obj_id), 0] > 0).cpu().numpy()
+            return mask
+
+    def _prompt_model(self, frame: int, obj_id: int, prompt: Prompt, previous_mask: Optional[np.ndarray]) -> np.ndarray:
+        """The model's answer to ``prompt`` (fitted to the frame) for ``obj_id`` on ``frame``: bool HxW."""
+        points = labels = None
+        if len(prompt.points):
+            points = prompt.points.astype(np.float32)
+            labels = prompt.labels.astype(np.int32)
+        injected = self._inject_previous_mask(frame, obj_id, previous_mask)
+        try:
+            with self._compute():
+                _, ids, masks = self.predictor.add_new_points_or_box(
+                    self.state, frame_idx=frame, obj_id=obj_id, points=points, labels=labels,
+                    box=prompt.box, clear_old_points=True, normalize_coords=True)
+        except BaseException:
+            if injected is not None:
+                injected.pop(frame, None)
+            raise
+        return (masks[list(ids).index(obj_id), 0] > 0).cpu().numpy()
 
     def remove_object(self, obj_id: int) -> None:
         """Forget object ``obj_id`` (its prompts and tracker memory); shapes already written stay.
@@ -159,10 +195,10 @@ class TrackingSession:
         obj_id = int(obj_id)
         self.cancel()
         with self._exclusive():
-            if obj_id not in self.state["obj_id_to_idx"]:
+            if obj_id not in self.obj_ids:
                 raise TrackingError(f"no object {obj_id} in the tracker (objects: {self.obj_ids})")
             with self._compute():
-                self.predictor.remove_object(self.state, obj_id, strict=True, need_output=False)
+                self._remove_model(obj_id)
             self.labels.pop(obj_id, None)
             self.pending.pop(obj_id, None)
 
@@ -174,7 +210,7 @@ class TrackingSession:
         self.cancel()
         with self._exclusive():
             with self._compute():
-                self.predictor.reset_state(self.state)
+                self._reset_model()
             self.labels.clear()
             self.pending.clear()
 
@@ -200,8 +236,7 @@ class TrackingSession:
         objs = self._select_objects(obj_ids)
         for i, p in enumerate(passes):
             # what the next pass reads from this one is kept until it has read it (sam2's results, exactly)
-            protect = second_pass_reads(self.predictor, passes[i + 1], self.num_frames) if i + 1 < len(passes) \
-                else set()
+            protect = self._second_pass_protect(passes[i + 1] if i + 1 < len(passes) else None)
             yield from self.propagate(p.start, p.end, p.reverse, objs, _protect=protect,
                                       _from_first_prompt=p.from_first_prompt)
             if self.last_run_cancelled:
@@ -209,7 +244,7 @@ class TrackingSession:
 
     def passes(self, plan: Propagation, obj_ids: Optional[List[int]] = None) -> List[Pass]:
         """The passes :meth:`run` makes for ``plan`` (raises TrackingError when nothing is prompted)."""
-        if not self.state["obj_ids"]:
+        if not self.obj_ids:
             raise TrackingError("nothing to track: prompt an object first")
         objs = self._select_objects(obj_ids)
         # prompted frames: consolidated conditioning outputs, and prompts sam2 consolidates at the next run
@@ -243,11 +278,11 @@ class TrackingSession:
         with self._exclusive():
             self._cancel.clear()
             self.last_run_cancelled = False
-            if not self.state["obj_ids"]:
+            if not self.obj_ids:
                 raise TrackingError("nothing to track: prompt an object first")
             try:
                 with self._compute():
-                    self.predictor.propagate_in_video_preflight(self.state)
+                    self._preflight()
             except RuntimeError as e:
                 raise TrackingError(f"cannot propagate: {e}") from e
             objs = self._select_objects(obj_ids)
@@ -259,10 +294,7 @@ class TrackingSession:
                 with self._compute():
                     result = self._track_frame(t, objs, reverse, _from_first_prompt)
                     if self.release_memory:
-                        nxt = t - 1 if reverse else t + 1
-                        idx = [self.state["obj_id_to_idx"][o] for o in objs]
-                        self.released += release_outside(self.predictor, self.state, nxt, reverse, idx,
-                                                         keep=_protect)
+                        self.released += self._release(t, reverse, objs, _protect)
                         if (t - order.start) % TRIM_EVERY == TRIM_EVERY - 1:
                             trim_heap()
                 for o in result.masks:
@@ -270,7 +302,7 @@ class TrackingSession:
                 yield result
 
     def _select_objects(self, obj_ids: Optional[List[int]]) -> List[int]:
-        known = self.state["obj_ids"]
+        known = self.obj_ids
         if obj_ids is None:
             pending = [o for o in known if self.pending.get(o)]
             return pending or list(known)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
 import inspect
 import re
 from dataclasses import dataclass
@@ -157,3 +158,85 @@ def test_a_changed_signature_fails_naming_the_function_and_version() -> None:
     assert "does not exist" in signature_problem(call, None, "9.9")
     ok: List[str] = []
     assert signature_problem(call, lambda self, frame_idx, reverse, extra=None: ok, "9.9") is None
+
+
+# ------------------------------------------------------------------ sam3 (optional: pip install "anylabel[sam3]")
+HAS_SAM3 = importlib.util.find_spec("sam3") is not None
+needs_sam3 = pytest.mark.skipif(not HAS_SAM3, reason="the optional sam3 package is not installed")
+_TRACKER = "sam3.model.sam3_tracking_predictor:Sam3TrackerPredictor"
+_SESSION = "anylabel/tracking/sam3_session.py"
+
+SAM3_PRIVATE_CALLS = [
+    PrivateCall("sam3", f"{_TRACKER}._run_single_frame_inference", _SESSION,
+                ("inference_state", "output_dict", "frame_idx", "batch_size", "is_init_cond_frame",
+                 "point_inputs", "mask_inputs", "reverse", "run_mem_encoder")),
+    PrivateCall("sam3", f"{_TRACKER}._get_orig_video_res_output", _SESSION, ("inference_state", "any_res_masks")),
+    PrivateCall("sam3", f"{_TRACKER}._add_output_per_object", _SESSION,
+                ("inference_state", "frame_idx", "current_out", "storage_key")),
+    PrivateCall("sam3", f"{_TRACKER}._clear_non_cond_mem_around_input", _SESSION, ("inference_state", "frame_idx")),
+    # called positionally: (output_dict, reverse, frame, num_frames, r)
+    PrivateCall("sam3", f"{_TRACKER}.frame_filter", "anylabel/tracking/sam3_model.py",
+                ("output_dict", "track_in_reverse", "frame_idx", "num_frames", "r")),
+    PrivateCall("sam3", f"{_TRACKER}.add_new_points_or_box", _SESSION,
+                ("inference_state", "frame_idx", "obj_id", "points", "labels", "box", "clear_old_points",
+                 "rel_coordinates")),
+    PrivateCall("sam3", f"{_TRACKER}.init_state", _SESSION,
+                ("video_height", "video_width", "num_frames", "cached_features")),
+    PrivateCall("sam3", "sam3.model_builder:build_tracker", "anylabel/tracking/sam3_model.py",
+                ("apply_temporal_disambiguation", "with_backbone")),
+]
+
+#: attributes of sam3's tracker we read or set: (module:Class that sets it, attribute, our module)
+SAM3_ATTRIBUTES = [
+    (_TRACKER, "clear_non_cond_mem_around_input", _SESSION),
+    (_TRACKER, "add_all_frames_to_correct_as_cond", "anylabel/tracking/sam3_model.py"),
+    ("sam3.model.sam3_tracker_base:Sam3TrackerBase", "low_res_mask_size", _SESSION),
+    ("sam3.model.sam3_tracker_base:Sam3TrackerBase", "use_memory_selection", "anylabel/tracking/sam3_model.py"),
+    ("sam3.model.sam3_tracker_base:Sam3TrackerBase", "mf_threshold", "anylabel/tracking/sam3_model.py"),
+    ("sam3.model.sam3_tracker_base:Sam3TrackerBase", "max_obj_ptrs_in_encoder", "anylabel/tracking/sam3_model.py"),
+    ("sam3.model.sam3_tracker_base:Sam3TrackerBase", "memory_temporal_stride_for_eval",
+     "anylabel/tracking/sam3_model.py"),
+]
+
+
+@needs_sam3
+@pytest.mark.parametrize("call", SAM3_PRIVATE_CALLS, ids=lambda c: c.target.split(":")[1])
+def test_sam3_function_we_call_exists_with_the_parameters_we_pass(call: PrivateCall) -> None:
+    version = importlib.metadata.version("sam3")
+    _, fn = _resolve(call.target)
+    problem = signature_problem(call, fn, version)
+    assert problem is None, problem
+    name = call.target.split(":")[1].rsplit(".", 1)[-1]
+    assert name in (ROOT / call.caller).read_text(encoding="utf-8"), \
+        f"{call.caller} no longer uses {call.target}: remove it from this table"
+
+
+@needs_sam3
+@pytest.mark.parametrize("target,attribute,caller", SAM3_ATTRIBUTES, ids=[a[1] for a in SAM3_ATTRIBUTES])
+def test_sam3_attributes_we_use_are_set_by_upstream(target: str, attribute: str, caller: str) -> None:
+    test_private_attributes_we_use_are_set_by_upstream("sam3", target, attribute, caller)
+    assert attribute in (ROOT / caller).read_text(encoding="utf-8"), f"{caller} no longer uses {attribute}"
+
+
+@needs_sam3
+def test_sam3_tracker_workarounds_are_still_needed() -> None:
+    """The two things anylabel/tracking/sam3_session.py works around in sam3 0.1.4's tracker, checked against the
+    installed sam3 so that an upstream fix is noticed (then the workaround can go):
+
+    * ``Sam3TrackerPredictor.init_state`` sets ``storage_device = torch.device("cuda")`` whatever the model's
+      device (sam3_session sets it to the model's device), and
+    * ``Sam3TrackerPredictor._get_image_feature`` and ``Sam3TrackerBase._prepare_memory_conditioned_features``
+      call ``.cuda()`` on frames and memories (every call runs under ``sam3_device.on_device``, which sends
+      them to the chosen device).
+    """
+    version = importlib.metadata.version("sam3")
+    _, tracker = _resolve(_TRACKER)
+    _, base = _resolve("sam3.model.sam3_tracker_base:Sam3TrackerBase")
+    init = inspect.getsource(tracker.init_state)
+    assert 'inference_state["storage_device"] = torch.device("cuda")' in init, \
+        f"sam3 {version}: Sam3TrackerPredictor.init_state no longer names cuda for storage_device"
+    assert ".cuda()" in inspect.getsource(tracker._get_image_feature), \
+        f"sam3 {version}: Sam3TrackerPredictor._get_image_feature no longer calls .cuda()"
+    assert ".cuda(" in inspect.getsource(base._prepare_memory_conditioned_features), \
+        f"sam3 {version}: Sam3TrackerBase._prepare_memory_conditioned_features no longer calls .cuda()"
+    assert 'storage_device"] = st["device"]' in (ROOT / _SESSION).read_text(encoding="utf-8")

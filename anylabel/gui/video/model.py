@@ -1,6 +1,7 @@
-"""Which SAM2 model video mode tracks with, and what to tell the user when there is none. Qt-free.
+"""Which model video mode tracks with (SAM2, or SAM 3 when it is the window's model), and what to tell the user
+when there is none. Qt-free.
 
-Tracking is optional: without a usable SAM2 model (none declared, its file not downloaded, or a file that
+Tracking is optional: without a usable SAM2 / SAM 3 model (none declared, its file not downloaded, or a file that
 does not load) the frames are still browsed, annotated by hand or with the image model, and saved. These
 messages say which model, what is wrong and how to get it (the model picker), in one place.
 """
@@ -14,10 +15,11 @@ STILL_USABLE = "The frames can still be browsed, annotated by hand or with the i
 
 
 def tracking_model(registry: Any, current: Optional[str]) -> Optional[str]:
-    """The SAM2 model to track with: the window's model when it is one, else the first (available first)."""
-    from anylabel.tracking.model import sam2_models
+    """The model to track with: the window's model when it can track (a SAM2 model, or SAM 3 whose file is
+    there), else the first SAM2 model (available first)."""
+    from anylabel.tracking.model import tracking_models
 
-    names = sam2_models(registry)
+    names = tracking_models(registry)
     return current if current in names else (names[0] if names else None)
 
 

@@ -235,12 +235,12 @@ class VideoPanel(VideoObjects, VideoTracks, QtCore.QObject):
 
     def _on_model_chosen(self, name: str) -> None:
         """The window just gave the clicks to the image worker of ``name``: in video mode the clicks stay
-        with the tracker, which switches to ``name`` when it is a sam2 model."""
+        with the tracker, which switches to ``name`` when it can track (sam2, or sam3 with its file)."""
         if not self.active:
             return
-        from anylabel.tracking.model import sam2_models
+        from anylabel.tracking.model import tracking_models
 
-        if name in sam2_models(self.host.registry) and (name != self.model or self.tracking == "off"):
+        if name in tracking_models(self.host.registry) and (name != self.model or self.tracking == "off"):
             self.worker.cancel()
             self.objects = {}
             self._start_tracker(name)

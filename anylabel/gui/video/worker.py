@@ -143,7 +143,7 @@ class TrackerWorker(QtCore.QObject):
 
     def _open(self, ctx: JobContext, folder: Any, model: str) -> None:
         from anylabel.backends.engines import notices
-        from anylabel.tracking import TrackingSession
+        from anylabel.tracking.model import open_session
 
         self.session, self.folder, self.confirmed = None, folder, {}
         key = (model, self.device())
@@ -164,7 +164,7 @@ class TrackerWorker(QtCore.QObject):
             self.tasks.emit(self.modelLoaded, model)
         self.name = model
         with notices(ctx.say):  # a one-time engine probe (precision auto) says so
-            self.session = TrackingSession(predictor, folder.source, precision=self.precision)
+            self.session = open_session(predictor, folder.source, precision=self.precision)
         ctx.say(f"{model}: tracking on {self.session.device}, {self.session.precision}")
         self.tasks.emit(self.opened, model)
 
