@@ -33,7 +33,7 @@ from anylabel.filelock import locked
 from anylabel.formats.labelme import load_labelme, save_labelme
 from anylabel.geometry import mask_to_polygons
 from anylabel.imaging.video import FrameSource
-from anylabel.tracking.session import FrameResult
+from anylabel.tracking.state import FrameResult  # not .session: that imports torch
 
 PathLike = Union[str, Path]
 
