@@ -144,7 +144,7 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
         if isinstance(e, OSError):
             raise AnylabelError(f"cannot write: {e.strerror or e}", path) from e
         raise
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def atomic_write_text(path: PathLike, text: str, encoding: str = "utf-8") -> None:
@@ -161,7 +161,8 @@ def atomic_write_json(path: PathLike, obj: Any, indent: int = 2) -> None:
     atomic_write_text(path, text)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """fsync a folder (its entries: a rename in it), where the OS allows it."""
     # The rename is durable only once the folder's entry is on disk; not possible on every OS.
     try:
         fd = os.open(folder, os.O_RDONLY)

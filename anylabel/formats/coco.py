@@ -27,13 +27,14 @@ import numpy as np
 from anylabel import __version__
 from anylabel.document import ImageAnnotation, Shape
 from anylabel.errors import FormatError, GeometryError
-from anylabel.fileio import atomic_write_text, read_json
+from anylabel.fileio import read_json
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes, resolve_label_map
 from anylabel.formats.folder import is_inside
 from anylabel.formats.images import place_image
 from anylabel.formats.instances import Instance
 from anylabel.formats.prepare import prepared_images
+from anylabel.formats.staged import write_new_text
 from anylabel.geometry.rle import rle_decode, rle_encode
 
 
@@ -116,7 +117,7 @@ def write_coco(items: Sequence[Item], out: PathLike, options: Options) -> Report
     }
     head = json.dumps(data, ensure_ascii=False, separators=(",", ":"))[:-1]
     categories = json.dumps(label_map.coco_categories(), ensure_ascii=False, separators=(",", ":"))
-    atomic_write_text(out / "annotations.json",
+    write_new_text(out / "annotations.json",
                       f'{head},"annotations":[{",".join(annotations)}],"categories":{categories}}}')
     report.images, report.instances, report.classes = len(images), len(annotations), list(label_map.names)
     report.files = ["annotations.json"] + [f"images/{im['file_name']}" for im in images]

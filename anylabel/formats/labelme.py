@@ -139,6 +139,15 @@ def labelme_to_dict(annotation: ImageAnnotation) -> Dict[str, Any]:
     return data
 
 
+def labelme_text(annotation: ImageAnnotation, path: PathLike) -> str:
+    """The LabelMe JSON text of ``annotation``; raises :class:`AnylabelError` naming ``path`` when a value
+    cannot be written as JSON."""
+    try:
+        return json_text(labelme_to_dict(annotation))
+    except (TypeError, ValueError) as e:
+        raise AnylabelError(f"cannot serialise to JSON: {e}", path) from e
+
+
 def save_labelme(annotation: ImageAnnotation, path: PathLike, timeout: Optional[float] = 30.0) -> None:
     """Write ``annotation`` to ``path`` atomically, holding the file's lock (:func:`anylabel.filelock.locked`,
     waiting up to ``timeout`` seconds for another writer). An existing file is replaced only once the new one
@@ -148,10 +157,7 @@ def save_labelme(annotation: ImageAnnotation, path: PathLike, timeout: Optional[
         AnylabelError: naming the file: cannot be serialised or written.
         anylabel.filelock.LockTimeout: another writer held the file for ``timeout`` seconds.
     """
-    try:
-        text = json_text(labelme_to_dict(annotation))
-    except (TypeError, ValueError) as e:  # serialised first: a failure never touches the file
-        raise AnylabelError(f"cannot serialise to JSON: {e}", path) from e
+    text = labelme_text(annotation, path)  # serialised first: a failure never touches the file
     with locked(path, timeout=timeout):
         atomic_write_text(path, text)
 

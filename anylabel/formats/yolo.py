@@ -27,13 +27,13 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import yaml
 
-from anylabel.fileio import atomic_write_text
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes, resolve_label_map, split_subsets
 from anylabel.formats.images import NamePool, place_image
 from anylabel.formats.instances import Instance, collect_instances
 from anylabel.formats.labels import LabelMap
 from anylabel.formats.rotated import instance_corners
+from anylabel.formats.staged import write_new_text
 from anylabel.formats.yolo_geometry import bridge_parts, format_row, instance_outline, normalise
 
 TASKS = ("segment", "detect", "obb")
@@ -111,7 +111,7 @@ def write_yolo(items: Sequence[Item], out: PathLike, options: Options, task: str
             seen.add(row)
             lines.append(row)
         label_file = out / "labels" / subset / f"{stem}.txt"
-        atomic_write_text(label_file, "".join(line + "\n" for line in lines))
+        write_new_text(label_file, "".join(line + "\n" for line in lines))
         image_file = out / "images" / subset / f"{stem}{src.suffix}"
         place_image(src, image_file, options.image_mode)
         written.update((label_file, image_file))
@@ -121,7 +121,7 @@ def write_yolo(items: Sequence[Item], out: PathLike, options: Options, task: str
     for subset in ("train", "val"):  # ultralytics expects both folders to exist
         (out / "images" / subset).mkdir(parents=True, exist_ok=True)
         (out / "labels" / subset).mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "data.yaml", data_yaml(label_map.names, counts["val"] > 0))
+    write_new_text(out / "data.yaml", data_yaml(label_map.names, counts["val"] > 0))
     report.images = counts["train"] + counts["val"]
     report.classes = list(label_map.names)
     report.files = ["data.yaml"] + sorted(p.relative_to(out).as_posix() for p in written)
