@@ -31,9 +31,8 @@ from anylabel.fileio import read_json
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes, resolve_label_map
 from anylabel.formats.folder import is_inside
-from anylabel.formats.images import place_image
 from anylabel.formats.instances import Instance
-from anylabel.formats.prepare import prepared_images
+from anylabel.formats.prepare import INCOMING, Placement, prepared_images
 from anylabel.formats.staged import write_new_text
 from anylabel.geometry.rle import rle_decode, rle_encode
 
@@ -95,11 +94,12 @@ def write_coco(items: Sequence[Item], out: PathLike, options: Options) -> Report
     notes = NonAsciiNotes(report)
     images: List[Dict] = []
     annotations: List[str] = []
-    for prep in prepared_images(items, options, report, _coco_records, None, filter_map):
+    placement = Placement(out / INCOMING, options.image_mode)
+    for prep in prepared_images(items, options, report, _coco_records, None, filter_map, placement=placement):
         ann, name = prep.item.annotation, prep.item.label
         file_name = prep.stem + prep.src.suffix
         notes.path(file_name, name)
-        place_image(prep.src, out / "images" / file_name, options.image_mode)
+        prep.place(out / "images" / file_name, options.image_mode)
         image_id = len(images) + 1
         entry = {"id": image_id, "file_name": file_name, "height": ann.image_height, "width": ann.image_width}
         if ann.frame_index is not None:

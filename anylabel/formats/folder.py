@@ -31,7 +31,7 @@ from anylabel.formats.images import embedded_size, header_size
 from anylabel.formats.instances import AREA_TYPES, MAX_VERTICES
 from anylabel.formats.labelme import labelme_from_dict
 from anylabel.formats.parallel import map_files
-from anylabel.formats.prepare import Precomputed, PrepareSpec, prepare_item
+from anylabel.formats.prepare import Placement, Precomputed, PrepareSpec, prepare_item
 
 # The LabelMe loader raises FormatError for what it checks; a value of an unexpected type it does not check
 # (flags as a list, frame_index = 1e999) surfaces as one of the others. Either way: a warning naming the file.
@@ -193,7 +193,8 @@ def _salvage(data: dict, path: Path, name: str, report: Report, original_ids: Op
 
 def read_labelme_folder(root: PathLike, options: Optional[Options] = None,
                         report: Optional[Report] = None, exclude: Optional[Path] = None,
-                        check_images: bool = False, prepare: Optional[PrepareSpec] = None) -> List[Item]:
+                        check_images: bool = False, prepare: Optional[PrepareSpec] = None,
+                        placement: Optional[Placement] = None) -> List[Item]:
     """Every readable LabelMe annotation under ``root`` (see the module docstring).
 
     Args:
@@ -208,6 +209,8 @@ def read_labelme_folder(root: PathLike, options: Optional[Options] = None,
         prepare: also do the writer's per-image work in the reading worker (an export whose writer's work
             does not depend on the other files, COCO's); the items then come back without their shapes
             and with ``Item.prepared`` set, which saves shipping every point twice between processes.
+        placement: with ``prepare``, the reading worker also copies the image into the staging folder
+            (:class:`~anylabel.formats.prepare.Placement`).
     """
     options = options or Options()
     report = report if report is not None else Report()
@@ -215,7 +218,10 @@ def read_labelme_folder(root: PathLike, options: Optional[Options] = None,
     files = find_json_files(root, exclude)
     base = root if root.is_dir() else root.parent
     roots = None if not check_images or options.allow_outside else (base, *options.image_roots)
-    jobs = [_ReadJob(path, display_path(path, base), roots, check_images, prepare) for path in files]
+    mode = placement.mode if placement is not None else "copy"
+    jobs = [_ReadJob(path, display_path(path, base), roots, check_images, prepare,
+                     placement.target(k) if placement is not None and prepare is not None else None, mode)
+            for k, path in enumerate(files)]
     items: List[Item] = []
     for item, warnings in map_files(_read_job, jobs, options, "reading"):
         report.warnings += warnings
@@ -234,6 +240,8 @@ class _ReadJob:
     roots: Optional[Tuple[Path, ...]]
     check_images: bool
     prepare: Optional[PrepareSpec] = None
+    place_as: Optional[Path] = None
+    mode: str = "copy"
 
 
 def _read_job(job: _ReadJob) -> Tuple[Optional[Item], List[FormatWarning]]:
@@ -241,7 +249,7 @@ def _read_job(job: _ReadJob) -> Tuple[Optional[Item], List[FormatWarning]]:
     report = Report()
     item = read_labelme_file(job.path, job.name, report, job.roots, job.check_images)
     if item is not None and job.prepare is not None:
-        result = prepare_item(item, job.prepare)
+        result = prepare_item(item, job.prepare, job.place_as, job.mode)
         ann = item.annotation
         labels = sorted({s.label for s in ann.shapes if s.shape_type in AREA_TYPES})
         item = replace(item, annotation=replace(ann, shapes=[]), shape_ids=None,

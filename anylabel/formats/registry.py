@@ -24,7 +24,7 @@ from anylabel.formats.masks import read_masks, write_masks
 from anylabel.formats.mot import read_mot, write_mot
 from anylabel.formats.obb import read_dota, read_yolo_obb, write_dota, write_yolo_obb
 from anylabel.formats.output import OutputTransaction, check_separate
-from anylabel.formats.prepare import Compute, PrepareSpec
+from anylabel.formats.prepare import INCOMING, Compute, Placement, PrepareSpec
 from anylabel.formats.voc import read_voc, write_voc
 from anylabel.formats.yolo import write_yolo_det, write_yolo_seg
 from anylabel.formats.yolo_read import read_yolo_det, read_yolo_seg
@@ -145,17 +145,22 @@ def write_dataset(name: str, items: Sequence[Item], out: PathLike, options: Opti
         AnylabelError: ``out`` is not usable (see :class:`~anylabel.formats.output.OutputTransaction`).
     """
     options = options or Options()
-    fmt = get_format(name)
     out = Path(out)
     check_separate(out, inputs)
     with OutputTransaction(out, name, options) as tx:
-        report = fmt.write(items, tx.staging, options)
-        if read is not None:
-            report.warnings = read.warnings + report.warnings
-            report.skipped_images += read.skipped_images
-        if report.images == 0 and (items or report.skipped_images):
-            raise NothingWrittenError(report, out)
-        tx.commit(report)
+        return _write_in(tx, name, items, options, read)
+
+
+def _write_in(tx: OutputTransaction, name: str, items: Sequence[Item], options: Options,
+              read: Optional[Report]) -> Report:
+    """The writer of ``name`` into the open transaction ``tx``, then its commit (see write_dataset)."""
+    report = get_format(name).write(items, tx.staging, options)
+    if read is not None:
+        report.warnings = read.warnings + report.warnings
+        report.skipped_images += read.skipped_images
+    if report.images == 0 and (items or report.skipped_images):
+        raise NothingWrittenError(report, tx.out)
+    tx.commit(report)
     return report
 
 
@@ -173,15 +178,22 @@ def export_folder(src: PathLike, name: str, out: PathLike, options: Optional[Opt
     folder = src if src.is_dir() else src.parent
     check_separate(out, [folder], inside_ok=nested_ok)
     read = Report(format="labelme")
-    spec = None
-    if fmt.compute is not None:  # the writer's per-image work, done in the reading workers
-        spec = PrepareSpec(fmt.compute, None, tuple(options.labels) if options.labels is not None else None,
-                           options.keep_corrupt)
-    items = read_labelme_folder(src, options, read, exclude=out if nested_ok else None, check_images=True,
-                                prepare=spec)
-    if not items and not read.warnings:
-        raise AnylabelError("no LabelMe annotation files (*.json) found", src)
-    return write_dataset(name, items, out, options, read, [folder] if not nested_ok else [])
+    if fmt.compute is None:
+        items = read_labelme_folder(src, options, read, exclude=out if nested_ok else None, check_images=True)
+        if not items and not read.warnings:
+            raise AnylabelError("no LabelMe annotation files (*.json) found", src)
+        return write_dataset(name, items, out, options, read, [folder] if not nested_ok else [])
+    # the writer's per-image work and the image copies are done in the reading workers, into the staging
+    # folder: the transaction (lock, checks of OUT) starts before the reading
+    spec = PrepareSpec(fmt.compute, None, tuple(options.labels) if options.labels is not None else None,
+                       options.keep_corrupt)
+    with OutputTransaction(out, name, options) as tx:
+        placement = Placement(tx.staging / INCOMING, options.image_mode)
+        items = read_labelme_folder(src, options, read, exclude=out if nested_ok else None, check_images=True,
+                                    prepare=spec, placement=placement)
+        if not items and not read.warnings:
+            raise AnylabelError("no LabelMe annotation files (*.json) found", src)
+        return _write_in(tx, name, items, options, read)
 
 
 def import_dataset(path: PathLike, name: str, out: PathLike, options: Optional[Options] = None) -> Report:

@@ -230,3 +230,34 @@ def test_import_labelmes_own_coco_export(voc_dir, tmp_path):
         want = _instances([s for s in originals[it.source.stem].shapes])
         assert sorted((k, len(v)) for k, v in _instances(it.annotation.shapes).items()) == sorted(
             (k, len(v)) for k, v in want.items())
+
+
+def test_pixel_extent_counts_the_pixels_labelme_draws():
+    """COCO's area / bbox come from PIL's core drawing (no ImageDraw wrapper): the same pixels as labelme's
+    ``shape_to_mask`` (ImageDraw.polygon with outline=1, fill=1) on the full image, for random polygons,
+    grouped parts, slivers and polygons touching the border."""
+    from PIL import Image, ImageDraw
+
+    from anylabel.formats.instances import Instance
+
+    rng = np.random.default_rng(3)
+    h, w = 60, 80
+    for k in range(300):
+        parts = []
+        for _ in range(1 + k % 3):
+            n = int(rng.integers(3, 12))
+            scale = (0.3, 3.0, 40.0)[k % 3]
+            centre = rng.uniform(0, (w, h))
+            parts.append(np.clip(centre + rng.normal(0, scale, (n, 2)), 0, (w, h)))
+        inst = Instance("x", polygons=parts)
+        full = Image.new("L", (w, h), 0)
+        for p in parts:
+            ImageDraw.Draw(full).polygon(p.ravel().tolist(), outline=1, fill=1)
+        mask = np.asarray(full, dtype=bool)
+        area, extent = inst.pixel_extent((h, w))
+        assert area == int(mask.sum())
+        if area:
+            rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+            assert extent == (cols[0], rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1)
+        else:
+            assert extent is None
