@@ -34,6 +34,23 @@ Writer = Callable[[Sequence[Item], PathLike, Options], Report]
 
 
 @dataclass(frozen=True)
+class ExportOption:
+    """A yes/no export option that only some formats use. One entry is both ``anylabel export``'s flag and
+    the export dialog's checkbox (enabled while one of its formats is chosen); it sets ``Options.<field>``."""
+
+    field: str
+    flag: str
+    label: str
+    help: str
+
+
+MIN_AREA_RECT = ExportOption(
+    "min_area_rect", "--min-area-rect", "polygons as their minimum-area rotated rectangles",
+    "also export polygons, rectangles, circles and masks, as their minimum-area rotated rectangles (default: "
+    "only rotated rectangles, shape_type 'rotation')")
+
+
+@dataclass(frozen=True)
 class DatasetFormat:
     """A named format and its reader / writer; ``layout`` describes the files (for help texts).
 
@@ -50,6 +67,8 @@ class DatasetFormat:
     #: the writer's per-image work when it depends on no other file (see ``prepare``): an export then does
     #: it in the reading workers
     compute: Optional[Compute] = None
+    #: the format-specific options it reads (see ExportOption)
+    export_options: Tuple[ExportOption, ...] = ()
 
 
 _FORMATS: Dict[str, DatasetFormat] = {}
@@ -95,9 +114,9 @@ register(DatasetFormat("masks", "semantic and instance mask PNGs per image (segm
                        "OUT/images/, OUT/semantic/*.png (palette), OUT/instances/*.png (16-bit), OUT/classes.txt",
                        read_masks, write_masks))
 register(DatasetFormat("yolo-obb", "YOLO oriented boxes (ultralytics OBB)", "OUT/data.yaml, OUT/images/{train,val}/, "
-                       "OUT/labels/{train,val}/", read_yolo_obb, write_yolo_obb))
+                       "OUT/labels/{train,val}/", read_yolo_obb, write_yolo_obb, export_options=(MIN_AREA_RECT,)))
 register(DatasetFormat("dota", "DOTA oriented boxes", "OUT/images/, OUT/labelTxt/*.txt, OUT/classes.txt",
-                       read_dota, write_dota))
+                       read_dota, write_dota, export_options=(MIN_AREA_RECT,)))
 register(DatasetFormat("cvat", "CVAT for images 1.1 XML (polygons, boxes, rotated boxes, points, lines, masks)",
                        "OUT/annotations.xml, OUT/images/", read_cvat, write_cvat))
 register(DatasetFormat("cvat-video", "CVAT for video 1.1 XML (tracks by track_id)",
@@ -108,6 +127,20 @@ def export_format_names() -> List[str]:
     """The formats ``anylabel export`` and the GUI's export dialog offer: all of them, LabelMe (a copy of
     the input) last, so the dialog starts on a dataset format."""
     return sorted(format_names(), key=lambda n: n == "labelme")
+
+
+def export_options() -> List[ExportOption]:
+    """Every format-specific export option of the table, once each, in registration order."""
+    seen: Dict[str, ExportOption] = {}
+    for fmt in _FORMATS.values():
+        for opt in fmt.export_options:
+            seen.setdefault(opt.field, opt)
+    return list(seen.values())
+
+
+def formats_with(option: ExportOption) -> List[str]:
+    """The export formats that read ``option``."""
+    return [n for n in export_format_names() if option in _FORMATS[n].export_options]
 
 
 def import_format_names() -> List[str]:
