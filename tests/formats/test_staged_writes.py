@@ -97,28 +97,28 @@ def test_a_staged_file_is_never_replaced(tmp_path):
     assert (tmp_path / "a" / "b.txt").read_text() == "first"
 
 
-@pytest.mark.parametrize("fmt", ["coco", "masks", "dota"])
+@pytest.mark.parametrize("fmt", ["coco", "masks", "dota", "yolo-seg", "yolo-obb"])
 def test_images_copied_by_the_workers_reach_their_names(tmp_path, monkeypatch, fmt):
     """The worker copies each image to staging/.anylabel-incoming/JOB.ext (it cannot know the final name);
     the writer renames it; the same image under a second JSON is copied once, nothing incoming is left."""
     import json
 
+    import anylabel.formats.images as images
     import anylabel.formats.parallel as parallel
-    import anylabel.formats.prepare as prepare
 
     monkeypatch.setattr(parallel, "SERIAL_BELOW", 0)  # a real pool of 2 processes, even for 6 files
     src = _source(tmp_path / "src", 6)
     doc = json.loads((src / "f0.json").read_text())
     (src / "again.json").write_text(json.dumps(doc))  # f0.png a second time: duplicate_image
     placed = []
-    real = prepare.place_image
-    monkeypatch.setattr(prepare, "place_image", lambda s, dest, mode: placed.append(dest) or real(s, dest, mode))
+    real = images.copy_new  # what place_image copies with, for every writer
+    monkeypatch.setattr(images, "copy_new", lambda s, dest: placed.append(dest) or real(s, dest))
     options = Options(workers=2, min_area_rect=True)
     report = export_folder(src, fmt, tmp_path / "out", options)
     assert report.images == 6 and [w.kind for w in report.warnings] == ["duplicate_image"]
-    images = sorted(p.name for p in (tmp_path / "out" / "images").iterdir())
-    assert images == [f"f{i}.png" for i in range(6)]
-    for i in range(6):
-        assert (tmp_path / "out" / "images" / f"f{i}.png").read_bytes() == (src / f"f{i}.png").read_bytes()
+    images = sorted((tmp_path / "out" / "images").rglob("*.png"), key=lambda p: p.name)
+    assert [p.name for p in images] == [f"f{i}.png" for i in range(6)]
+    for i, image in enumerate(images):
+        assert image.read_bytes() == (src / f"f{i}.png").read_bytes()
     assert not list((tmp_path / "out").rglob(".anylabel-incoming*")) and not leftovers(tmp_path)
     assert placed == []  # this process copied nothing: the workers did (their calls are not seen here)
