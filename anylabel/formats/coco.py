@@ -58,6 +58,10 @@ def coco_annotation(inst: Instance, size: Tuple[int, int], ann_id: int, image_id
     return d
 
 
+#: one encoder for every annotation (json.dumps with options builds a new one per call)
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _coco_records(item: Item, instances: List[Instance], _context: None, report: Report) -> List[tuple]:
     """(label, first shape index, the annotation's JSON without its ids) of each instance (runs in a worker:
     the encoding too; it depends on no other file, so the reading worker can do it, see ``prepare``)."""
@@ -68,7 +72,7 @@ def _coco_records(item: Item, instances: List[Instance], _context: None, report:
         record = coco_annotation(inst, size, 0, 0, 0)
         for key in ("id", "image_id", "category_id"):
             del record[key]
-        out.append((inst.label, inst.shape_indices[0], json.dumps(record, ensure_ascii=False, separators=(",", ":"))))
+        out.append((inst.label, inst.shape_indices[0], _ENCODE(record)))
     return out
 
 

@@ -67,12 +67,18 @@ class Instance:
     #: the source shape of each entry of ``polygons`` / ``masks`` (painters keep the file's drawing order)
     polygon_shapes: List[int] = field(default_factory=list)
     mask_shapes: List[int] = field(default_factory=list)
+    #: (x1, y1, x2, y2) of each entry of ``polygons`` when the collector measured it already (else empty)
+    polygon_bounds: List[Tuple[float, float, float, float]] = field(default_factory=list, repr=False)
 
     def box(self) -> Tuple[float, float, float, float]:
         """(x1, y1, x2, y2) in continuous pixel coordinates: polygon extents and mask pixel extents
         (a mask pixel (c, r) covers [c, c+1) x [r, r+1))."""
         boxes = []
-        if self.polygons:
+        if self.polygons and len(self.polygon_bounds) == len(self.polygons):  # measured by the collector
+            b = self.polygon_bounds
+            boxes.append(b[0] if len(b) == 1 else (min(v[0] for v in b), min(v[1] for v in b),
+                                                   max(v[2] for v in b), max(v[3] for v in b)))
+        elif self.polygons:
             pts = self.polygons[0] if len(self.polygons) == 1 else np.concatenate(self.polygons)
             lo, hi = pts.min(axis=0), pts.max(axis=0)
             boxes.append((lo[0], lo[1], hi[0], hi[1]))
@@ -198,7 +204,9 @@ def clip_polygon(pts: np.ndarray, width: int, height: int) -> List[np.ndarray]:
 
 
 def _polygons_of(shape: Shape, index: int, size: Tuple[int, int], file: str, report: Report,
-                 points: Optional[np.ndarray] = None) -> List[np.ndarray]:
+                 points: Optional[np.ndarray] = None, bounds: Optional[list] = None) -> List[np.ndarray]:
+    """The shape's clean polygon parts (see the module docstring); ``bounds`` receives the (x1, y1, x2, y2)
+    of an unclipped part (a clipped shape's parts are not measured: the caller then drops its bounds)."""
     h, w = size
     if len(shape.points) > MAX_VERTICES:
         report.warn(file, index, "too_many_vertices", f"{shape.shape_type} {shape.label!r} has {len(shape.points):,} "
@@ -221,6 +229,8 @@ def _polygons_of(shape: Shape, index: int, size: Tuple[int, int], file: str, rep
         return []
     lo, hi = pts.min(axis=0), pts.max(axis=0)  # two reductions, not four: this runs for every shape exported
     if lo[0] >= 0 and lo[1] >= 0 and hi[0] <= w and hi[1] <= h:
+        if bounds is not None:
+            bounds.append((float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])))
         return [pts]
     parts = clip_polygon(pts, w, h)
     if not parts:
@@ -314,11 +324,12 @@ def collect_instances(
             if first != shape.label:
                 report.warn(file, index, "group_mixed_labels", f"group_id {shape.group_id} holds labels {first!r} "
                             f"and {shape.label!r}: exported as one instance per label")
+        bounds: list = []
         if shape.shape_type == "mask":
             mask = _mask_of(shape, index, size, file, report)
             parts, masks = [], ([mask] if mask is not None else [])
         else:
-            parts, masks = _polygons_of(shape, index, size, file, report, points), []
+            parts, masks = _polygons_of(shape, index, size, file, report, points, bounds), []
         if not parts and not masks:
             continue
         inst = instances.get(k)
@@ -327,6 +338,8 @@ def collect_instances(
         elif key == "track" and inst.label != shape.label:
             report.warn(file, index, "track_mixed_labels", f"track {shape.track_id} is labelled {inst.label!r} "
                         f"and {shape.label!r} in one frame: kept as {inst.label!r}")
+        if len(inst.polygon_bounds) == len(inst.polygons) and len(bounds) == len(parts):
+            inst.polygon_bounds += bounds  # every part measured so far: box() needs no reduction
         inst.polygons += parts
         inst.masks += masks
         inst.polygon_shapes += [pos] * len(parts)
@@ -341,6 +354,8 @@ def collect_instances(
 
 def is_difficult(shape: Shape) -> bool:
     """VOC's / DOTA's ``difficult``: a ``difficult`` flag, attribute or extra key that is true."""
+    if not (shape.flags or shape.extra or shape.attributes):
+        return bool(shape.difficult)  # the common case, without three look-ups
     for where in (shape.flags, shape.extra, shape.attributes):
         if isinstance(where, dict) and where.get("difficult") in (True, 1, "1", "true"):
             return True

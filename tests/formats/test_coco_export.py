@@ -261,3 +261,19 @@ def test_pixel_extent_counts_the_pixels_labelme_draws():
             assert extent == (cols[0], rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1)
         else:
             assert extent is None
+
+
+def test_the_collectors_bounds_give_the_same_box_as_the_polygons():
+    """collect_instances hands box() the bounds it measured while validating (no reductions again); a group
+    with a clipped part falls back to measuring its polygons: the same box either way."""
+    from anylabel.document import ImageAnnotation, Shape
+    from anylabel.formats.base import Report
+    from anylabel.formats.instances import collect_instances
+
+    shapes = [Shape("a", [(1, 1), (20, 2), (9, 15)], group_id=1), Shape("a", [(30, 5), (50, 5), (40, 30)], group_id=1),
+              Shape("b", [(60, 10), (90, 10), (70, 40)], group_id=2),  # leaves the 80 px wide image: clipped
+              Shape("b", [(5, 30), (25, 30), (15, 45)], group_id=2), Shape("c", [(2, 2), (7, 2), (4, 6)])]
+    for inst in collect_instances(ImageAnnotation("x.png", 48, 80, shapes), "x.json", Report()):
+        pts = np.concatenate(inst.polygons)
+        assert inst.box() == (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max()), inst.label
+        assert len(inst.polygon_bounds) == (0 if inst.label == "b" else len(inst.polygons))
