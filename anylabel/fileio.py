@@ -23,7 +23,7 @@ import tempfile
 import time
 import zlib
 from pathlib import Path
-from typing import Any, Dict, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 from anylabel.errors import AnylabelError
 
@@ -106,7 +106,7 @@ def clean_stale_temps(folder: PathLike, every: float = STALE_AFTER) -> int:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def json_text(data: Any, indent: int = 2) -> str:
+def json_text(data: Any, indent: Optional[int] = 2) -> str:
     """``data`` as JSON text (non-ASCII kept readable, as labelme writes it), with the lone surrogates of
     undecodable file names written as ``\\udcXX`` escapes so that the text is always valid UTF-8 (in a JSON
     document they only occur inside strings). Raises TypeError / ValueError for what JSON cannot hold."""

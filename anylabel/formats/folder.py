@@ -26,7 +26,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from anylabel.errors import AnylabelError, FormatError
 from anylabel.fileio import read_json
-from anylabel.formats.base import FormatWarning, Item, Options, PathLike, Report, display_path
+from anylabel.formats.base import FormatWarning, Item, Options, PathLike, Report
 from anylabel.formats.images import embedded_size, header_size
 from anylabel.formats.instances import AREA_TYPES, MAX_VERTICES
 from anylabel.formats.labelme import labelme_from_dict
@@ -41,17 +41,27 @@ _LOADER_ERRORS = (FormatError, TypeError, ValueError, AttributeError, Arithmetic
 def find_json_files(root: PathLike, exclude: Optional[Path] = None) -> List[Path]:
     """All ``*.json`` files under ``root`` (a folder) or ``[root]`` (a file), sorted by relative path;
     ``exclude`` is a folder not to descend into (an export written inside the folder read)."""
-    root = Path(root)
+    return [path for path, _ in _json_files(Path(root), exclude)]
+
+
+def _json_files(root: Path, exclude: Optional[Path] = None) -> List[Tuple[Path, str]]:
+    """:func:`find_json_files` with each file's name relative to the folder (``/`` separators), from the
+    walk's own strings (pathlib per file costs more than reading the file list: exports list 100,000s)."""
     if root.is_file():
-        return [root]
+        return [(root, root.name)]
     if not root.is_dir():
         raise AnylabelError("no such folder", root)
     found = []
     skip = os.path.abspath(exclude) if exclude is not None else None
-    for folder, dirs, files in os.walk(root):
+    top = os.fspath(root)
+    for folder, dirs, files in os.walk(top):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and os.path.abspath(os.path.join(folder, d)) != skip)
-        found += [Path(folder) / f for f in files if f.lower().endswith(".json") and not f.startswith(".")]
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+        rel = os.path.relpath(folder, top).replace(os.sep, "/")
+        prefix = "" if rel == "." else rel + "/"
+        found += [(prefix + f, os.path.join(folder, f)) for f in files
+                  if f.lower().endswith(".json") and not f.startswith(".")]
+    found.sort()
+    return [(Path(path), name) for name, path in found]
 
 
 def is_inside(path: Path, root: Path) -> bool:
@@ -215,13 +225,13 @@ def read_labelme_folder(root: PathLike, options: Optional[Options] = None,
     options = options or Options()
     report = report if report is not None else Report()
     root = Path(root)
-    files = find_json_files(root, exclude)
+    files = _json_files(root, exclude)
     base = root if root.is_dir() else root.parent
     roots = None if not check_images or options.allow_outside else (base, *options.image_roots)
     mode = placement.mode if placement is not None else "copy"
-    jobs = [_ReadJob(path, display_path(path, base), roots, check_images, prepare,
+    jobs = [_ReadJob(path, name, roots, check_images, prepare,
                      placement.target(k) if placement is not None and prepare is not None else None, mode)
-            for k, path in enumerate(files)]
+            for k, (path, name) in enumerate(files)]
     items: List[Item] = []
     for item, warnings in map_files(_read_job, jobs, options, "reading"):
         report.warnings += warnings

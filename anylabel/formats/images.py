@@ -44,6 +44,9 @@ class ImageSource:
     data: Optional[bytes]
     suffix: str
     stem: str
+    #: the file's real path (symlinks resolved): what tells two references to one image apart from two
+    #: images; computed by the worker that checked it (``None``: computed when needed)
+    key: Optional[str] = None
 
 
 def pixels_problem(path: Path) -> str:
@@ -115,7 +118,8 @@ def check_image(item: Item, name: str, report: Report, options: Optional[Options
         except ImageLoadError as e:
             report.warn(name, None, "bad_image", f"image {item.image.name}: {e.reason}: skipped")
             return None
-        src = ImageSource(item.image, None, item.image.suffix.lower() or ".jpg", item.image.stem)
+        src = ImageSource(item.image, None, item.image.suffix.lower() or ".jpg", item.image.stem,
+                          os.path.realpath(item.image))
         problem = pixels_problem(item.image) if (h, w) == (ann.image_height, ann.image_width) else ""
         if problem:
             if not keep_corrupt:
@@ -163,7 +167,7 @@ class NamePool:
 
     def claim(self, src: ImageSource, name: str, report: Report) -> Optional[str]:
         """The output stem for ``src``; ``None`` (with a warning) when that image was already exported."""
-        key = str(src.path.resolve()) if src.path is not None else None
+        key = (src.key or os.path.realpath(src.path)) if src.path is not None else None
         return self.claim_stem(key, src.stem, src.suffix, name, report)
 
     def claim_item(self, item: Item, report: Report,

@@ -281,7 +281,7 @@ class OutputTransaction:
                     "created": datetime.datetime.now().isoformat(timespec="seconds"),
                     "files": {rel: _record(path) for rel, path in sorted(new_files.items())},
                     "dirs": sorted(new_dirs)}
-        write_new_text(self.staging / MANIFEST, json_text(manifest, indent=1))
+        write_new_text(self.staging / MANIFEST, json_text(manifest, indent=None))  # one line: C encoder
         for rel in old.dirs:
             (self.staging / rel).mkdir(parents=True, exist_ok=True)
         for rel in kept:
