@@ -23,7 +23,7 @@ import tempfile
 import time
 import zlib
 from pathlib import Path
-from typing import Any, Dict, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 from anylabel.errors import AnylabelError
 
@@ -106,7 +106,7 @@ def clean_stale_temps(folder: PathLike, every: float = STALE_AFTER) -> int:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def json_text(data: Any, indent: int = 2) -> str:
+def json_text(data: Any, indent: Optional[int] = 2) -> str:
     """``data`` as JSON text (non-ASCII kept readable, as labelme writes it), with the lone surrogates of
     undecodable file names written as ``\\udcXX`` escapes so that the text is always valid UTF-8 (in a JSON
     document they only occur inside strings). Raises TypeError / ValueError for what JSON cannot hold."""
@@ -144,7 +144,7 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
         if isinstance(e, OSError):
             raise AnylabelError(f"cannot write: {e.strerror or e}", path) from e
         raise
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def atomic_write_text(path: PathLike, text: str, encoding: str = "utf-8") -> None:
@@ -161,7 +161,8 @@ def atomic_write_json(path: PathLike, obj: Any, indent: int = 2) -> None:
     atomic_write_text(path, text)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """fsync a folder (its entries: a rename in it), where the OS allows it."""
     # The rename is durable only once the folder's entry is on disk; not possible on every OS.
     try:
         fd = os.open(folder, os.O_RDONLY)

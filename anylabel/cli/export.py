@@ -12,7 +12,7 @@ HELP = "export a folder of LabelMe JSON to COCO, YOLO (seg/det/obb), VOC, masks,
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", help="folder of LabelMe JSON files (searched recursively)")
-    from anylabel.formats.registry import export_format_names
+    from anylabel.formats.registry import export_format_names, export_options, formats_with
 
     parser.add_argument("--format", "-f", required=True, choices=export_format_names(), help="output format")
     parser.add_argument("-o", "--output", required=True, help="output folder: new, empty, or a previous export "
@@ -23,9 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", type=float, metavar="FRACTION",
                         help="YOLO: fraction of images in train (e.g. 0.8), the rest in val")
     parser.add_argument("--seed", type=int, default=0, help="seed of the reproducible train/val split (default 0)")
-    parser.add_argument("--min-area-rect", action="store_true",
-                        help="yolo-obb / dota: also export polygons, rectangles, circles and masks, as their "
-                        "minimum-area rotated rectangles (default: only rotated rectangles, shape_type 'rotation')")
+    for opt in export_options():  # the registry's table: the export dialog offers the same
+        parser.add_argument(opt.flag, dest=opt.field, action="store_true",
+                            help=f"{' / '.join(formats_with(opt))}: {opt.help}")
     parser.add_argument("--link", nargs="?", const="hardlink", choices=("hardlink", "symlink"),
                         help="link the images instead of copying them (hard links by default, falling back to "
                         "copies across file systems)")
@@ -105,14 +105,15 @@ def print_report(report, out: Optional[Path] = None) -> None:
 def run(args: argparse.Namespace) -> int:
     from anylabel.formats.base import Options
     from anylabel.formats.labels import read_labels_file
-    from anylabel.formats.registry import export_folder
+    from anylabel.formats.registry import export_folder, export_options
 
     labels = read_labels_file(args.labels) if args.labels else None
     progress, close = progress_bar(args.quiet)
     options = Options(labels=labels, labels_file=Path(args.labels) if args.labels else None, split=args.split,
                       seed=args.seed, image_mode=args.link or "copy", overwrite=args.overwrite, progress=progress,
                       lock_wait=args.wait, keep_corrupt=args.keep_corrupt, allow_outside=args.allow_outside,
-                      image_roots=tuple(Path(d) for d in args.images), min_area_rect=args.min_area_rect)
+                      image_roots=tuple(Path(d) for d in args.images),
+                      **{opt.field: getattr(args, opt.field) for opt in export_options()})
     try:
         report = run_writing(lambda: export_folder(args.dir, args.format, args.output, options))
     finally:

@@ -27,13 +27,13 @@ import numpy as np
 from anylabel import __version__
 from anylabel.document import ImageAnnotation, Shape
 from anylabel.errors import FormatError, GeometryError
-from anylabel.fileio import atomic_write_text, read_json
+from anylabel.fileio import read_json
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes, resolve_label_map
 from anylabel.formats.folder import is_inside
-from anylabel.formats.images import place_image
 from anylabel.formats.instances import Instance
-from anylabel.formats.prepare import prepared_images
+from anylabel.formats.prepare import INCOMING, Placement, prepared_images
+from anylabel.formats.staged import write_new_text
 from anylabel.geometry.rle import rle_decode, rle_encode
 
 
@@ -58,6 +58,10 @@ def coco_annotation(inst: Instance, size: Tuple[int, int], ann_id: int, image_id
     return d
 
 
+#: one encoder for every annotation (json.dumps with options builds a new one per call)
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _coco_records(item: Item, instances: List[Instance], _context: None, report: Report) -> List[tuple]:
     """(label, first shape index, the annotation's JSON without its ids) of each instance (runs in a worker:
     the encoding too; it depends on no other file, so the reading worker can do it, see ``prepare``)."""
@@ -68,7 +72,7 @@ def _coco_records(item: Item, instances: List[Instance], _context: None, report:
         record = coco_annotation(inst, size, 0, 0, 0)
         for key in ("id", "image_id", "category_id"):
             del record[key]
-        out.append((inst.label, inst.shape_indices[0], json.dumps(record, ensure_ascii=False, separators=(",", ":"))))
+        out.append((inst.label, inst.shape_indices[0], _ENCODE(record)))
     return out
 
 
@@ -94,11 +98,12 @@ def write_coco(items: Sequence[Item], out: PathLike, options: Options) -> Report
     notes = NonAsciiNotes(report)
     images: List[Dict] = []
     annotations: List[str] = []
-    for prep in prepared_images(items, options, report, _coco_records, None, filter_map):
+    placement = Placement(out / INCOMING, options.image_mode)
+    for prep in prepared_images(items, options, report, _coco_records, None, filter_map, placement=placement):
         ann, name = prep.item.annotation, prep.item.label
         file_name = prep.stem + prep.src.suffix
         notes.path(file_name, name)
-        place_image(prep.src, out / "images" / file_name, options.image_mode)
+        prep.place(out / "images" / file_name, options.image_mode)
         image_id = len(images) + 1
         entry = {"id": image_id, "file_name": file_name, "height": ann.image_height, "width": ann.image_width}
         if ann.frame_index is not None:
@@ -116,7 +121,7 @@ def write_coco(items: Sequence[Item], out: PathLike, options: Options) -> Report
     }
     head = json.dumps(data, ensure_ascii=False, separators=(",", ":"))[:-1]
     categories = json.dumps(label_map.coco_categories(), ensure_ascii=False, separators=(",", ":"))
-    atomic_write_text(out / "annotations.json",
+    write_new_text(out / "annotations.json",
                       f'{head},"annotations":[{",".join(annotations)}],"categories":{categories}}}')
     report.images, report.instances, report.classes = len(images), len(annotations), list(label_map.names)
     report.files = ["annotations.json"] + [f"images/{im['file_name']}" for im in images]

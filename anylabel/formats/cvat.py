@@ -43,12 +43,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from anylabel.document import Shape
-from anylabel.fileio import atomic_write_bytes
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes
 from anylabel.formats.images import NamePool, place_image
 from anylabel.formats.labels import build_label_map
 from anylabel.formats.rotated import clockwise
+from anylabel.formats.staged import write_new_bytes
 from anylabel.geometry.rle import rle_decode
 from anylabel.geometry.rotated import angle as rotation_angle
 
@@ -177,7 +177,7 @@ def _meta(labels: Dict[str, set], mode: str, size: int, extra: Dict[str, str]) -
 
 def _finish(root: ET.Element, out: Path) -> None:
     ET.indent(root)
-    atomic_write_bytes(out / "annotations.xml", b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root))
+    write_new_bytes(out / "annotations.xml", b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root))
 
 
 def write_cvat(items: Sequence[Item], out: PathLike, options: Options) -> Report:

@@ -26,12 +26,12 @@ from typing import List, Optional, Sequence, Tuple
 
 from anylabel.errors import AnylabelError, FormatError
 from anylabel.fileio import read_json
-from anylabel.formats.base import FormatWarning, Item, Options, PathLike, Report, display_path
+from anylabel.formats.base import FormatWarning, Item, Options, PathLike, Report
 from anylabel.formats.images import embedded_size, header_size
 from anylabel.formats.instances import AREA_TYPES, MAX_VERTICES
 from anylabel.formats.labelme import labelme_from_dict
 from anylabel.formats.parallel import map_files
-from anylabel.formats.prepare import Precomputed, PrepareSpec, prepare_item
+from anylabel.formats.prepare import Placement, Precomputed, PrepareSpec, prepare_item
 
 # The LabelMe loader raises FormatError for what it checks; a value of an unexpected type it does not check
 # (flags as a list, frame_index = 1e999) surfaces as one of the others. Either way: a warning naming the file.
@@ -41,17 +41,27 @@ _LOADER_ERRORS = (FormatError, TypeError, ValueError, AttributeError, Arithmetic
 def find_json_files(root: PathLike, exclude: Optional[Path] = None) -> List[Path]:
     """All ``*.json`` files under ``root`` (a folder) or ``[root]`` (a file), sorted by relative path;
     ``exclude`` is a folder not to descend into (an export written inside the folder read)."""
-    root = Path(root)
+    return [path for path, _ in _json_files(Path(root), exclude)]
+
+
+def _json_files(root: Path, exclude: Optional[Path] = None) -> List[Tuple[Path, str]]:
+    """:func:`find_json_files` with each file's name relative to the folder (``/`` separators), from the
+    walk's own strings (pathlib per file costs more than reading the file list: exports list 100,000s)."""
     if root.is_file():
-        return [root]
+        return [(root, root.name)]
     if not root.is_dir():
         raise AnylabelError("no such folder", root)
     found = []
     skip = os.path.abspath(exclude) if exclude is not None else None
-    for folder, dirs, files in os.walk(root):
+    top = os.fspath(root)
+    for folder, dirs, files in os.walk(top):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and os.path.abspath(os.path.join(folder, d)) != skip)
-        found += [Path(folder) / f for f in files if f.lower().endswith(".json") and not f.startswith(".")]
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+        rel = os.path.relpath(folder, top).replace(os.sep, "/")
+        prefix = "" if rel == "." else rel + "/"
+        found += [(prefix + f, os.path.join(folder, f)) for f in files
+                  if f.lower().endswith(".json") and not f.startswith(".")]
+    found.sort()
+    return [(Path(path), name) for name, path in found]
 
 
 def is_inside(path: Path, root: Path) -> bool:
@@ -193,7 +203,8 @@ def _salvage(data: dict, path: Path, name: str, report: Report, original_ids: Op
 
 def read_labelme_folder(root: PathLike, options: Optional[Options] = None,
                         report: Optional[Report] = None, exclude: Optional[Path] = None,
-                        check_images: bool = False, prepare: Optional[PrepareSpec] = None) -> List[Item]:
+                        check_images: bool = False, prepare: Optional[PrepareSpec] = None,
+                        placement: Optional[Placement] = None) -> List[Item]:
     """Every readable LabelMe annotation under ``root`` (see the module docstring).
 
     Args:
@@ -208,14 +219,19 @@ def read_labelme_folder(root: PathLike, options: Optional[Options] = None,
         prepare: also do the writer's per-image work in the reading worker (an export whose writer's work
             does not depend on the other files, COCO's); the items then come back without their shapes
             and with ``Item.prepared`` set, which saves shipping every point twice between processes.
+        placement: with ``prepare``, the reading worker also copies the image into the staging folder
+            (:class:`~anylabel.formats.prepare.Placement`).
     """
     options = options or Options()
     report = report if report is not None else Report()
     root = Path(root)
-    files = find_json_files(root, exclude)
+    files = _json_files(root, exclude)
     base = root if root.is_dir() else root.parent
     roots = None if not check_images or options.allow_outside else (base, *options.image_roots)
-    jobs = [_ReadJob(path, display_path(path, base), roots, check_images, prepare) for path in files]
+    mode = placement.mode if placement is not None else "copy"
+    jobs = [_ReadJob(path, name, roots, check_images, prepare,
+                     placement.target(k) if placement is not None and prepare is not None else None, mode)
+            for k, (path, name) in enumerate(files)]
     items: List[Item] = []
     for item, warnings in map_files(_read_job, jobs, options, "reading"):
         report.warnings += warnings
@@ -234,6 +250,8 @@ class _ReadJob:
     roots: Optional[Tuple[Path, ...]]
     check_images: bool
     prepare: Optional[PrepareSpec] = None
+    place_as: Optional[Path] = None
+    mode: str = "copy"
 
 
 def _read_job(job: _ReadJob) -> Tuple[Optional[Item], List[FormatWarning]]:
@@ -241,7 +259,7 @@ def _read_job(job: _ReadJob) -> Tuple[Optional[Item], List[FormatWarning]]:
     report = Report()
     item = read_labelme_file(job.path, job.name, report, job.roots, job.check_images)
     if item is not None and job.prepare is not None:
-        result = prepare_item(item, job.prepare)
+        result = prepare_item(item, job.prepare, job.place_as, job.mode)
         ann = item.annotation
         labels = sorted({s.label for s in ann.shapes if s.shape_type in AREA_TYPES})
         item = replace(item, annotation=replace(ann, shapes=[]), shape_ids=None,

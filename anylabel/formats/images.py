@@ -20,7 +20,6 @@ import base64
 import binascii
 import io
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Set, Tuple
@@ -29,8 +28,8 @@ from urllib.parse import quote
 from PIL import Image, UnidentifiedImageError
 
 from anylabel.errors import AnylabelError, ImageLoadError
-from anylabel.fileio import make_temp
 from anylabel.formats.base import Item, Options, Report
+from anylabel.formats.staged import copy_new, write_new_bytes
 from anylabel.imaging import loader
 from anylabel.imaging.loader import pillow_open
 
@@ -45,6 +44,9 @@ class ImageSource:
     data: Optional[bytes]
     suffix: str
     stem: str
+    #: the file's real path (symlinks resolved): what tells two references to one image apart from two
+    #: images; computed by the worker that checked it (``None``: computed when needed)
+    key: Optional[str] = None
 
 
 def pixels_problem(path: Path) -> str:
@@ -116,7 +118,8 @@ def check_image(item: Item, name: str, report: Report, options: Optional[Options
         except ImageLoadError as e:
             report.warn(name, None, "bad_image", f"image {item.image.name}: {e.reason}: skipped")
             return None
-        src = ImageSource(item.image, None, item.image.suffix.lower() or ".jpg", item.image.stem)
+        src = ImageSource(item.image, None, item.image.suffix.lower() or ".jpg", item.image.stem,
+                          os.path.realpath(item.image))
         problem = pixels_problem(item.image) if (h, w) == (ann.image_height, ann.image_width) else ""
         if problem:
             if not keep_corrupt:
@@ -164,7 +167,7 @@ class NamePool:
 
     def claim(self, src: ImageSource, name: str, report: Report) -> Optional[str]:
         """The output stem for ``src``; ``None`` (with a warning) when that image was already exported."""
-        key = str(src.path.resolve()) if src.path is not None else None
+        key = (src.key or os.path.realpath(src.path)) if src.path is not None else None
         return self.claim_stem(key, src.stem, src.suffix, name, report)
 
     def claim_item(self, item: Item, report: Report,
@@ -210,48 +213,35 @@ def utf8_name(stem: str, suffix: str, name: str, report: Report) -> str:
 
 
 def place_image(src: ImageSource, dest: Path, mode: str) -> None:
-    """Put the image at ``dest`` by ``mode`` (copy, hardlink, symlink); embedded data is always written.
+    """Put the image at the new file ``dest`` by ``mode`` (copy, hardlink, symlink); embedded data is always
+    written. ``dest`` lies in a staging folder (:mod:`.output`): a plain new file, no temporary + rename
+    and no fsync (see :mod:`.staged`); an existing ``dest`` is an error, never replaced.
 
     Raises:
         AnylabelError: naming the destination when the file system refuses.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         if src.path is not None and mode in ("hardlink", "symlink"):
             _link(src.path, dest, mode)
-            return
-        fd, tmp = make_temp(dest.parent, dest.name)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                if src.data is not None:
-                    f.write(src.data)
-                else:
-                    with open(src.path, "rb") as s:
-                        shutil.copyfileobj(s, f, 1 << 20)
-            if src.path is not None:
-                shutil.copystat(src.path, tmp)
-            os.replace(tmp, dest)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        elif src.data is not None:
+            write_new_bytes(dest, src.data)
+        else:
+            copy_new(src.path, dest)
     except OSError as e:
         raise AnylabelError(f"cannot write the image: {e.strerror or e}", dest) from e
 
 
 def _link(src: Path, dest: Path, mode: str) -> None:
-    fd, tmp = make_temp(dest.parent, dest.name, "link")
-    os.close(fd)
-    os.unlink(tmp)  # a free, recognisable name for the link
+    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         if mode == "hardlink":
-            os.link(src, tmp)
+            os.link(src, dest)
         else:
-            os.symlink(src.resolve(), tmp)
+            os.symlink(src.resolve(), dest)
+    except FileExistsError:
+        raise
     except OSError:
         if mode == "symlink":
             raise
         # a hard link across file systems (or on a file system without them) is impossible: copy instead
-        place_image(ImageSource(src, None, src.suffix, src.stem), dest, "copy")
-        return
-    os.replace(tmp, dest)
+        copy_new(src, dest)

@@ -23,6 +23,7 @@ Rules (each dropped or changed shape gets a warning naming the file and the shap
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -66,12 +67,18 @@ class Instance:
     #: the source shape of each entry of ``polygons`` / ``masks`` (painters keep the file's drawing order)
     polygon_shapes: List[int] = field(default_factory=list)
     mask_shapes: List[int] = field(default_factory=list)
+    #: (x1, y1, x2, y2) of each entry of ``polygons`` when the collector measured it already (else empty)
+    polygon_bounds: List[Tuple[float, float, float, float]] = field(default_factory=list, repr=False)
 
     def box(self) -> Tuple[float, float, float, float]:
         """(x1, y1, x2, y2) in continuous pixel coordinates: polygon extents and mask pixel extents
         (a mask pixel (c, r) covers [c, c+1) x [r, r+1))."""
         boxes = []
-        if self.polygons:
+        if self.polygons and len(self.polygon_bounds) == len(self.polygons):  # measured by the collector
+            b = self.polygon_bounds
+            boxes.append(b[0] if len(b) == 1 else (min(v[0] for v in b), min(v[1] for v in b),
+                                                   max(v[2] for v in b), max(v[3] for v in b)))
+        elif self.polygons:
             pts = self.polygons[0] if len(self.polygons) == 1 else np.concatenate(self.polygons)
             lo, hi = pts.min(axis=0), pts.max(axis=0)
             boxes.append((lo[0], lo[1], hi[0], hi[1]))
@@ -83,12 +90,15 @@ class Instance:
         b = np.asarray(boxes, dtype=np.float64)
         return (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
 
-    def _canvas(self, size: Tuple[int, int]) -> Tuple[Image.Image, int, int, int, int]:
-        """The polygons drawn (PIL fill with outline) on a canvas cropped to the box: (canvas, x0, y0, xe, ye)."""
+    def _crop(self, size: Tuple[int, int]) -> Tuple[int, int, int, int]:
+        """(x0, y0, xe, ye): the pixels the box touches, inside the image."""
         h, w = size
         x1, y1, x2, y2 = self.box()
-        x0, y0 = max(0, int(np.floor(x1))), max(0, int(np.floor(y1)))
-        xe, ye = min(w, int(np.ceil(x2)) + 1), min(h, int(np.ceil(y2)) + 1)
+        return (max(0, math.floor(x1)), max(0, math.floor(y1)), min(w, math.ceil(x2) + 1), min(h, math.ceil(y2) + 1))
+
+    def _canvas(self, size: Tuple[int, int]) -> Tuple[Image.Image, int, int, int, int]:
+        """The polygons drawn (PIL fill with outline) on a canvas cropped to the box: (canvas, x0, y0, xe, ye)."""
+        x0, y0, xe, ye = self._crop(size)
         canvas = Image.new("L", (max(1, xe - x0), max(1, ye - y0)), 0)
         draw = ImageDraw.Draw(canvas)
         for p in self.polygons:
@@ -108,8 +118,16 @@ class Instance:
                 return 0, None
             return int(crop.sum()), (x0 + int(cols[0]), y0 + int(rows[0]), int(cols[-1] - cols[0] + 1),
                                      int(rows[-1] - rows[0] + 1))
-        canvas, x0, y0, xe, ye = self._canvas(size)
-        box = canvas.getbbox() if xe > x0 and ye > y0 else None  # else the canvas is a 1x1 placeholder
+        x0, y0, xe, ye = self._crop(size)
+        if xe <= x0 or ye <= y0:
+            return 0, None
+        # PIL's core objects directly: the same single draw_polygon(xy, 1, fill=1) call that
+        # ImageDraw.polygon(outline=1, fill=1) makes, without its wrappers (this runs once per instance)
+        canvas = Image.core.fill("L", (xe - x0, ye - y0), 0)
+        draw = Image.core.draw(canvas, 0)
+        for p in self.polygons:
+            draw.draw_polygon((p - (x0, y0)).ravel().tolist(), 1, 1)
+        box = canvas.getbbox(False)
         if box is None:
             return 0, None
         return canvas.histogram()[1], (x0 + box[0], y0 + box[1], box[2] - box[0], box[3] - box[1])
@@ -186,7 +204,9 @@ def clip_polygon(pts: np.ndarray, width: int, height: int) -> List[np.ndarray]:
 
 
 def _polygons_of(shape: Shape, index: int, size: Tuple[int, int], file: str, report: Report,
-                 points: Optional[np.ndarray] = None) -> List[np.ndarray]:
+                 points: Optional[np.ndarray] = None, bounds: Optional[list] = None) -> List[np.ndarray]:
+    """The shape's clean polygon parts (see the module docstring); ``bounds`` receives the (x1, y1, x2, y2)
+    of an unclipped part (a clipped shape's parts are not measured: the caller then drops its bounds)."""
     h, w = size
     if len(shape.points) > MAX_VERTICES:
         report.warn(file, index, "too_many_vertices", f"{shape.shape_type} {shape.label!r} has {len(shape.points):,} "
@@ -209,6 +229,8 @@ def _polygons_of(shape: Shape, index: int, size: Tuple[int, int], file: str, rep
         return []
     lo, hi = pts.min(axis=0), pts.max(axis=0)  # two reductions, not four: this runs for every shape exported
     if lo[0] >= 0 and lo[1] >= 0 and hi[0] <= w and hi[1] <= h:
+        if bounds is not None:
+            bounds.append((float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])))
         return [pts]
     parts = clip_polygon(pts, w, h)
     if not parts:
@@ -302,11 +324,12 @@ def collect_instances(
             if first != shape.label:
                 report.warn(file, index, "group_mixed_labels", f"group_id {shape.group_id} holds labels {first!r} "
                             f"and {shape.label!r}: exported as one instance per label")
+        bounds: list = []
         if shape.shape_type == "mask":
             mask = _mask_of(shape, index, size, file, report)
             parts, masks = [], ([mask] if mask is not None else [])
         else:
-            parts, masks = _polygons_of(shape, index, size, file, report, points), []
+            parts, masks = _polygons_of(shape, index, size, file, report, points, bounds), []
         if not parts and not masks:
             continue
         inst = instances.get(k)
@@ -315,6 +338,8 @@ def collect_instances(
         elif key == "track" and inst.label != shape.label:
             report.warn(file, index, "track_mixed_labels", f"track {shape.track_id} is labelled {inst.label!r} "
                         f"and {shape.label!r} in one frame: kept as {inst.label!r}")
+        if len(inst.polygon_bounds) == len(inst.polygons) and len(bounds) == len(parts):
+            inst.polygon_bounds += bounds  # every part measured so far: box() needs no reduction
         inst.polygons += parts
         inst.masks += masks
         inst.polygon_shapes += [pos] * len(parts)
@@ -329,6 +354,8 @@ def collect_instances(
 
 def is_difficult(shape: Shape) -> bool:
     """VOC's / DOTA's ``difficult``: a ``difficult`` flag, attribute or extra key that is true."""
+    if not (shape.flags or shape.extra or shape.attributes):
+        return bool(shape.difficult)  # the common case, without three look-ups
     for where in (shape.flags, shape.extra, shape.attributes):
         if isinstance(where, dict) and where.get("difficult") in (True, 1, "1", "true"):
             return True

@@ -139,6 +139,15 @@ def labelme_to_dict(annotation: ImageAnnotation) -> Dict[str, Any]:
     return data
 
 
+def labelme_text(annotation: ImageAnnotation, path: PathLike) -> str:
+    """The LabelMe JSON text of ``annotation``; raises :class:`AnylabelError` naming ``path`` when a value
+    cannot be written as JSON."""
+    try:
+        return json_text(labelme_to_dict(annotation))
+    except (TypeError, ValueError) as e:
+        raise AnylabelError(f"cannot serialise to JSON: {e}", path) from e
+
+
 def save_labelme(annotation: ImageAnnotation, path: PathLike, timeout: Optional[float] = 30.0) -> None:
     """Write ``annotation`` to ``path`` atomically, holding the file's lock (:func:`anylabel.filelock.locked`,
     waiting up to ``timeout`` seconds for another writer). An existing file is replaced only once the new one
@@ -148,10 +157,7 @@ def save_labelme(annotation: ImageAnnotation, path: PathLike, timeout: Optional[
         AnylabelError: naming the file: cannot be serialised or written.
         anylabel.filelock.LockTimeout: another writer held the file for ``timeout`` seconds.
     """
-    try:
-        text = json_text(labelme_to_dict(annotation))
-    except (TypeError, ValueError) as e:  # serialised first: a failure never touches the file
-        raise AnylabelError(f"cannot serialise to JSON: {e}", path) from e
+    text = labelme_text(annotation, path)  # serialised first: a failure never touches the file
     with locked(path, timeout=timeout):
         atomic_write_text(path, text)
 
@@ -193,11 +199,11 @@ def _shape_from_dict(s: Any, index: int, size: tuple, path: Path) -> Shape:
     if shape_type not in SHAPE_TYPES:
         raise FormatError(f"{where}: unknown shape_type {shape_type!r}", path)
     points = s.get("points", [])
-    try:
-        pts = [(float(p[0]), float(p[1])) for p in points]
-        if any(len(p) != 2 for p in points):
-            raise ValueError("a point has more than 2 coordinates")
-    except (TypeError, ValueError, IndexError, KeyError) as e:
+    try:  # one conversion and one shape check for all points (an export reads millions of them)
+        arr = np.asarray(points, dtype=np.float64)
+        if not isinstance(points, (list, tuple)) or not (arr.shape == (0,) or (arr.ndim == 2 and arr.shape[1] == 2)):
+            raise ValueError("each point must be [x, y]")
+    except (TypeError, ValueError, OverflowError) as e:
         raise FormatError(f"{where}: points must be a list of [x, y] numbers ({e})", path) from e
     label = s.get("label", "")
     if not isinstance(label, str):
@@ -213,8 +219,9 @@ def _shape_from_dict(s: Any, index: int, size: tuple, path: Path) -> Shape:
     description = s.get("description") or ""
     if not isinstance(description, str):
         raise FormatError(f"{where}: description must be a string", path)
-    if pts and not np.isfinite(pts).all():  # one array check, not one per point (exports read 100,000s)
+    if not np.isfinite(arr).all():
         raise FormatError(f"{where}: points must be finite numbers", path)
+    pts = list(map(tuple, arr.tolist()))
     if len(pts) > LARGE_VERTEX_COUNT:
         _warn(path, f"{where} ({label!r}) has {len(pts):,} vertices, unusually many: simplify it for speed")
     mask = None

@@ -26,8 +26,9 @@ from anylabel.document import Shape
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes
 from anylabel.formats.images import NamePool, check_image, place_image
-from anylabel.formats.labelme import save_labelme
+from anylabel.formats.labelme import labelme_text
 from anylabel.formats.labels import IGNORE, label_map_from_list
+from anylabel.formats.staged import write_new_text
 
 
 def _kept_shapes(item: Item, allowed: Optional[Set[str]], report: Report, notes: NonAsciiNotes) -> List[Shape]:
@@ -100,7 +101,7 @@ def write_labelme_folder(items: Sequence[Item], out: PathLike, options: Options)
             ann.image_path = f"{stem}{suffix}"
             ann.image_data = None
             report.files.append(f"{stem}{suffix}")
-        save_labelme(ann, json_file)
+        write_new_text(json_file, labelme_text(ann, json_file))
         report.files.append(json_file.name)
         report.images += 1
         report.instances += _instance_count([s for s in ann.shapes if s.label != IGNORE])

@@ -21,14 +21,13 @@ import numpy as np
 
 from anylabel.document import ImageAnnotation
 from anylabel.errors import FormatError
-from anylabel.fileio import atomic_write_bytes, atomic_write_text
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes, resolve_label_map
-from anylabel.formats.images import place_image
 from anylabel.formats.instances import Instance
 from anylabel.formats.label_maps import gray16_png, paint_maps, palette_png, read_png_values, shapes_from_maps
 from anylabel.formats.labels import BACKGROUND
-from anylabel.formats.prepare import prepared_images
+from anylabel.formats.prepare import INCOMING, Placement, prepared_images
+from anylabel.formats.staged import write_new_bytes, write_new_text
 
 MAX_CLASSES = 254
 MAX_INSTANCES = 65_535
@@ -54,13 +53,14 @@ def write_masks(items: Sequence[Item], out: PathLike, options: Options) -> Repor
         raise FormatError(f"{len(ids)} classes: an 8-bit semantic map holds {MAX_CLASSES} (255 is ignore)")
     notes = NonAsciiNotes(report)
     files: List[str] = []
+    placement = Placement(out / INCOMING, options.image_mode)  # the workers copy the images
     for prep in prepared_images(items, options, report, _masks_payload, ids,
-                                label_map if label_map.from_file else None):
+                                label_map if label_map.from_file else None, placement=placement):
         stem, payload = prep.stem, prep.payload
         notes.path(stem + prep.src.suffix, prep.item.label)
-        place_image(prep.src, out / "images" / f"{stem}{prep.src.suffix}", options.image_mode)
-        atomic_write_bytes(out / "semantic" / f"{stem}.png", payload["semantic"])
-        atomic_write_bytes(out / "instances" / f"{stem}.png", payload["instances"])
+        prep.place(out / "images" / f"{stem}{prep.src.suffix}", options.image_mode)
+        write_new_bytes(out / "semantic" / f"{stem}.png", payload["semantic"])
+        write_new_bytes(out / "instances" / f"{stem}.png", payload["instances"])
         for label, index in payload["labels"]:
             notes.label(label, prep.item.label, index)
         report.instances += len(payload["labels"])
@@ -68,7 +68,7 @@ def write_masks(items: Sequence[Item], out: PathLike, options: Options) -> Repor
     names = [BACKGROUND] + [""] * max(ids.values(), default=0)
     for n, i in ids.items():
         names[i] = n
-    atomic_write_text(out / "classes.txt", "\n".join(names) + "\n")
+    write_new_text(out / "classes.txt", "\n".join(names) + "\n")
     report.images, report.classes = len(files) // 3, list(label_map.names)
     report.files = ["classes.txt"] + files
     return report

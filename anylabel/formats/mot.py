@@ -30,11 +30,11 @@ import numpy as np
 
 from anylabel.document import ImageAnnotation, Shape
 from anylabel.errors import FormatError, ImageLoadError
-from anylabel.fileio import atomic_write_text
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import resolve_label_map
 from anylabel.formats.images import check_image, place_image
 from anylabel.formats.instances import collect_instances
+from anylabel.formats.staged import write_new_text
 from anylabel.imaging.loader import image_size
 
 #: frames per sequence we accept when reading (a hostile seqLength or frame number must not allocate)
@@ -104,7 +104,7 @@ def write_mot(items: Sequence[Item], out: PathLike, options: Options) -> Report:
         rows.sort(key=lambda r: (r[0], r[1]))
         text = "".join(f"{f},{t + shift},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{c:g},-1,-1,-1\n"
                        for f, t, x, y, w, h, c in rows)
-        atomic_write_text(out / seq / "gt" / "gt.txt", text)
+        write_new_text(out / seq / "gt" / "gt.txt", text)
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(["mot_id", "track_id", "label"])
@@ -114,13 +114,13 @@ def write_mot(items: Sequence[Item], out: PathLike, options: Options) -> Report:
                 report.warn(seq, None, "track_mixed_labels", f"track {tid} is labelled {sorted(labels[tid])} in "
                             f"different frames: mapped to {label!r}")
             writer.writerow([tid + shift, tid, label])
-        atomic_write_text(out / seq / "gt" / "labels.csv", buf.getvalue())
+        write_new_text(out / seq / "gt" / "labels.csv", buf.getvalue())
         fps = next((f[1].annotation.extra.get("fps") for f in frames if isinstance(
             f[1].annotation.extra.get("fps"), (int, float))), 30)
         h, w = size or (0, 0)
         ini = (f"[Sequence]\nname={seq}\nimDir=img1\nframeRate={fps:g}\nseqLength={max(seen_frames, default=0)}\n"
                f"imWidth={w}\nimHeight={h}\nimExt={ext}\n")
-        atomic_write_text(out / seq / "seqinfo.ini", ini)
+        write_new_text(out / seq / "seqinfo.ini", ini)
         report.instances += len(labels)  # MOT counts tracks
         report.files += [f"{seq}/gt/gt.txt", f"{seq}/gt/labels.csv", f"{seq}/seqinfo.ini"]
     options.tick(len(items), len(items), "writing")

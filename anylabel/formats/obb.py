@@ -19,13 +19,12 @@ import numpy as np
 
 from anylabel.document import ImageAnnotation
 from anylabel.errors import FormatError, ImageLoadError
-from anylabel.fileio import atomic_write_text
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes, resolve_label_map
-from anylabel.formats.images import place_image
 from anylabel.formats.instances import Instance, shoelace
-from anylabel.formats.prepare import prepared_images
+from anylabel.formats.prepare import INCOMING, Placement, prepared_images
 from anylabel.formats.rotated import instance_corners, rotation_shape
+from anylabel.formats.staged import write_new_text
 from anylabel.formats.yolo import write_yolo_obb
 from anylabel.formats.yolo_read import read_yolo_obb
 from anylabel.imaging.loader import image_size, is_image_file
@@ -56,17 +55,18 @@ def write_dota(items: Sequence[Item], out: PathLike, options: Options) -> Report
     label_map = resolve_label_map(items, options)
     notes = NonAsciiNotes(report)
     files: List[str] = []
+    placement = Placement(out / INCOMING, options.image_mode)  # the workers copy the images
     for prep in prepared_images(items, options, report, _dota_rows, options.min_area_rect,
-                                label_map if label_map.from_file else None):
+                                label_map if label_map.from_file else None, placement=placement):
         stem = prep.stem
         notes.path(stem + prep.src.suffix, prep.item.label)
-        place_image(prep.src, out / "images" / f"{stem}{prep.src.suffix}", options.image_mode)
+        prep.place(out / "images" / f"{stem}{prep.src.suffix}", options.image_mode)
         for label, index, _ in prep.payload:
             notes.label(label, prep.item.label, index)
-        atomic_write_text(out / "labelTxt" / f"{stem}.txt", "".join(row + "\n" for _, _, row in prep.payload))
+        write_new_text(out / "labelTxt" / f"{stem}.txt", "".join(row + "\n" for _, _, row in prep.payload))
         report.instances += len(prep.payload)
         files += [f"images/{stem}{prep.src.suffix}", f"labelTxt/{stem}.txt"]
-    atomic_write_text(out / "classes.txt", "".join(dota_category(n) + "\n" for n in label_map.names))
+    write_new_text(out / "classes.txt", "".join(dota_category(n) + "\n" for n in label_map.names))
     report.images, report.classes = len(files) // 2, list(label_map.names)
     report.files = ["classes.txt"] + files
     return report

@@ -34,9 +34,10 @@ from typing import List, Optional, Sequence, Set
 
 from anylabel import __version__
 from anylabel.errors import AnylabelError
-from anylabel.fileio import atomic_write_json, read_json
+from anylabel.fileio import fsync_dir, json_text, read_json
 from anylabel.formats.base import Options, Report
 from anylabel.formats.lock import FolderLock
+from anylabel.formats.staged import flush_folder, write_new_text
 
 MANIFEST = ".anylabel-export"  # JSON, without the suffix: a glob of *.json in a LabelMe folder must not find it
 #: files up to this size get a content hash in the manifest (labels, JSON); bigger ones size + mtime
@@ -280,13 +281,16 @@ class OutputTransaction:
                     "created": datetime.datetime.now().isoformat(timespec="seconds"),
                     "files": {rel: _record(path) for rel, path in sorted(new_files.items())},
                     "dirs": sorted(new_dirs)}
-        atomic_write_json(self.staging / MANIFEST, manifest, indent=1)
+        write_new_text(self.staging / MANIFEST, json_text(manifest, indent=None))  # one line: C encoder
         for rel in old.dirs:
             (self.staging / rel).mkdir(parents=True, exist_ok=True)
         for rel in kept:
             _keep(self.out / rel, self.staging / rel)
             why = "changed after the previous export wrote it" if rel in old.changed else "not written by an export"
             report.warn(rel, None, "kept", f"{why}: kept in the output folder")
+        # the writers' files went in without a per-file fsync (see .staged): one flush of the whole folder
+        # before the swap, which deletes the old export, and one of the parent after it
+        flush_folder(self.staging, [*new_files.values(), self.staging / MANIFEST])
         self._swap(old, kept)
         self._committed = True
 
@@ -295,6 +299,7 @@ class OutputTransaction:
         try:
             if not out.exists():
                 os.rename(staging, out)
+                fsync_dir(out.parent)
                 return
             if not _exchange(staging, out):
                 backup = out.parent / staging.name.replace("anylabel-staging-", "anylabel-old-")
@@ -307,6 +312,7 @@ class OutputTransaction:
                 staging = backup
         except OSError as e:
             raise AnylabelError(f"cannot put the new export in place: {e.strerror or e}", out) from e
+        fsync_dir(out.parent)
         # ``staging`` now holds the old export: its own files go, kept files are already in ``out``
         for rel in sorted(old.owned) + list(kept):
             try:

@@ -24,13 +24,30 @@ from anylabel.formats.masks import read_masks, write_masks
 from anylabel.formats.mot import read_mot, write_mot
 from anylabel.formats.obb import read_dota, read_yolo_obb, write_dota, write_yolo_obb
 from anylabel.formats.output import OutputTransaction, check_separate
-from anylabel.formats.prepare import Compute, PrepareSpec
+from anylabel.formats.prepare import INCOMING, Compute, Placement, PrepareSpec
 from anylabel.formats.voc import read_voc, write_voc
 from anylabel.formats.yolo import write_yolo_det, write_yolo_seg
 from anylabel.formats.yolo_read import read_yolo_det, read_yolo_seg
 
 Reader = Callable[[PathLike, Optional[Options], Optional[Report]], List[Item]]
 Writer = Callable[[Sequence[Item], PathLike, Options], Report]
+
+
+@dataclass(frozen=True)
+class ExportOption:
+    """A yes/no export option that only some formats use. One entry is both ``anylabel export``'s flag and
+    the export dialog's checkbox (enabled while one of its formats is chosen); it sets ``Options.<field>``."""
+
+    field: str
+    flag: str
+    label: str
+    help: str
+
+
+MIN_AREA_RECT = ExportOption(
+    "min_area_rect", "--min-area-rect", "polygons as their minimum-area rotated rectangles",
+    "also export polygons, rectangles, circles and masks, as their minimum-area rotated rectangles (default: "
+    "only rotated rectangles, shape_type 'rotation')")
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,8 @@ class DatasetFormat:
     #: the writer's per-image work when it depends on no other file (see ``prepare``): an export then does
     #: it in the reading workers
     compute: Optional[Compute] = None
+    #: the format-specific options it reads (see ExportOption)
+    export_options: Tuple[ExportOption, ...] = ()
 
 
 _FORMATS: Dict[str, DatasetFormat] = {}
@@ -95,9 +114,9 @@ register(DatasetFormat("masks", "semantic and instance mask PNGs per image (segm
                        "OUT/images/, OUT/semantic/*.png (palette), OUT/instances/*.png (16-bit), OUT/classes.txt",
                        read_masks, write_masks))
 register(DatasetFormat("yolo-obb", "YOLO oriented boxes (ultralytics OBB)", "OUT/data.yaml, OUT/images/{train,val}/, "
-                       "OUT/labels/{train,val}/", read_yolo_obb, write_yolo_obb))
+                       "OUT/labels/{train,val}/", read_yolo_obb, write_yolo_obb, export_options=(MIN_AREA_RECT,)))
 register(DatasetFormat("dota", "DOTA oriented boxes", "OUT/images/, OUT/labelTxt/*.txt, OUT/classes.txt",
-                       read_dota, write_dota))
+                       read_dota, write_dota, export_options=(MIN_AREA_RECT,)))
 register(DatasetFormat("cvat", "CVAT for images 1.1 XML (polygons, boxes, rotated boxes, points, lines, masks)",
                        "OUT/annotations.xml, OUT/images/", read_cvat, write_cvat))
 register(DatasetFormat("cvat-video", "CVAT for video 1.1 XML (tracks by track_id)",
@@ -108,6 +127,20 @@ def export_format_names() -> List[str]:
     """The formats ``anylabel export`` and the GUI's export dialog offer: all of them, LabelMe (a copy of
     the input) last, so the dialog starts on a dataset format."""
     return sorted(format_names(), key=lambda n: n == "labelme")
+
+
+def export_options() -> List[ExportOption]:
+    """Every format-specific export option of the table, once each, in registration order."""
+    seen: Dict[str, ExportOption] = {}
+    for fmt in _FORMATS.values():
+        for opt in fmt.export_options:
+            seen.setdefault(opt.field, opt)
+    return list(seen.values())
+
+
+def formats_with(option: ExportOption) -> List[str]:
+    """The export formats that read ``option``."""
+    return [n for n in export_format_names() if option in _FORMATS[n].export_options]
 
 
 def import_format_names() -> List[str]:
@@ -145,17 +178,22 @@ def write_dataset(name: str, items: Sequence[Item], out: PathLike, options: Opti
         AnylabelError: ``out`` is not usable (see :class:`~anylabel.formats.output.OutputTransaction`).
     """
     options = options or Options()
-    fmt = get_format(name)
     out = Path(out)
     check_separate(out, inputs)
     with OutputTransaction(out, name, options) as tx:
-        report = fmt.write(items, tx.staging, options)
-        if read is not None:
-            report.warnings = read.warnings + report.warnings
-            report.skipped_images += read.skipped_images
-        if report.images == 0 and (items or report.skipped_images):
-            raise NothingWrittenError(report, out)
-        tx.commit(report)
+        return _write_in(tx, name, items, options, read)
+
+
+def _write_in(tx: OutputTransaction, name: str, items: Sequence[Item], options: Options,
+              read: Optional[Report]) -> Report:
+    """The writer of ``name`` into the open transaction ``tx``, then its commit (see write_dataset)."""
+    report = get_format(name).write(items, tx.staging, options)
+    if read is not None:
+        report.warnings = read.warnings + report.warnings
+        report.skipped_images += read.skipped_images
+    if report.images == 0 and (items or report.skipped_images):
+        raise NothingWrittenError(report, tx.out)
+    tx.commit(report)
     return report
 
 
@@ -173,15 +211,22 @@ def export_folder(src: PathLike, name: str, out: PathLike, options: Optional[Opt
     folder = src if src.is_dir() else src.parent
     check_separate(out, [folder], inside_ok=nested_ok)
     read = Report(format="labelme")
-    spec = None
-    if fmt.compute is not None:  # the writer's per-image work, done in the reading workers
-        spec = PrepareSpec(fmt.compute, None, tuple(options.labels) if options.labels is not None else None,
-                           options.keep_corrupt)
-    items = read_labelme_folder(src, options, read, exclude=out if nested_ok else None, check_images=True,
-                                prepare=spec)
-    if not items and not read.warnings:
-        raise AnylabelError("no LabelMe annotation files (*.json) found", src)
-    return write_dataset(name, items, out, options, read, [folder] if not nested_ok else [])
+    if fmt.compute is None:
+        items = read_labelme_folder(src, options, read, exclude=out if nested_ok else None, check_images=True)
+        if not items and not read.warnings:
+            raise AnylabelError("no LabelMe annotation files (*.json) found", src)
+        return write_dataset(name, items, out, options, read, [folder] if not nested_ok else [])
+    # the writer's per-image work and the image copies are done in the reading workers, into the staging
+    # folder: the transaction (lock, checks of OUT) starts before the reading
+    spec = PrepareSpec(fmt.compute, None, tuple(options.labels) if options.labels is not None else None,
+                       options.keep_corrupt)
+    with OutputTransaction(out, name, options) as tx:
+        placement = Placement(tx.staging / INCOMING, options.image_mode)
+        items = read_labelme_folder(src, options, read, exclude=out if nested_ok else None, check_images=True,
+                                    prepare=spec, placement=placement)
+        if not items and not read.warnings:
+            raise AnylabelError("no LabelMe annotation files (*.json) found", src)
+        return _write_in(tx, name, items, options, read)
 
 
 def import_dataset(path: PathLike, name: str, out: PathLike, options: Optional[Options] = None) -> Report:

@@ -33,7 +33,6 @@ from PIL import Image
 
 from anylabel.document import ImageAnnotation, Shape
 from anylabel.errors import FormatError
-from anylabel.fileio import atomic_write_bytes, atomic_write_text
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes, resolve_label_map
 from anylabel.formats.images import place_image
@@ -41,6 +40,7 @@ from anylabel.formats.instances import Instance
 from anylabel.formats.label_maps import paint_maps, palette_png, read_png_values, shapes_from_maps
 from anylabel.formats.labels import BACKGROUND, LabelMap
 from anylabel.formats.prepare import prepared_images
+from anylabel.formats.staged import write_new_bytes, write_new_text
 
 MAX_OBJECTS = 254
 _JPEG = (".jpg", ".jpeg")
@@ -109,18 +109,18 @@ def write_voc(items: Sequence[Item], out: PathLike, options: Options) -> Report:
         if src.path is not None and src.suffix.lower() in _JPEG:
             place_image(src, out / "JPEGImages" / f"{stem}.jpg", options.image_mode)
         else:
-            atomic_write_bytes(out / "JPEGImages" / f"{stem}.jpg", _jpeg_bytes(prep.item, src))
-        atomic_write_bytes(out / "SegmentationClass" / f"{stem}.png", payload["class_png"])
-        atomic_write_bytes(out / "SegmentationObject" / f"{stem}.png", payload["object_png"])
+            write_new_bytes(out / "JPEGImages" / f"{stem}.jpg", _jpeg_bytes(prep.item, src))
+        write_new_bytes(out / "SegmentationClass" / f"{stem}.png", payload["class_png"])
+        write_new_bytes(out / "SegmentationObject" / f"{stem}.png", payload["object_png"])
         for inst in payload["instances"]:
             notes.label(inst.label, prep.item.label, inst.shape_indices[0])
-        atomic_write_bytes(out / "Annotations" / f"{stem}.xml",
+        write_new_bytes(out / "Annotations" / f"{stem}.xml",
                            _xml(stem, (ann.image_height, ann.image_width), payload["instances"]))
         report.instances += len(payload["instances"])
         stems.append(stem)
     names = [BACKGROUND] + sorted(ids, key=ids.__getitem__)
-    atomic_write_text(out / "class_names.txt", "\n".join(names) + "\n")
-    atomic_write_text(out / "ImageSets" / "Segmentation" / "default.txt", "".join(s + "\n" for s in stems))
+    write_new_text(out / "class_names.txt", "\n".join(names) + "\n")
+    write_new_text(out / "ImageSets" / "Segmentation" / "default.txt", "".join(s + "\n" for s in stems))
     report.images, report.classes = len(stems), list(label_map.names)
     report.files = ["class_names.txt", "ImageSets/Segmentation/default.txt"] + [
         f"{d}/{s}{ext}" for s in stems for d, ext in (("JPEGImages", ".jpg"), ("Annotations", ".xml"),

@@ -21,19 +21,20 @@ finds a label file by replacing the last ``/images/`` of the image path with ``/
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import yaml
 
-from anylabel.fileio import atomic_write_text
 from anylabel.formats.base import Item, Options, PathLike, Report
 from anylabel.formats.common import NonAsciiNotes, resolve_label_map, split_subsets
-from anylabel.formats.images import NamePool, place_image
-from anylabel.formats.instances import Instance, collect_instances
+from anylabel.formats.instances import Instance
 from anylabel.formats.labels import LabelMap
+from anylabel.formats.prepare import INCOMING, Placement, prepared_images
 from anylabel.formats.rotated import instance_corners
+from anylabel.formats.staged import write_new_text
 from anylabel.formats.yolo_geometry import bridge_parts, format_row, instance_outline, normalise
 
 TASKS = ("segment", "detect", "obb")
@@ -75,9 +76,31 @@ def data_yaml(names: Sequence[str], has_val: bool) -> str:
     return head + yaml.safe_dump(body, allow_unicode=True, sort_keys=False)
 
 
+@dataclass(frozen=True)
+class _YoloContext:
+    label_map: LabelMap
+    task: str
+    min_area_rect: bool
+
+
+def _yolo_payload(item: Item, instances: List[Instance], ctx: _YoloContext, report: Report) -> List[tuple]:
+    """(row, label, first shape index) of each instance, repeated rows left out (runs in a worker)."""
+    options = Options(min_area_rect=ctx.min_area_rect)
+    out, seen = [], set()
+    for row, inst in _rows(instances, item, ctx.label_map, ctx.task, options, report):
+        if row in seen:
+            report.warn(item.label, inst.shape_indices[0], "duplicate_instance", f"{inst.label!r} repeats another "
+                        "instance of this image exactly: left out")
+            continue
+        seen.add(row)
+        out.append((row, inst.label, inst.shape_indices[0]))
+    return out
+
+
 def write_yolo(items: Sequence[Item], out: PathLike, options: Options, task: str = "segment") -> Report:
     """Export ``items`` as a YOLO ``task`` dataset ("segment" or "detect") into the new, empty folder ``out``
-    (the registry's staging folder).
+    (the registry's staging folder). The instances, their rows and the image copies are made in the workers
+    (:mod:`.prepare`); names, files and the split are decided here, in input order.
 
     Raises:
         AnylabelError: a file cannot be written.
@@ -89,39 +112,27 @@ def write_yolo(items: Sequence[Item], out: PathLike, options: Options, task: str
     report = Report(format={"segment": "yolo-seg", "detect": "yolo-det", "obb": "yolo-obb"}[task])
     label_map = resolve_label_map(items, options)
     filter_map = label_map if label_map.from_file else None
-    subsets = split_subsets(items, options.split, options.seed)
-    pool, notes, written = NamePool(), NonAsciiNotes(report), set()
+    subsets = {id(item): subset for item, subset in zip(items, split_subsets(items, options.split, options.seed))}
+    notes, written = NonAsciiNotes(report), set()
     counts: Dict[str, int] = {"train": 0, "val": 0}
-    for k, (item, subset) in enumerate(zip(items, subsets)):
-        options.tick(k, len(items), "writing")
-        name, ann = item.label, item.annotation
-        claimed = pool.claim_item(item, report, options)
-        if claimed is None:
-            continue
-        src, stem = claimed
+    context = _YoloContext(label_map, task, options.min_area_rect)
+    placement = Placement(out / INCOMING, options.image_mode)
+    for prep in prepared_images(items, options, report, _yolo_payload, context, filter_map, placement=placement):
+        name, src, stem, subset = prep.item.label, prep.src, prep.stem, subsets[id(prep.item)]
         notes.path(stem + src.suffix, name)
-        instances = collect_instances(ann, name, report, filter_map, item.shape_ids)
-        lines, seen = [], set()
-        for row, inst in _rows(instances, item, label_map, task, options, report):
-            notes.label(inst.label, name, inst.shape_indices[0])
-            if row in seen:
-                report.warn(name, inst.shape_indices[0], "duplicate_instance", f"{inst.label!r} repeats another "
-                            "instance of this image exactly: left out")
-                continue
-            seen.add(row)
-            lines.append(row)
+        for _, label, index in prep.payload:
+            notes.label(label, name, index)
         label_file = out / "labels" / subset / f"{stem}.txt"
-        atomic_write_text(label_file, "".join(line + "\n" for line in lines))
+        write_new_text(label_file, "".join(row + "\n" for row, _, _ in prep.payload))
         image_file = out / "images" / subset / f"{stem}{src.suffix}"
-        place_image(src, image_file, options.image_mode)
+        prep.place(image_file, options.image_mode)
         written.update((label_file, image_file))
         counts[subset] += 1
-        report.instances += len(lines)
-    options.tick(len(items), len(items), "writing")
+        report.instances += len(prep.payload)
     for subset in ("train", "val"):  # ultralytics expects both folders to exist
         (out / "images" / subset).mkdir(parents=True, exist_ok=True)
         (out / "labels" / subset).mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "data.yaml", data_yaml(label_map.names, counts["val"] > 0))
+    write_new_text(out / "data.yaml", data_yaml(label_map.names, counts["val"] > 0))
     report.images = counts["train"] + counts["val"]
     report.classes = list(label_map.names)
     report.files = ["data.yaml"] + sorted(p.relative_to(out).as_posix() for p in written)

@@ -3,20 +3,30 @@
 Data flow: a :class:`~anylabel.imaging.video.FrameSource` → :class:`TrackingSession` (prompts, corrections,
 propagation yielding :class:`FrameResult` per frame) → :mod:`anylabel.tracking.output` (LabelMe JSON per
 frame, MOT track file).
+
+The names are loaded on first use (PEP 562): ``anylabel.tracking.session`` imports torch (about 2 s), and
+commands that only need ``anylabel.tracking.output`` or ``.propagation`` (``anylabel export``, whose CLI
+discovery imports ``cli/track.py``) must not pay for it.
 """
+from __future__ import annotations
+
+import importlib
 from typing import Any
 
-from anylabel.tracking.propagation import DIRECTIONS, Propagation
+_WHERE = {"DIRECTIONS": "propagation", "Propagation": "propagation", "FrameResult": "state",
+          "TrackingSession": "session"}
+
+__all__ = ["DIRECTIONS", "FrameResult", "Propagation", "TrackingSession"]
 
 
 def __getattr__(name: str) -> Any:
-    """The session (and torch, sam2 with it) is imported on first use, not by the window's start-up or by
-    the Qt-free modules that only need the propagation rules and the output files."""
-    if name in ("FrameResult", "TrackingSession"):
-        from anylabel.tracking import session
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
-        return getattr(session, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-
-__all__ = ["DIRECTIONS", "FrameResult", "Propagation", "TrackingSession"]
+def __dir__() -> list:
+    return sorted(list(globals()) + __all__)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional, Union
+from typing import List, Optional, Union
 
 import numpy as np
 
@@ -35,9 +35,7 @@ from anylabel.filelock import locked
 from anylabel.formats.labelme import load_labelme, save_labelme
 from anylabel.geometry import mask_to_polygons
 from anylabel.imaging.video import FrameSource
-
-if TYPE_CHECKING:  # pragma: no cover - the session imports torch; the files need none of it
-    from anylabel.tracking.session import FrameResult
+from anylabel.tracking.state import FrameResult  # not .session: that imports torch
 
 PathLike = Union[str, Path]
 

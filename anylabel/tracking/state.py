@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from anylabel.geometry import mask_to_box
-from anylabel.tracking.frames import LazyFrameTensors
+
+if TYPE_CHECKING:  # frames imports torch; building a FrameResult (anylabel export, tests) must not
+    from anylabel.tracking.frames import LazyFrameTensors
 
 
 @dataclass

@@ -115,6 +115,11 @@ def test_mask_shape_is_written_as_labelme_png_and_read_back(tmp_path: Path) -> N
         (b'{"shapes": {}, "imagePath": "a.jpg", "imageHeight": 1, "imageWidth": 1}', "'shapes' must be a list"),
         (b'{"shapes": [{"label": "a", "points": [[1]]}], "imagePath": "a.jpg", "imageHeight": 5, "imageWidth": 5}',
          "shape 0: points must be a list of [x, y]"),
+        # the points are converted and checked as one array: every malformed shape is still named
+        *[(b'{"shapes": [{"label": "a", "points": %s}], "imagePath": "a.jpg", "imageHeight": 5, "imageWidth": 5}'
+           % pts, "shape 0: points must be a list of [x, y]")
+          for pts in (b"[[1, 2, 3]]", b"[[]]", b"[[1, 2], [3]]", b"[[[1, 2]]]", b'"12"', b"5", b"null",
+                      b'[{"x": 1, "y": 2}]', b'[[1, "a"]]')],
         (b'{"shapes": [{"label": "a", "points": [], "shape_type": "blob"}], "imagePath": "a.jpg", '
          b'"imageHeight": 5, "imageWidth": 5}', "shape 0: unknown shape_type 'blob'"),
         (b'{"shapes": [], "imagePath": "a.jpg", "imageHeight": -3, "imageWidth": 5}', "invalid image size"),

@@ -230,3 +230,50 @@ def test_import_labelmes_own_coco_export(voc_dir, tmp_path):
         want = _instances([s for s in originals[it.source.stem].shapes])
         assert sorted((k, len(v)) for k, v in _instances(it.annotation.shapes).items()) == sorted(
             (k, len(v)) for k, v in want.items())
+
+
+def test_pixel_extent_counts_the_pixels_labelme_draws():
+    """COCO's area / bbox come from PIL's core drawing (no ImageDraw wrapper): the same pixels as labelme's
+    ``shape_to_mask`` (ImageDraw.polygon with outline=1, fill=1) on the full image, for random polygons,
+    grouped parts, slivers and polygons touching the border."""
+    from PIL import Image, ImageDraw
+
+    from anylabel.formats.instances import Instance
+
+    rng = np.random.default_rng(3)
+    h, w = 60, 80
+    for k in range(300):
+        parts = []
+        for _ in range(1 + k % 3):
+            n = int(rng.integers(3, 12))
+            scale = (0.3, 3.0, 40.0)[k % 3]
+            centre = rng.uniform(0, (w, h))
+            parts.append(np.clip(centre + rng.normal(0, scale, (n, 2)), 0, (w, h)))
+        inst = Instance("x", polygons=parts)
+        full = Image.new("L", (w, h), 0)
+        for p in parts:
+            ImageDraw.Draw(full).polygon(p.ravel().tolist(), outline=1, fill=1)
+        mask = np.asarray(full, dtype=bool)
+        area, extent = inst.pixel_extent((h, w))
+        assert area == int(mask.sum())
+        if area:
+            rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+            assert extent == (cols[0], rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1)
+        else:
+            assert extent is None
+
+
+def test_the_collectors_bounds_give_the_same_box_as_the_polygons():
+    """collect_instances hands box() the bounds it measured while validating (no reductions again); a group
+    with a clipped part falls back to measuring its polygons: the same box either way."""
+    from anylabel.document import ImageAnnotation, Shape
+    from anylabel.formats.base import Report
+    from anylabel.formats.instances import collect_instances
+
+    shapes = [Shape("a", [(1, 1), (20, 2), (9, 15)], group_id=1), Shape("a", [(30, 5), (50, 5), (40, 30)], group_id=1),
+              Shape("b", [(60, 10), (90, 10), (70, 40)], group_id=2),  # leaves the 80 px wide image: clipped
+              Shape("b", [(5, 30), (25, 30), (15, 45)], group_id=2), Shape("c", [(2, 2), (7, 2), (4, 6)])]
+    for inst in collect_instances(ImageAnnotation("x.png", 48, 80, shapes), "x.json", Report()):
+        pts = np.concatenate(inst.polygons)
+        assert inst.box() == (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max()), inst.label
+        assert len(inst.polygon_bounds) == (0 if inst.label == "b" else len(inst.polygons))

@@ -11,8 +11,8 @@ from typing import Dict
 import pytest
 from formats_util import poly, write_doc
 
-import anylabel.fileio
 import anylabel.formats.output
+import anylabel.formats.staged
 from anylabel.cli import main
 from anylabel.errors import AnylabelError
 from anylabel.formats.base import NothingWrittenError, Options
@@ -20,7 +20,8 @@ from anylabel.formats.output import MANIFEST, OutputNotEmptyError
 from anylabel.formats.registry import export_folder, import_dataset
 
 TRI = [(1, 1), (20, 1), (10, 15)]
-ALL_FORMATS = ["labelme", "coco", "yolo-seg", "yolo-det", "mot"]
+ALL_FORMATS = ["labelme", "coco", "yolo-seg", "yolo-det", "mot", "voc", "masks", "yolo-obb", "dota", "cvat",
+               "cvat-video"]
 
 
 def snapshot(folder: Path) -> Dict[str, bytes]:
@@ -114,17 +115,17 @@ class _DiskFull:
 
     def __init__(self, monkeypatch, after: int, exc: BaseException) -> None:
         self.left, self.exc = after, exc
-        real_fsync, real_copy = os.fsync, shutil.copyfileobj
+        real_create, real_copy = anylabel.formats.staged._create, shutil.copyfileobj
 
-        def fsync(fd):
+        def create(path):  # every new file of the staging folder (images, labels, the manifest)
             self.tick()
-            return real_fsync(fd)
+            return real_create(path)
 
         def copy(*a, **k):
             self.tick()
             return real_copy(*a, **k)
 
-        monkeypatch.setattr(anylabel.fileio.os, "fsync", fsync)
+        monkeypatch.setattr(anylabel.formats.staged, "_create", create)
         monkeypatch.setattr(shutil, "copyfileobj", copy)
 
     def tick(self) -> None:

@@ -16,7 +16,7 @@ from PyQt5 import QtCore, QtWidgets
 
 from anylabel.errors import AnylabelError, CancelledError
 from anylabel.formats.base import Options, Report
-from anylabel.formats.registry import export_format_names, import_format_names
+from anylabel.formats.registry import export_format_names, export_options, formats_with, import_format_names
 from anylabel.gui.dialogs.remembered import recall, remember
 from anylabel.gui.tasks import TaskWorker
 from anylabel.tasks import CancelToken, Job, JobContext
@@ -187,6 +187,11 @@ class ExportDialog(_TaskDialog):
         self.overwrite = QtWidgets.QCheckBox(self.replace_option)
         self.keep_corrupt = QtWidgets.QCheckBox("keep images that do not decode (truncated, corrupt)")
         self.allow_outside = QtWidgets.QCheckBox("follow image paths that lead outside the LabelMe folder")
+        # the registry's format-specific options (the CLI's flags): enabled while one of their formats is chosen
+        self.format_options = {opt.field: QtWidgets.QCheckBox(f"{' / '.join(formats_with(opt))}: {opt.label}")
+                               for opt in export_options()}
+        for opt in export_options():
+            self.format_options[opt.field].setToolTip(f"{opt.flag}: {opt.help}")
         split_row = QtWidgets.QHBoxLayout()
         for w in (self.use_split, self.split, QtWidgets.QLabel("seed"), self.seed):
             split_row.addWidget(w)
@@ -201,8 +206,16 @@ class ExportDialog(_TaskDialog):
         self.form.addRow("", self.overwrite)
         self.form.addRow("", self.keep_corrupt)
         self.form.addRow("", self.allow_outside)
+        for box in self.format_options.values():
+            self.form.addRow("", box)
+        self.format.currentTextChanged.connect(self._enable_format_options)
         self.run_button.setText("Export")
         self._recall(folder)
+        self._enable_format_options(self.format.currentText())
+
+    def _enable_format_options(self, fmt: str) -> None:
+        for opt in export_options():
+            self.format_options[opt.field].setEnabled(fmt in formats_with(opt))
 
     def _recall(self, folder: Optional[str]) -> None:
         """The options of the last export (the folder given by the caller wins; "replace" is never kept)."""
@@ -218,6 +231,8 @@ class ExportDialog(_TaskDialog):
         self.seed.setValue(int(last.get("seed", self.seed.value())))
         if last.get("image_mode") in ("copy", "hardlink", "symlink"):
             self.image_mode.setCurrentText(last["image_mode"])
+        for name, box in self.format_options.items():
+            box.setChecked(bool(last.get(name, False)))
 
     def options(self) -> Options:
         """The form as core :class:`Options` (raises AnylabelError for a bad labels file)."""
@@ -228,7 +243,8 @@ class ExportDialog(_TaskDialog):
                        split=self.split.value() if self.use_split.isChecked() else None, seed=self.seed.value(),
                        image_mode=self.image_mode.currentText(), overwrite=self.overwrite.isChecked(),
                        keep_corrupt=self.keep_corrupt.isChecked(), allow_outside=self.allow_outside.isChecked(),
-                       image_roots=self.image_roots, cancel=self._cancel)
+                       image_roots=self.image_roots, cancel=self._cancel,
+                       **{name: box.isEnabled() and box.isChecked() for name, box in self.format_options.items()})
 
     def make_task(self) -> Task:
         from anylabel.formats.registry import export_folder
@@ -240,7 +256,8 @@ class ExportDialog(_TaskDialog):
         options = self.options()
         remember("export", {"source": src, "format": fmt, "output": out, "labels": self.labels.text().strip(),
                             "use_split": self.use_split.isChecked(), "split": self.split.value(),
-                            "seed": self.seed.value(), "image_mode": self.image_mode.currentText()})
+                            "seed": self.seed.value(), "image_mode": self.image_mode.currentText(),
+                            **{name: box.isChecked() for name, box in self.format_options.items()}})
 
         def task(progress: Callable) -> Report:
             options.progress = progress
