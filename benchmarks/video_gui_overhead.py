@@ -116,14 +116,18 @@ def timed_stages() -> None:
     wrap(FrameAnnotations, "write", "write")
 
 
-def pump(app: Any, condition, timeout: float = 900.0) -> None:
-    """Run the Qt event loop (idle between events, as in the app) until ``condition()`` holds."""
+def pump(app: Any, condition, timeout: float = 900.0, signal: Any = None, poll_ms: int = 20) -> None:
+    """Run the Qt event loop (idle between events, as in the app) until ``condition()`` holds, re-checked
+    when ``signal`` fires and every ``poll_ms`` (during a propagation: rarely, so that the check itself
+    does not wake the GUI thread 50 times a second, which the app does not do)."""
     from PyQt5 import QtCore
 
     loop = QtCore.QEventLoop()
     timer = QtCore.QTimer()
     timer.timeout.connect(loop.quit)
-    timer.start(20)
+    timer.start(poll_ms)
+    if signal is not None:
+        signal.connect(loop.quit)
     end = time.monotonic() + timeout
     try:
         while not condition():
@@ -132,6 +136,8 @@ def pump(app: Any, condition, timeout: float = 900.0) -> None:
             loop.exec_()
     finally:
         timer.stop()
+        if signal is not None:
+            signal.disconnect(loop.quit)
 
 
 def run_cli(predictor: Any, video: Path, frames: int, precision: str, out: Path) -> Dict[str, Any]:
@@ -217,7 +223,7 @@ class Gui:
         STAGES.clear()
         t0, c0, g0 = time.perf_counter(), time.process_time(), time.thread_time()
         panel.propagate()
-        pump(app, lambda: bool(finished))
+        pump(app, lambda: bool(finished), signal=panel.worker.propagationFinished, poll_ms=2000)
         app.processEvents()
         gui_thread = time.thread_time() - g0  # the GUI thread's CPU: signals, loading, painting, idling
         if profile is not None:
