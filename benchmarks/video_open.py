@@ -15,8 +15,9 @@ the same run:
 * **scrub**: a slider dragged across the video (a jump every ~1/60 s of user time) through
   ``FrameReader.request`` (newest request wins) vs decoding every position; and Next / Prev through
   ``FrameReader.get`` (neighbours decoded ahead);
-* **old window path**: what the window does today per shown frame (extract the frame to a JPEG file with
-  fsync, then decode that file) vs ``FrameReader.get``.
+* **old window path**: what the window did per shown frame before issue 16 (extract the frame to a JPEG
+  file with fsync, then decode that file; ``video_window.py`` measures the window itself) vs
+  ``FrameReader.get``.
 
 Prints one table with p50 / p90 in ms and the ratio to raw OpenCV; the load average is printed beside it.
 """
@@ -157,7 +158,7 @@ def main() -> None:
             step += timed(lambda: reader.get(start + k))
         reader.close()
 
-        def old_path(i):  # what the window does today: extract a JPEG (fsync), then decode the file
+        def old_path(i):  # what the window did before: extract a JPEG (fsync), then decode the file
             files.image_path(i)
             load_image(out / f"{src.frame_name(i)}.jpg")
 

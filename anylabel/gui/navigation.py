@@ -79,7 +79,11 @@ class Navigation:
         w.file_list.update_progress(row, -1)
         # the images Next / Prev will show: decoded off the GUI thread while this one is annotated; queued
         # before the embedding prefetch, which then waits for these decodes instead of decoding again
-        w.readahead.prefetch([s.folder.image_path(r) for r in (row + 1, row - 1) if 0 <= r < len(s.folder)])
+        neighbours = [r for r in (row + 1, row - 1) if 0 <= r < len(s.folder)]
+        if hasattr(s.folder, "prefetch"):  # a video's frames: decoded ahead from the video itself
+            s.folder.prefetch(neighbours)
+        else:
+            w.readahead.prefetch([s.folder.image_path(r) for r in neighbours])
         w.prefetch_embeddings()
         w.imageLoaded.emit(str(s.folder.image_path(row)))
         return True

@@ -102,7 +102,9 @@ class AnnotationSession:
         if self.folder is None or not 0 <= row < len(self.folder):
             raise AnylabelError(f"no image {row} in the list", self.folder.folder if self.folder else None)
         path = self.folder.image_path(row)
-        pixels = image if image is not None else self.image_loader(path)
+        # a video's frames are decoded from the video (VideoFrameFolder.pixels): no file to decode, none made
+        frames = getattr(self.folder, "pixels", None)
+        pixels = image if image is not None else frames(row) if frames is not None else self.image_loader(path)
         annotation, _ = self.folder.load(row)
         notes = []
         h, w = pixels.shape[:2]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import Callable, List, Optional, Union
 
 import numpy as np
 
@@ -166,11 +166,17 @@ class FrameAnnotations:
         h, w = self.source.size
         return ImageAnnotation(image_path=self.image_path(index), image_height=h, image_width=w, frame_index=index)
 
-    def write(self, result: FrameResult) -> ImageAnnotation:
-        """Merge ``result`` into its frame's file (atomically) and return the new annotation."""
+    def write(self, result: FrameResult,
+              on_written: Optional[Callable[[Path, ImageAnnotation], None]] = None) -> ImageAnnotation:
+        """Merge ``result`` into its frame's file (atomically) and return the new annotation.
+
+        ``on_written(path, annotation)`` runs once the file is written, still under its lock (so what it sees
+        of the file is what was written: the window keeps the annotation to show it without parsing)."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.json_path(result.frame_index)
         with locked(path):  # read-modify-write: the GUI saving this frame at the same time waits
             ann = merge_result(self.load(result.frame_index), result, self.tolerance, self.min_area, self.existing)
             save_labelme(ann, path)
+            if on_written is not None:
+                on_written(path, ann)
         return ann

@@ -21,6 +21,7 @@ overlay) happens here, off the GUI thread.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from PyQt5 import QtCore, QtGui
 from anylabel.backends import MaskCandidate, Prompt, Segmenter
 from anylabel.backends.engines import notices
 from anylabel.backends.prefetch import Prefetcher
+from anylabel.backends.promptable import array_key
 from anylabel.editing.reprompt import LogitFrame
 from anylabel.errors import ModelError
 from anylabel.gui.tasks import TaskWorker
@@ -216,15 +218,17 @@ class SegmentWorker(QtCore.QObject):
         ctx.say(f"{self.name}: cannot load: {self.load_error}")
         return False
 
-    def _key(self, path: str) -> str:
+    def _key(self, path: str, image: Optional[np.ndarray] = None) -> str:
         key = self._keys.get(path)
         if key is None:
-            key = self._keys[path] = file_key(path)
+            # a video frame is shown from the video and has no file until it is saved: its pixels are its key
+            missing = image is not None and not os.path.exists(path)
+            key = self._keys[path] = array_key(image) if missing else file_key(path)
         return key
 
     def _set_image(self, ctx: JobContext, path: str, image: Optional[np.ndarray]) -> float:
         """Make ``path`` the segmenter's current image; returns the seconds spent (encoding when not cached)."""
-        key = self._key(path)
+        key = self._key(path, image)
         if key == self._current_key:
             return 0.0
         seg = self._segmenter

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 from PyQt5 import QtGui
 
@@ -38,6 +38,7 @@ class LabelColors:
     def __init__(self, overrides: Optional[Dict[str, str]] = None) -> None:
         self._overrides = dict(overrides or {})
         self._cache: Dict[str, QtGui.QColor] = {}
+        self._icons: Dict[Tuple[str, int], QtGui.QIcon] = {}  # the shape list asks once per shape and refresh
 
     def __call__(self, label: str) -> QtGui.QColor:
         colour = self._cache.get(label)
@@ -50,7 +51,13 @@ class LabelColors:
         return colour
 
     def icon(self, label: str, size: int = 14) -> QtGui.QIcon:
-        """A small rounded colour swatch for lists."""
+        """A small rounded colour swatch for lists (made once per label and size)."""
+        icon = self._icons.get((label, size))
+        if icon is None:
+            icon = self._icons[(label, size)] = self._swatch(label, size)
+        return icon
+
+    def _swatch(self, label: str, size: int) -> QtGui.QIcon:
         pix = QtGui.QPixmap(size, size)
         pix.fill(QtGui.QColor(0, 0, 0, 0))
         p = QtGui.QPainter(pix)

@@ -7,15 +7,26 @@ the highest track id already used).
 ``image_path``, ``annotation_path``, ``load``, ``save``, ``is_annotated`` ...). Frame ``row`` is video frame
 ``row``. Its files are the ones the tracker writes (:class:`anylabel.tracking.output.FrameAnnotations`):
 ``OUT/<frame name>.json`` with ``frame_index``; for a video file the frame image is extracted to
-``OUT/<frame name>.jpg`` the first time it is shown or written (never the whole video). ``OUT`` for a video
-file is a folder of our own (``clip.anylabel/``, with a marker file), never a folder we did not create.
+``OUT/<frame name>.jpg`` when the frame's annotation is first written (saved, or tracked), never when it is
+only shown (never the whole video). ``OUT`` for a video file is a folder of our own (``clip.anylabel/``,
+with a marker file), never a folder we did not create.
+
+What the window shows costs one decode and nothing else (a 10,000-frame video scrubs like a short one):
+
+* pixels come from the video itself (:meth:`VideoFrameFolder.pixels`: the source's small LRU, the
+  neighbours decoded ahead in the background by a :class:`~anylabel.imaging.video.FrameReader`), not from
+  an extracted JPEG decoded again;
+* a frame the tracker has just written is shown from the annotation it wrote (:meth:`VideoFrameFolder.
+  write_result`), not parsed back from its file, as long as the file is still exactly what was written
+  (its :class:`~anylabel.filelock.Fingerprint`); any other change on disk is read from the file.
 """
 from __future__ import annotations
 
 import json
-import re
+import threading
+from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 import numpy as np
 
@@ -23,13 +34,17 @@ from anylabel import __version__
 from anylabel.document import ImageAnnotation, Shape
 from anylabel.errors import AnylabelError
 from anylabel.fileio import atomic_write_text
+from anylabel.filelock import Fingerprint
 from anylabel.formats.labelme import load_labelme, save_labelme
 from anylabel.geometry import rle_decode, shape_to_mask
-from anylabel.imaging.video import FrameSource, open_frames
+from anylabel.imaging.video import FrameReader, FrameSource, open_frames
 from anylabel.session.folder import FileVersions, relative_image_path
 from anylabel.tracking.output import FrameAnnotations
+from anylabel.tracking.state import FrameResult
 
-_TRACK_ID = re.compile(r'"track_id"\s*:\s*(-?\d+)')
+#: tracker-written annotations kept for the window to show without parsing their files (the newest ones:
+#: the frame on screen follows the tracker; others are read from their files when shown)
+KEEP_WRITTEN = 4
 
 
 #: the file that marks a folder as anylabel's own annotation folder for one video (see claim_video_folder)
@@ -97,6 +112,10 @@ class VideoFrameFolder:
         self._index: Dict[str, int] = {n: i for i, n in enumerate(self.names)}
         self._annotated: Set[int] = set()
         self.versions = FileVersions()  # what each frame's file held when read or written here
+        self.reader = FrameReader(source)  # the frames shown: decoded from the video, neighbours ahead
+        self._written: "OrderedDict[int, Tuple[Optional[Fingerprint], ImageAnnotation]]" = OrderedDict()
+        self._written_lock = threading.Lock()  # the tracker's thread adds, the GUI thread takes
+        self.parsed = 0  # annotation files parsed by load (for tests and benchmarks)
         if self.output_dir.is_dir():
             stems = {p.stem for p in self.output_dir.glob("*.json")}
             self._annotated = {i for i in range(len(source)) if source.frame_name(i) in stems}
@@ -118,12 +137,36 @@ class VideoFrameFolder:
         return self._index.get(name)
 
     def image_path(self, row: int) -> Path:
-        """The frame's image file (extracted from a video file on first use)."""
+        """The frame's image file: a frame folder's own file; for a video file, the JPEG the frame is
+        extracted to when its annotation is first written (it may not exist yet: showing a frame does not
+        extract it, see :meth:`pixels`)."""
         f = self.source.frame_file(row)
-        if f is not None:
-            return f
-        self.annotations.image_path(row)  # extracts the JPEG if it is not there yet
-        return self.output_dir / self.names[row]
+        return f if f is not None else self.output_dir / self.names[row]
+
+    def pixels(self, row: int) -> np.ndarray:
+        """Frame ``row`` as HxWx3 uint8 RGB, read-only (shared with the source's cache), decoded from the
+        video (or the frame file); its neighbours are then decoded in the background."""
+        return self.reader.get(row)
+
+    def prefetch(self, rows: Iterable[int]) -> None:
+        """Decode ``rows`` in the background (the frames Next / Prev will show)."""
+        self.reader.prefetch(list(rows))
+
+    def write_result(self, result: FrameResult) -> ImageAnnotation:
+        """Merge a tracker result into its frame's file (the tracker's thread; see ``FrameAnnotations.write``)
+        and keep what was written, with the file's fingerprint taken under its lock, for :meth:`load`."""
+
+        def keep(path: Path, ann: ImageAnnotation) -> None:
+            fingerprint = Fingerprint.of(path)
+            with self._written_lock:
+                self._written.pop(result.frame_index, None)
+                self._written[result.frame_index] = (fingerprint, ann)
+                while len(self._written) > KEEP_WRITTEN:
+                    self._written.popitem(last=False)
+
+        ann = self.annotations.write(result, on_written=keep)
+        self.set_annotated(result.frame_index, True)
+        return ann
 
     def annotation_path(self, row: int) -> Path:
         return self.annotations.json_path(row)
@@ -135,11 +178,28 @@ class VideoFrameFolder:
         (self._annotated.add if annotated else self._annotated.discard)(row)
 
     def load(self, row: int) -> Tuple[ImageAnnotation, bool]:
-        """The frame's annotation and whether it came from a file (see ``FrameAnnotations.load``)."""
+        """The frame's annotation and whether it came from a file (see ``FrameAnnotations.load``): the one
+        the tracker just wrote when the file is still exactly that (handed over once), else the file."""
         path = self.annotation_path(row)
-        loaded = self.versions.read(row, path, lambda: load_labelme(path) if path.is_file() else None)
+        with self._written_lock:
+            written = self._written.pop(row, None)
+
+        def read() -> Optional[ImageAnnotation]:
+            if written is not None and written[0] is not None and Fingerprint.of(path) == written[0]:
+                return written[1]
+            if not path.is_file():
+                return None
+            self.parsed += 1
+            return load_labelme(path)
+
+        loaded = self.versions.read(row, path, read)
         exists = loaded is not None
-        ann = loaded if exists else self.annotations.load(row)
+        if exists:
+            ann = loaded
+        else:  # a new annotation; the frame is extracted when it is first written, not now (only shown)
+            h, w = self.source.size
+            ann = ImageAnnotation(image_path=relative_image_path(self.image_path(row), self.output_dir),
+                                  image_height=h, image_width=w)
         ann.frame_index = row
         if exists:
             self.set_annotated(row, True)
@@ -167,6 +227,7 @@ class VideoFrameFolder:
         path = Path(path)
         copy = ann.copy()
         copy.frame_index = row
+        self.annotations.image_path(row)  # a video frame's JPEG, extracted if it is not there yet
         copy.image_path = relative_image_path(self.image_path(row), path.parent)
         save_labelme(copy, path)
         return path
@@ -179,17 +240,3 @@ def shape_mask(shape: Shape, size: Tuple[int, int]) -> Optional[np.ndarray]:
     if shape.shape_type in ("polygon", "rectangle", "circle"):
         return shape_to_mask(shape.shape_type, shape.points, size)
     return None
-
-
-def max_track_id(folder: Path) -> int:
-    """The highest ``track_id`` in the LabelMe files of ``folder`` (0 when none): a text scan, fast enough
-    for thousands of frames, so new objects never reuse the id of an object annotated earlier."""
-    best = 0
-    if folder.is_dir():
-        for path in folder.glob("*.json"):
-            try:
-                ids = [int(m) for m in _TRACK_ID.findall(path.read_text(encoding="utf-8", errors="replace"))]
-            except OSError:
-                continue
-            best = max([best, *ids])
-    return best

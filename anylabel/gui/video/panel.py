@@ -42,7 +42,7 @@ from anylabel.gui.ai.model_picker import ask_download
 from anylabel.gui.dialogs.remembered import recall, remember
 from anylabel.gui.video import model as video_model
 from anylabel.gui.video.dock import VideoDock
-from anylabel.gui.video.frames import VideoFrameFolder, max_track_id
+from anylabel.gui.video.frames import VideoFrameFolder
 from anylabel.gui.video.objects import VideoObjects
 from anylabel.gui.video.tracks import VideoTracks
 from anylabel.gui.video.worker import TrackerWorker
@@ -109,6 +109,7 @@ class VideoPanel(VideoObjects, VideoTracks, QtCore.QObject):
         wk.propagationStarted.connect(self._on_started)
         wk.frameTracked.connect(self._on_frame_tracked)
         wk.propagationFinished.connect(self._on_finished)
+        wk.trackIdsFound.connect(self._on_track_ids)
         wk.trackerReset.connect(lambda: self._status("Tracker reset: annotations are kept"))
         self.destroyed.connect(lambda *_, worker=wk: worker.stop())  # the window went: stop and join the tracker
 
@@ -164,8 +165,8 @@ class VideoPanel(VideoObjects, VideoTracks, QtCore.QObject):
         if self.worker.propagating:
             self.worker.cancel()
         self.folder, self.objects = folder, {}
-        self.max_track_id = max_track_id(folder.output_dir)
-        self.current_obj = self.max_track_id + 1
+        self.max_track_id, self.current_obj = 0, 1  # until the worker's scan of the files answers
+        self.worker.find_track_ids(folder)  # off the GUI thread: _on_track_ids
         self.dock_widget.set_frame_count(len(folder))
         self._start_index()
         self.dock.show()
@@ -182,6 +183,15 @@ class VideoPanel(VideoObjects, VideoTracks, QtCore.QObject):
         if missing:
             QtCore.QTimer.singleShot(0, lambda: self._offer_download(model))  # once the first frame is shown
         return True
+
+    def _on_track_ids(self, folder: VideoFrameFolder, highest: int) -> None:
+        """The highest track id in the video's files: new objects get ids above it."""
+        if folder is not self.folder or highest <= self.max_track_id:
+            return
+        self.max_track_id = highest
+        if self.current_obj not in self.objects and self.current_obj <= highest \
+                and not self.host.prompting.has_prompts():
+            self.new_object()
 
     def _start_tracker(self, model: str) -> None:
         self.model, self.tracking = model, "loading"

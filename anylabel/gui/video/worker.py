@@ -61,6 +61,7 @@ class TrackerWorker(QtCore.QObject):
     frameTracked = QtCore.pyqtSignal(int, int, int)  # frame, frames done, frames in the run
     propagationFinished = QtCore.pyqtSignal(int, bool)  # frames done, cancelled
     trackerReset = QtCore.pyqtSignal()
+    trackIdsFound = QtCore.pyqtSignal(object, int)  # folder, the highest track_id in its files (0: none)
     error = QtCore.pyqtSignal(str)
 
     def __init__(self, load_predictor: Callable[[str], Any], target: Callable[[SegmentRequest], Target],
@@ -109,6 +110,15 @@ class TrackerWorker(QtCore.QObject):
     def open_video(self, folder: Any, model: str) -> None:
         """Start a session on ``folder`` (a VideoFrameFolder) with zoo model ``model``."""
         self._queue("open", lambda ctx: self._open(ctx, folder, model))
+
+    def find_track_ids(self, folder: Any) -> None:
+        """Scan the files of ``folder`` (a VideoFrameFolder) for the highest ``track_id`` on this thread, not
+        the GUI's (10,000 frame files take about half a second); queued before the model loads, so
+        :attr:`trackIdsFound` arrives before :attr:`opened`."""
+        from anylabel.tracking.folder import highest_track_id
+
+        self._queue("scan", lambda ctx: self.tasks.emit(self.trackIdsFound, folder,
+                                                        highest_track_id(folder.output_dir)))
 
     def propagate(self, plan: Propagation, shown: int, existing: str = "replace") -> None:
         """Track the confirmed objects as ``plan`` says (direction, range) from the frame ``shown`` (or an
@@ -212,8 +222,7 @@ class TrackerWorker(QtCore.QObject):
         done, cancelled = 0, False
         try:
             for result in session.run(plan, objs):
-                ann = self.folder.annotations.write(result)
-                self.folder.set_annotated(result.frame_index, True)
+                ann = self.folder.write_result(result)  # kept for the window to show without parsing the file
                 if self.on_written is not None:
                     self.on_written(result.frame_index, ann)
                 done += 1
