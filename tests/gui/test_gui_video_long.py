@@ -119,3 +119,27 @@ def test_a_tracked_frame_is_shown_from_what_was_written_unless_the_file_changed(
     save_labelme(other, path)  # another program rewrote the file after the tracker
     ann3, _ = folder.load(6)
     assert [s.label for s in ann3.shapes] == ["changed elsewhere"] and folder.parsed == 2
+
+
+def test_clicks_before_the_track_id_scan_answers_never_join_an_earlier_track(make_window, video, qtbot,
+                                                                              monkeypatch):
+    """Before: clicks made in the first second (before the scan of the files answered) kept id 1, so F merged
+    the new object into a track of the files with that id."""
+    import anylabel.tracking.folder as tracked
+
+    _annotated(video.with_name("clip.anylabel"), video, [3], track_id=1)
+    answer = threading.Event()
+    real = tracked.highest_track_id
+    monkeypatch.setattr(tracked, "highest_track_id", lambda folder: answer.wait(10) and real(folder))
+    w = make_window({"disk": DiskSegmenter})
+    assert w.open_path(str(video))
+    panel = w.features["video"]
+    assert panel.current_obj == 1  # provisional, until the scan answers
+    w.ai.add_point(30, 20, True)
+    assert w.ai.has_prompts
+    said = []
+    monkeypatch.setattr(panel, "_status", said.append)
+    answer.set()
+    qtbot.waitUntil(lambda: panel.max_track_id == 7, timeout=10000)
+    assert panel.current_obj == 8 and not w.ai.has_prompts
+    assert any("track 7" in text and "object 8" in text for text in said), said

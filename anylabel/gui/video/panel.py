@@ -189,9 +189,14 @@ class VideoPanel(VideoObjects, VideoTracks, QtCore.QObject):
         if folder is not self.folder or highest <= self.max_track_id:
             return
         self.max_track_id = highest
-        if self.current_obj not in self.objects and self.current_obj <= highest \
-                and not self.host.prompting.has_prompts():
+        if self.current_obj not in self.objects and self.current_obj <= highest:
+            # the id given before the answer belongs to an object of the files: clicks made for it would
+            # merge a new object into that track, so they are dropped and the clicks start a new id
+            clicked = self.host.prompting.has_prompts()
             self.new_object()
+            if clicked:
+                self._status(f"The video's files already have objects up to track {highest}: click the new "
+                             f"object again (it is object {self.current_obj})")
 
     def _start_tracker(self, model: str) -> None:
         self.model, self.tracking = model, "loading"
