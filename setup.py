@@ -57,6 +57,8 @@ EXTRAS = {
         *LABELME_LOADER_DEPS,
         # tests/core/test_lint.py: pyflakes errors, pycodestyle at 120 columns, sorted imports (ruff.toml)
         "ruff>=0.6,<1",
+        # tests/gui/xinput.py: the real-display edit test sends real X key presses and mouse drags (XTEST)
+        "python-xlib>=0.33",
     ],
 }
 

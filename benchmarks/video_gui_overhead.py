@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import numpy as np  # noqa: E402
 
 from anylabel.config import PRECISIONS  # noqa: E402
+from anylabel.session.video import PropagationSettings  # noqa: E402
 
 
 def demo_video() -> Path:
@@ -213,7 +214,8 @@ class Gui:
         pump(app, lambda: w.ai.result is not None and w.ai.result.version == w.ai.version)
         w.ai.finish()
         pump(app, lambda: panel.worker.confirmed)
-        panel.dock_widget.end_box.setValue(frames - 1)
+        # the dock's range "to frame", as a user sets it (its default, "to the end", would track the whole video)
+        panel.dock_widget.set_settings(PropagationSettings(range="frame", to_frame=frames - 1))
         self.stamps = []
         finished: List[int] = []
         slot = lambda n, cancelled: finished.append(n)  # noqa: E731

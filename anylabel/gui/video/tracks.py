@@ -163,16 +163,22 @@ class VideoTracks:
         if row is not None:
             self.goto(row.first)
 
+    def _can_start_job(self) -> bool:
+        """A video is open and no propagation, interpolation or vote runs (else the status bar says why)."""
+        if not self.active or self.folder is None:
+            self.host.status("Open a video first (Video → Open video or frame folder)", 4000)
+            return False
+        if self.worker.propagating or self.jobs.running_kind in ("interpolate", "vote"):
+            self.host.status("Wait for the running propagation, interpolation or vote (Cancel stops it)", 3000)
+            return False
+        return True
+
     # ------------------------------------------------------------------------------ interpolation
     def interpolate(self) -> None:
         """Ctrl+Shift+J: fill the frames between keyframes of the selected track (the one the clicks are for,
         when it has frames), else of every track; the shown frame is saved first."""
-        host, docs, d = self.host, self.host.documents, self.dock_widget
-        if not self.active or self.folder is None:
-            host.status("Open a video first (Video → Open video or frame folder)", 4000)
-            return
-        if self.worker.propagating or self.jobs.running_kind in ("interpolate", "vote"):
-            host.status("Wait for the running propagation, interpolation or vote (Cancel stops it)", 3000)
+        docs, d = self.host.documents, self.dock_widget
+        if not self._can_start_job():
             return
         if docs.dirty and not docs.save():
             return
@@ -223,11 +229,7 @@ class VideoTracks:
         object list then shows each track's one label, its confidence and the review flag. Labels are not
         changed (a person applies the decision: Ctrl+E on the shapes)."""
         host, docs, d = self.host, self.host.documents, self.dock_widget
-        if not self.active or self.folder is None:
-            host.status("Open a video first (Video → Open video or frame folder)", 4000)
-            return
-        if self.worker.propagating or self.jobs.running_kind in ("interpolate", "vote"):
-            host.status("Wait for the running propagation, interpolation or vote (Cancel stops it)", 3000)
+        if not self._can_start_job():
             return
         cfg = host.config
         if not cfg.semantic and not cfg.clip_model:
