@@ -74,45 +74,6 @@ def count_instances(annotations: Union[ImageAnnotation, Iterable[ImageAnnotation
     return sorted(out, key=lambda c: (-c.instances, c.label))
 
 
-@dataclass(frozen=True)
-class TrackSummary:
-    """One track as an object list shows it.
-
-    Attributes:
-        track_id: the track.
-        label: its label on most frames (ties: first in name order).
-        first, last: the first and last frame it has shapes on.
-        frames: how many frames it has shapes on.
-        interpolated: how many of those hold only interpolated shapes (no keyframe).
-    """
-
-    track_id: int
-    label: str
-    first: int
-    last: int
-    frames: int
-    interpolated: int = 0
-
-
-def track_summaries(annotations: Dict[int, ImageAnnotation]) -> List[TrackSummary]:
-    """Every track of a video's frames (frame index -> annotation), by track id."""
-    from anylabel.tracking.interpolate import is_interpolated
-
-    per: Dict[int, Dict[int, List[Shape]]] = {}
-    for f, ann in annotations.items():
-        for s in ann.shapes:
-            if s.track_id is not None:
-                per.setdefault(int(s.track_id), {}).setdefault(int(f), []).append(s)
-    out = []
-    for tid in sorted(per):
-        frames = per[tid]
-        labels = Counter(shapes[0].label for shapes in frames.values())
-        label = min(labels.items(), key=lambda kv: (-kv[1], kv[0]))[0]
-        interp = sum(1 for shapes in frames.values() if all(is_interpolated(s) for s in shapes))
-        out.append(TrackSummary(tid, label, min(frames), max(frames), len(frames), interp))
-    return out
-
-
 def label_instances(shapes: Iterable[Shape]) -> Dict[str, int]:
     """Label -> instances among one image's (or frame's) ``shapes``: :func:`count_instances`' rule, for a
     labels list (a track's 202 polygons are one instance)."""

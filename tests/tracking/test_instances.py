@@ -29,8 +29,8 @@ def test_a_track_counts_once_across_frames_under_its_majority_label() -> None:
     assert counts["car"].instances == 2 and counts["car"].tracks == 1  # track 2, plus one untracked car
 
 
-def test_track_summaries_give_each_tracks_label_and_frame_range() -> None:
-    from anylabel.tracking.instances import TrackSummary, track_summaries
+def test_the_video_index_gives_each_tracks_label_and_frame_range() -> None:
+    from anylabel.tracking.index import TrackRow, VideoIndex
     from anylabel.tracking.interpolate import interpolate_track
 
     a = Shape(label="car", points=[(0, 0), (10, 10)], shape_type="rectangle", track_id=3)
@@ -38,4 +38,7 @@ def test_track_summaries_give_each_tracks_label_and_frame_range() -> None:
     fill = interpolate_track(3, {2: [a], 6: [b]})
     frames = {2: _ann([a]), 6: _ann([b, Shape(label="dog", points=TRI, track_id=1)])}
     frames.update({f: _ann(shapes) for f, shapes in fill.shapes.items()})
-    assert track_summaries(frames) == [TrackSummary(1, "dog", 6, 6, 1, 0), TrackSummary(3, "car", 2, 6, 5, 3)]
+    index = VideoIndex()
+    for f, ann in frames.items():
+        index.update(f, ann)
+    assert index.tracks() == [TrackRow(1, "dog", 6, 6, 1, 0), TrackRow(3, "car", 2, 6, 5, 3)]
