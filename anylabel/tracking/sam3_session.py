@@ -35,7 +35,6 @@ import torch
 
 from anylabel.backends.precision import requested_precision
 from anylabel.backends.prompt import Prompt
-from anylabel.errors import TrackingError
 from anylabel.tracking.frames import LazyFrameTensors
 from anylabel.tracking.propagation import Pass
 from anylabel.tracking.sam3_model import SAM3_MEAN, SAM3_STD, first_seen_after, sam3_frames_read
@@ -126,16 +125,10 @@ class Sam3TrackingSession(TrackingSession):
         if mask is None or not st["frames_already_tracked"]:
             return None
         out_dict, temp = st["output_dict_per_obj"][_IDX], st["temp_output_dict_per_obj"][_IDX]
-        if any(frame in d for d in (out_dict["cond_frame_outputs"], out_dict["non_cond_frame_outputs"],
-                                     temp["cond_frame_outputs"], temp["non_cond_frame_outputs"])):
+        logits = self._mask_as_logits(out_dict, temp, frame, mask, int(self.predictor.low_res_mask_size))
+        if logits is None:
             return None
-        mask = np.asarray(mask, dtype=bool)
-        if mask.shape != tuple(self.frames.size):
-            raise TrackingError(f"previous_mask is {mask.shape}, the frames are {self.frames.size}")
-        low = int(self.predictor.low_res_mask_size)
-        m = torch.from_numpy(mask).float()[None, None].to(self.predictor.device)
-        m = torch.nn.functional.interpolate(m, size=(low, low), mode="bilinear", align_corners=False)
-        temp["cond_frame_outputs"][frame] = {"pred_masks": m * 20.0 - 10.0}  # SAM's mask-as-logits (+-10)
+        temp["cond_frame_outputs"][frame] = {"pred_masks": logits}
         return temp["cond_frame_outputs"]
 
     def _remove_model(self, obj_id: int) -> None:

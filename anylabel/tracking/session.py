@@ -377,19 +377,27 @@ class TrackingSession:
             return None
         out_dict = self.state["output_dict_per_obj"][idx]
         temp = self.state["temp_output_dict_per_obj"][idx]
+        logits = self._mask_as_logits(out_dict, temp, frame, mask, self.predictor.image_size // 4)  # sam2's low res
+        if logits is None:
+            return None
+        key = "cond_frame_outputs" if self.predictor.add_all_frames_to_correct_as_cond else "non_cond_frame_outputs"
+        temp[key][frame] = {"pred_masks": logits}
+        return temp[key]
+
+    def _mask_as_logits(self, out_dict: dict, temp: dict, frame: int, mask: np.ndarray,
+                        low: int) -> Optional[torch.Tensor]:
+        """``mask`` (bool HxW at the frames' size) as 1x1x``low``x``low`` previous logits for ``frame``, or None
+        when the tracker still holds its own output of that frame (its output dicts ``out_dict`` / ``temp``)."""
         if any(frame in d for d in (out_dict["cond_frame_outputs"], out_dict["non_cond_frame_outputs"],
                                      temp["cond_frame_outputs"], temp["non_cond_frame_outputs"])):
             return None
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != tuple(self.frames.size):
             raise TrackingError(f"previous_mask is {mask.shape}, the frames are {self.frames.size}")
-        low = self.predictor.image_size // 4  # sam2's low-res mask size (pred_masks)
         m = torch.from_numpy(mask).float()[None, None].to(self.predictor.device)
         m = torch.nn.functional.interpolate(m, size=(low, low), mode="bilinear", align_corners=False)
         # SAM's mask-as-logits convention (sam2_base._use_mask_as_output): +10 inside, -10 outside.
-        key = "cond_frame_outputs" if self.predictor.add_all_frames_to_correct_as_cond else "non_cond_frame_outputs"
-        temp[key][frame] = {"pred_masks": m * 20.0 - 10.0}
-        return temp[key]
+        return m * 20.0 - 10.0
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
