@@ -26,7 +26,7 @@ The host API, by concern (everything runs on the GUI thread):
 * documents: :meth:`~FeatureHost.open_path`, :meth:`~FeatureHost.maybe_leave`, and for a feature that supplies
   its own folder (video): :class:`Documents` as :attr:`FeatureHost.documents`;
 * finishing an object: :meth:`~FeatureHost.intercept_finish`, :meth:`~FeatureHost.ask_label`;
-* the label list: :meth:`~FeatureHost.label_icon`, :meth:`~FeatureHost.set_label_counter` (what it counts).
+* the label list: :meth:`~FeatureHost.label_icon`.
 """
 from __future__ import annotations
 
@@ -162,7 +162,6 @@ class FeatureHost(Protocol):
     def intercept_finish(self, fn: Callable[[np.ndarray, List[np.ndarray]], bool]) -> None: ...
     def ask_label(self, default: str, sources: Mapping[str, List[LabelSuggestion]]) -> Any: ...
     def label_icon(self, label: str) -> Any: ...
-    def set_label_counter(self, counter: Optional[Callable[[List[Any]], Dict[str, int]]]) -> None: ...
     @property
     def last_label(self) -> str: ...
 

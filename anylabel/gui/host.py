@@ -356,12 +356,6 @@ class WindowHost:
         """The colour swatch of ``label`` as the canvas paints it (a QIcon)."""
         return self._w.colors.icon(label)
 
-    def set_label_counter(self, counter: Optional[Callable[[List[Any]], Dict[str, int]]]) -> None:
-        """What the Labels dock counts per label: ``counter(shapes) -> {label: n}`` (video mode counts
-        instances), or None for the window's own rule (shapes); the list is refreshed."""
-        self._w.label_list.counter = counter
-        self._w.label_list.refresh(self._w.session.shapes)
-
     @property
     def last_label(self) -> str:
         return self._w.last_label

@@ -191,3 +191,13 @@ def test_label_suggestions_prefill_and_auto_accept(make_window, image_dir, qtbot
     qtbot.waitUntil(lambda: w.ai.result is not None and w.ai.result.version == w.ai.version)
     w.ai.finish()
     assert [s.label for s in w.annotation.shapes] == ["car", "car"]
+
+
+def test_the_labels_dock_counts_an_objects_parts_once_on_images_too(win, qtbot):
+    """Before: outside video mode the dock counted polygons, so one AI object of 3 parts (one group) was
+    "truck 3"; the video mode alone had swapped in the instance count."""
+    parts = [Shape("truck", [(x, 10), (x + 20, 10), (x + 20, 30)], group_id=1) for x in (10, 50, 90)]
+    boxes = [Shape("box", [(x, 60), (x + 30, 60), (x + 30, 90)]) for x in (10, 60)]  # no group: two instances
+    win.history.add(parts + boxes)
+    texts = [win.label_list.item(i).text() for i in range(win.label_list.count())]
+    assert [t.split() for t in texts] == [["box", "2"], ["truck", "1"]]

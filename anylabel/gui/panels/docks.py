@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
-from typing import Callable, Dict, Iterable, List, Optional, Set
+from typing import Iterable, List, Optional, Set
 
 from PyQt5 import QtCore, QtWidgets
 from PyQt5.QtCore import Qt
@@ -11,6 +10,7 @@ from PyQt5.QtCore import Qt
 from anylabel.document import Shape
 from anylabel.geometry import rotated
 from anylabel.gui.canvas.colors import LabelColors
+from anylabel.tracking.instances import label_instances
 from anylabel.tracking.interpolate import MARK, is_interpolated
 
 
@@ -29,7 +29,6 @@ class LabelListWidget(QtWidgets.QListWidget):
         self.known: List[str] = []
         self.hidden_labels: Set[str] = set()
         #: ``fn(shapes) -> {label: count}``; None counts shapes (video mode counts instances: tracks)
-        self.counter: Optional[Callable[[List[Shape]], Dict[str, int]]] = None
         self._updating = False
         self.itemChanged.connect(self._item_changed)
         self.itemDoubleClicked.connect(lambda it: self.labelActivated.emit(it.data(Qt.UserRole)))
@@ -41,7 +40,7 @@ class LabelListWidget(QtWidgets.QListWidget):
                 self.known.append(label)
 
     def refresh(self, shapes: List[Shape]) -> None:
-        counts = Counter(s.label for s in shapes) if self.counter is None else self.counter(shapes)
+        counts = label_instances(shapes)  # instances, not polygons: a tracked or grouped object counts once
         self.add_known(counts)
         self._updating = True
         self.clear()

@@ -21,7 +21,6 @@ from anylabel.gui.video.frames import VideoFrameFolder
 from anylabel.gui.video.worker import TrackerWorker
 from anylabel.session.video import SetShapes, update_outside
 from anylabel.tracking.index import VideoIndex
-from anylabel.tracking.instances import label_instances
 
 if TYPE_CHECKING:  # pragma: no cover
     from anylabel.gui.features import FeatureHost
@@ -89,7 +88,6 @@ class VideoTracks:
         self.jobs.cancel("index")
         self.index = index = VideoIndex()
         self.worker.on_written = lambda frame, ann: index.update(frame, ann)
-        self.host.set_label_counter(label_instances)  # instances (tracks), not polygons
         if folder is None:
             return
         frames = [(i, folder.annotation_path(i)) for i in range(len(folder)) if folder.is_annotated(i)]
@@ -108,9 +106,8 @@ class VideoTracks:
             self.show_objects()
 
     def _leave_tracks(self) -> None:
-        """Video mode ended: the labels dock counts shapes again; background reading stops."""
+        """Video mode ended: background reading stops."""
         self.jobs.cancel("index")
-        self.host.set_label_counter(None)
 
     def _on_shapes_changed(self, kind: str) -> None:
         docs = self.host.documents
